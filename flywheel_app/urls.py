@@ -1,0 +1,3 @@
+app_name = "flywheel_app"
+
+urlpatterns: list = []

@@ -1,0 +1,91 @@
+"""Versions shaped as Comprehend's DocumentClassifierProperties / EntityRecognizerProperties."""
+
+from models_app.models import ModelKind, ModelVersion
+
+CLASSIFIER_METRICS = (
+    "Accuracy",
+    "Precision",
+    "Recall",
+    "F1Score",
+    "MicroPrecision",
+    "MicroRecall",
+    "MicroF1Score",
+    "HammingLoss",
+)
+RECOGNIZER_METRICS = ("Precision", "Recall", "F1Score")
+
+
+def _common(v: ModelVersion) -> dict:
+    return {
+        "LanguageCode": v.language_code,
+        "Status": v.status,
+        "Message": v.message or None,
+        "SubmitTime": v.submit_time,
+        "EndTime": v.end_time,
+        "TrainingStartTime": v.training_start_time,
+        "TrainingEndTime": v.training_end_time,
+        "InputDataConfig": v.input_data_config or None,
+        "DataAccessRoleArn": v.data_access_role_arn or None,
+        "VolumeKmsKeyId": v.volume_kms_key_id or None,
+        "ModelKmsKeyId": v.model_kms_key_id or None,
+        "VersionName": v.version_name or None,
+        "SourceModelArn": v.source_model_arn or None,
+        "FlywheelArn": v.flywheel_arn or None,
+    }
+
+
+def classifier_properties(v: ModelVersion) -> dict:
+    props = {"DocumentClassifierArn": v.arn, **_common(v), "Mode": v.mode or None}
+    output = dict(v.output_data_config or {})
+    if v.output_uri:
+        output["S3Uri"] = v.output_uri  # Describe returns the full path of output.tar.gz
+    props["OutputDataConfig"] = output or None
+    if v.metrics is not None or v.number_of_trained_documents is not None:
+        props["ClassifierMetadata"] = {
+            "NumberOfLabels": v.number_of_labels,
+            "NumberOfTrainedDocuments": v.number_of_trained_documents,
+            "NumberOfTestDocuments": v.number_of_test_documents,
+            "EvaluationMetrics": {k: (v.metrics or {}).get(k) for k in CLASSIFIER_METRICS}
+            if v.metrics
+            else None,
+        }
+    return props
+
+
+def recognizer_properties(v: ModelVersion) -> dict:
+    props = {"EntityRecognizerArn": v.arn, **_common(v)}
+    if v.metrics is not None or v.number_of_trained_documents is not None:
+        metrics = v.metrics or {}
+        # Comprehend's model gives recognizer-level scores of plain-text models on 0-100 and
+        # per-type scores on 0-1; clients compare against those scales, so keep them.
+        props["RecognizerMetadata"] = {
+            "NumberOfTrainedDocuments": v.number_of_trained_documents,
+            "NumberOfTestDocuments": v.number_of_test_documents,
+            "EvaluationMetrics": {
+                k: round(metrics[k] * 100, 4)
+                for k in RECOGNIZER_METRICS
+                if metrics.get(k) is not None
+            }
+            if v.metrics
+            else None,
+            "EntityTypes": [
+                {
+                    "Type": row["type"],
+                    "EvaluationMetrics": {
+                        "Precision": row.get("precision"),
+                        "Recall": row.get("recall"),
+                        "F1Score": row.get("f1"),
+                    },
+                    "NumberOfTrainMentions": row.get("train_mentions"),
+                }
+                for row in (v.per_label_metrics or [])
+            ]
+            or None,
+        }
+    return props
+
+
+def version_properties(v: ModelVersion) -> dict:
+    if v.model.kind == ModelKind.CLASSIFIER:
+        return classifier_properties(v)
+    return recognizer_properties(v)

@@ -1,0 +1,70 @@
+"""Reads of models and versions, always scoped to an account."""
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelVersion
+from webapp import arns
+from webapp.errors import invalid_filter
+
+
+def versions(account, kind: str) -> QuerySet:
+    return ModelVersion.objects.filter(account=account, model__kind=kind).select_related(
+        "model", "account"
+    )
+
+
+def versions_filtered(
+    account,
+    kind: str,
+    *,
+    status: str | None = None,
+    name: str | None = None,
+    submitted_before: datetime | None = None,
+    submitted_after: datetime | None = None,
+) -> QuerySet:
+    """List versions with at most one of Comprehend's filters set."""
+    given = [v for v in (status, name, submitted_before, submitted_after) if v is not None]
+    if len(given) > 1:
+        raise invalid_filter(
+            "The filter can name only one of Status, the name, "
+            "SubmitTimeBefore or SubmitTimeAfter at a time."
+        )
+    qs = versions(account, kind)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if name is not None:
+        qs = qs.filter(model__name=name)
+    if submitted_before is not None:
+        qs = qs.filter(submit_time__lt=submitted_before)
+    if submitted_after is not None:
+        qs = qs.filter(submit_time__gt=submitted_after)
+    return qs.order_by("-submit_time", "-id")
+
+
+def version_by_arn(account, value: str, *, kind: str, field: str) -> ModelVersion:
+    """Resolve a model (version) ARN within the account or raise ResourceNotFoundException."""
+    return arns.resolve(
+        account,
+        value,
+        field=field,
+        expected=ARN_TYPES[kind],
+        queryset_for=lambda arn: versions(account, kind).filter(
+            model__name=arn.name, version_name=arn.version or ""
+        ),
+    )
+
+
+def models(account, kind: str) -> QuerySet:
+    return CustomModel.objects.filter(account=account, kind=kind).prefetch_related("versions")
+
+
+def model_lookup(account, arn):
+    """For the resource registry: the version an ARN names, in this account."""
+    kind = (
+        ModelKind.CLASSIFIER if arn.resource_type == "document-classifier" else ModelKind.RECOGNIZER
+    )
+    return (
+        versions(account, kind).filter(model__name=arn.name, version_name=arn.version or "").first()
+    )

@@ -1,0 +1,31 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(max_length=64, help_text="Letters, digits and + = , . @ _ -")
+    email = forms.EmailField(required=False)
+    account_name = forms.CharField(
+        max_length=100, required=False, help_text="A name for your new account (optional)."
+    )
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput)
+    password2 = forms.CharField(label="Confirm password", widget=forms.PasswordInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return data
+
+
+class LoginForm(AuthenticationForm):
+    pass
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=64)
+    email = forms.EmailField(required=False)
+    password = forms.CharField(widget=forms.PasswordInput)
+    owner = forms.BooleanField(
+        required=False, label="Account owner", help_text="Owners can add users."
+    )

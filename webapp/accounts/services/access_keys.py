@@ -1,0 +1,73 @@
+"""API access keys: created and revoked by users, checked by the SigV4 verifier."""
+
+import base64
+import hashlib
+import secrets
+import string
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.utils import timezone
+
+from webapp.accounts.models import AccessKey, Account
+from webapp.errors import not_found, validation_error
+
+MAX_ACTIVE_KEYS = 2  # AWS allows two access keys per IAM user
+_KEY_ALPHABET = string.ascii_uppercase + "234567"
+
+
+def _fernet() -> Fernet:
+    digest = hashlib.sha256(("textwheel-access-keys:" + settings.SECRET_KEY).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def access_key_create(*, account: Account, user) -> tuple[AccessKey, str]:
+    """Create an access key; the secret is returned once and stored only encrypted."""
+    active = AccessKey.objects.filter(user=user, revoked_at__isnull=True).count()
+    if active >= MAX_ACTIVE_KEYS:
+        raise validation_error(
+            f"A user can have at most {MAX_ACTIVE_KEYS} active access keys; revoke one first."
+        )
+    key_id = "AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+    secret = base64.b64encode(secrets.token_bytes(30)).decode()
+    key = AccessKey.objects.create(
+        account=account,
+        user=user,
+        key_id=key_id,
+        secret_encrypted=_fernet().encrypt(secret.encode()),
+    )
+    return key, secret
+
+
+def access_key_revoke(*, account: Account, user, key_id: str) -> AccessKey:
+    """Revoke a key of this user; revoked keys stay listed and never authenticate again."""
+    key = AccessKey.objects.filter(account=account, user=user, key_id=key_id).first()
+    if key is None:
+        raise not_found(f"Access key {key_id} was not found.")
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def access_key_secret(key: AccessKey) -> str | None:
+    try:
+        return _fernet().decrypt(bytes(key.secret_encrypted)).decode()
+    except InvalidToken:
+        # SECRET_KEY changed since the key was made: the key can no longer be verified.
+        return None
+
+
+def access_key_active(key_id: str) -> AccessKey | None:
+    return (
+        AccessKey.objects.select_related("account", "user")
+        .filter(key_id=key_id, revoked_at__isnull=True)
+        .first()
+    )
+
+
+def access_key_touch(key: AccessKey) -> None:
+    now = timezone.now()
+    # Record use at most once a minute: a write per API call would be a hot-path cost.
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        AccessKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -1,0 +1,20 @@
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from webapp.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("members/", views.members, name="members"),
+    path("security-credentials/", views.credentials, name="credentials"),
+    path("security-credentials/new/", views.access_key_new, name="access-key-create"),
+    path(
+        "security-credentials/<str:key_id>/revoke/",
+        views.access_key_delete,
+        name="access-key-revoke",
+    ),
+]

@@ -1,0 +1,150 @@
+"""Builds and parses every ARN Textwheel hands out, and resolves them to rows within an account."""
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from webapp.errors import not_found, validation_error
+
+PARTITION = "aws"
+SERVICE = "comprehend"
+
+# Resource types as they appear in ARNs, mapped to how they read in messages.
+RESOURCE_TYPES = {
+    "document-classifier": "classifier",
+    "entity-recognizer": "entity recognizer",
+    "document-classifier-endpoint": "endpoint",
+    "entity-recognizer-endpoint": "endpoint",
+    "flywheel": "flywheel",
+    "document-classification-job": "classification job",
+    "entities-detection-job": "entities detection job",
+}
+
+_NAME = r"[a-zA-Z0-9](?:-*[a-zA-Z0-9])*"
+_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws(?:-[a-z]+)*):comprehend:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<type>[a-z-]+)/(?P<name>" + _NAME + r")"
+    r"(?:/(?P<subtype>version|dataset)/(?P<sub>" + _NAME + r"))?$"
+)
+_ROLE_RE = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]{1,512})$"
+)
+_PRINCIPAL_RE = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):(?:root|user/(?P<user>[\w+=,.@-]{1,64}))$"
+)
+
+
+@dataclass(frozen=True)
+class Arn:
+    account: str
+    region: str
+    resource_type: str
+    name: str
+    version: str | None = None
+    dataset: str | None = None
+
+    def __str__(self) -> str:
+        return build(
+            self.resource_type,
+            self.account,
+            self.name,
+            version=self.version,
+            dataset=self.dataset,
+            region=self.region,
+        )
+
+
+def build(
+    resource_type: str,
+    account: str,
+    name: str,
+    *,
+    version: str | None = None,
+    dataset: str | None = None,
+    region: str | None = None,
+) -> str:
+    region = region or settings.AWS_REGION
+    arn = f"arn:{PARTITION}:{SERVICE}:{region}:{account}:{resource_type}/{name}"
+    if version:
+        arn += f"/version/{version}"
+    if dataset:
+        arn += f"/dataset/{dataset}"
+    return arn
+
+
+def parse(value, *, field: str, expected: str | tuple[str, ...] | None = None) -> Arn:
+    """Parse a Comprehend ARN, raising ValidationException naming `field` when it is malformed."""
+    if not isinstance(value, str) or len(value) > 256:
+        raise validation_error(
+            f"Value at '{field}' failed to satisfy constraint: must be a valid ARN."
+        )
+    match = _ARN_RE.match(value)
+    if not match or match["type"] not in RESOURCE_TYPES:
+        raise validation_error(
+            f"Value '{value}' at '{field}' failed to satisfy constraint: must be a valid "
+            f"Comprehend ARN (arn:aws:comprehend:<region>:<account>:<resource-type>/<name>)."
+        )
+    expected_types = (expected,) if isinstance(expected, str) else expected
+    if expected_types and match["type"] not in expected_types:
+        kinds = " or ".join(expected_types)
+        raise validation_error(f"Value '{value}' at '{field}' is not a {kinds} ARN.")
+    subtype = match["subtype"]
+    if subtype == "version" and match["type"] not in ("document-classifier", "entity-recognizer"):
+        raise validation_error(f"Value '{value}' at '{field}': only models have versions.")
+    if subtype == "dataset" and match["type"] != "flywheel":
+        raise validation_error(f"Value '{value}' at '{field}': only flywheels have datasets.")
+    return Arn(
+        account=match["account"],
+        region=match["region"],
+        resource_type=match["type"],
+        name=match["name"],
+        version=match["sub"] if subtype == "version" else None,
+        dataset=match["sub"] if subtype == "dataset" else None,
+    )
+
+
+def parse_role(value, *, field: str = "DataAccessRoleArn") -> str:
+    """Check an IAM role ARN (recorded and shown; Textwheel has no IAM to assume it in)."""
+    if not isinstance(value, str) or len(value) > 2048 or not _ROLE_RE.match(value):
+        raise validation_error(
+            f"Value at '{field}' failed to satisfy constraint: must match "
+            "arn:aws:iam::<12-digit account>:role/<name>."
+        )
+    return value
+
+
+def default_role(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/TextwheelDataAccessRole"
+
+
+def principal_user(account_id: str, username: str) -> str:
+    return f"arn:aws:iam::{account_id}:user/{username}"
+
+
+def principal_root(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
+
+
+def parse_principal(value: str, *, field: str = "Principal") -> tuple[str, str | None]:
+    """Return (account id, user name or None for root) of an IAM principal ARN."""
+    match = _PRINCIPAL_RE.match(value or "")
+    if not match:
+        raise validation_error(f"Value '{value}' at '{field}' is not an IAM user or root ARN.")
+    return match["account"], match["user"]
+
+
+def resolve(account, value, *, field: str, expected: str | tuple[str, ...], queryset_for):
+    """Turn an ARN into a row of `account`, or ResourceNotFoundException.
+
+    Another account's resource answers exactly like a missing one so existence never leaks.
+    `queryset_for(arn)` returns the account-scoped queryset that holds the row.
+    """
+    arn = parse(value, field=field, expected=expected)
+    row = None
+    if arn.account == account.account_id:
+        row = queryset_for(arn).first()
+    if row is None:
+        noun = RESOURCE_TYPES[arn.resource_type]
+        raise not_found(f"The {noun} {value} was not found.")
+    return row

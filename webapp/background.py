@@ -1,0 +1,196 @@
+"""Work in RQ workers with the database as the truth about status.
+
+A row that has work under way (a model version training, a job running) carries the RQ job id
+and a heartbeat. The job body runs inside `tracking()`, which keeps the heartbeat fresh from a
+thread and turns any exception into the row's error state with a readable reason. The reconciler
+(run every few seconds by each `rqworker`, one at a time across machines) finds rows whose RQ job
+failed or vanished, or whose heartbeat went stale because the worker was killed, and fails them.
+"""
+
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import django_rq
+from django.conf import settings
+from django.db import close_old_connections, connection, models
+from django.utils import timezone
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from webapp.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+class TrackedWork(models.Model):
+    """Fields every resource with background work has."""
+
+    rq_job_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    progress = models.FloatField(default=0.0)
+    progress_step = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+@dataclass(frozen=True)
+class TrackedKind:
+    model: type
+    queued: tuple[str, ...]  # waiting in a queue: the RQ job must still exist
+    running: tuple[str, ...]  # a worker holds it: the heartbeat must stay fresh
+    fail: Callable[[int, str], None]  # moves a dead row to its error (or stopped) state
+
+
+_KINDS: list[TrackedKind] = []
+
+
+def register(kind: TrackedKind) -> None:
+    _KINDS.append(kind)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def enqueue(queue: str, func, *args, job_id: str, **kwargs) -> None:
+    """Enqueue when the surrounding transaction commits (django-rq's on_db_commit mode)."""
+    timeout = settings.RQ_QUEUES[queue]["DEFAULT_TIMEOUT"]
+    django_rq.get_queue(queue).enqueue(
+        func,
+        *args,
+        job_id=job_id,
+        job_timeout=timeout,
+        result_ttl=86400,
+        failure_ttl=86400,
+        **kwargs,
+    )
+
+
+def report_progress(model: type, pk: int, fraction: float, step: str) -> None:
+    """Record progress on the row itself, where pages and the API read it."""
+    model.objects.filter(pk=pk).update(
+        progress=max(0.0, min(1.0, float(fraction))),
+        progress_step=step[:200],
+        heartbeat_at=timezone.now(),
+    )
+
+
+def _beat(model: type, pk: int, stop: threading.Event) -> None:
+    try:
+        while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
+            model.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
+    except Exception:  # a heartbeat must never kill the job; the reconciler will notice
+        log.exception("heartbeat for %s %s failed", model.__name__, pk)
+    finally:
+        connection.close()
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The message a user sees when work fails."""
+    if isinstance(exc, ServiceError):
+        return exc.message
+    known = getattr(exc, "user_message", None)
+    if known:
+        return known
+    from models_app.ml.errors import DataError
+
+    if isinstance(exc, DataError):
+        return str(exc)
+    return f"An internal error stopped the work ({type(exc).__name__}: {exc})."
+
+
+@contextlib.contextmanager
+def tracking(kind_model: type, pk: int):
+    """Keep the row's heartbeat fresh while the body runs; fail the row if the body raises."""
+    kind = next(k for k in _KINDS if k.model is kind_model)
+    kind_model.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
+    stop = threading.Event()
+    beat = threading.Thread(target=_beat, args=(kind_model, pk, stop), daemon=True)
+    beat.start()
+    try:
+        yield
+    except BaseException as exc:
+        log.exception("work on %s %s failed", kind_model.__name__, pk)
+        kind.fail(pk, failure_reason(exc))
+        raise
+    finally:
+        stop.set()
+        beat.join(timeout=5)
+
+
+def _rq_job(job_id: str):
+    if not job_id:
+        return None
+    try:
+        return Job.fetch(job_id, connection=django_rq.get_connection("default"))
+    except NoSuchJobError:
+        return None
+
+
+def _job_failure_text(job) -> str:
+    result = job.latest_result() if job is not None else None
+    text = (getattr(result, "exc_string", None) or "").strip().splitlines()
+    return text[-1] if text else "unknown error"
+
+
+def reconcile() -> int:
+    """Fail rows whose background work died; returns how many rows were fixed."""
+    fixed = 0
+    stale_before = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    for kind in _KINDS:
+        rows = kind.model.objects.filter(status__in=kind.queued + kind.running)
+        for row in rows.only("pk", "status", "rq_job_id", "heartbeat_at"):
+            reason = None
+            job = _rq_job(row.rq_job_id)
+            if row.status in kind.running and row.heartbeat_at and row.heartbeat_at < stale_before:
+                reason = (
+                    "The worker running this stopped responding (it was killed or crashed); "
+                    f"last heard from at {row.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC."
+                )
+            elif job is None:
+                if row.status in kind.queued or row.heartbeat_at is None:
+                    reason = (
+                        "Its background job was lost before it finished (the queue was cleared)."
+                    )
+            elif job.is_failed:
+                reason = f"The background job failed: {_job_failure_text(job)}"
+            elif job.is_stopped or job.is_canceled:
+                reason = "The background job was stopped before it finished."
+            if reason:
+                log.warning("reconciler: %s %s: %s", kind.model.__name__, row.pk, reason)
+                kind.fail(row.pk, reason)
+                fixed += 1
+    return fixed
+
+
+def reconcile_loop(stop: threading.Event) -> None:
+    """Run the reconciler every RECONCILE_INTERVAL_SECONDS; one worker at a time does it."""
+    conn = django_rq.get_connection("default")
+    interval = settings.RECONCILE_INTERVAL_SECONDS
+    while not stop.is_set():
+        try:
+            if conn.set("textwheel:reconciler-lock", "1", nx=True, px=int(interval * 900)):
+                close_old_connections()
+                reconcile()
+        except Exception:
+            log.exception("reconciler run failed")
+        finally:
+            connection.close()
+        stop.wait(interval)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass (used by tests and benches)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

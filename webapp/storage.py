@@ -1,0 +1,212 @@
+"""Object storage by URI, per account.
+
+By default `s3://bucket/key` used by account N is the file `$DATA_ROOT/s3/N/bucket/key`: every
+account has its own buckets, as separate AWS accounts do. With S3_ENDPOINT_URL set, URIs go to
+that S3-compatible service through boto3; an account listed in S3_ACCOUNT_CREDENTIALS uses its own
+credentials and bucket names as given, any other account's bucket `b` becomes `<account>-b` on the
+shared credentials, so no account can reach another's objects through a URI.
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from webapp.errors import invalid_request, validation_error
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+MAX_URI = 1024
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    bucket: str
+    key: str  # may be "" (the whole bucket) or end in "/" (a folder)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def join(self, *parts: str) -> "S3Uri":
+        key = self.key.rstrip("/")
+        extra = "/".join(p.strip("/") for p in parts if p)
+        return S3Uri(self.bucket, f"{key}/{extra}" if key else extra)
+
+
+def parse_uri(value, *, field: str) -> S3Uri:
+    """Parse `s3://bucket/key`, raising ValidationException that names `field`."""
+    if not isinstance(value, str) or not value.startswith("s3://") or len(value) > MAX_URI:
+        raise validation_error(
+            f"Value '{value}' at '{field}' failed to satisfy constraint: must be an S3 URI "
+            "such as s3://bucket/path (at most 1024 characters)."
+        )
+    bucket, _, key = value[len("s3://") :].partition("/")
+    if not _BUCKET_RE.match(bucket) or ".." in bucket:
+        raise validation_error(
+            f"Value '{value}' at '{field}': '{bucket}' is not a valid bucket name (3 to 63 "
+            "lower-case letters, digits, dots and hyphens)."
+        )
+    parts = key.split("/")
+    if any(p in (".", "..") for p in parts) or "\\" in key or "\x00" in key:
+        raise validation_error(
+            f"Value '{value}' at '{field}': the key may not contain '.' or '..' segments."
+        )
+    return S3Uri(bucket, key)
+
+
+class _LocalStore:
+    """The embedded object store: plain files under $DATA_ROOT/s3/<account>/."""
+
+    def __init__(self, account_id: str):
+        self.root = Path(settings.DATA_ROOT) / "s3" / account_id
+
+    def path(self, uri: S3Uri) -> Path:
+        path = (self.root / uri.bucket / uri.key).resolve()
+        bucket_root = (self.root / uri.bucket).resolve()
+        if path != bucket_root and bucket_root not in path.parents:
+            raise validation_error(f"{uri} is outside its bucket.")
+        return path
+
+    def open_read(self, uri: S3Uri):
+        path = self.path(uri)
+        if not path.is_file():
+            raise invalid_request(f"The object {uri} does not exist.")
+        return path.open("rb")
+
+    @contextlib.contextmanager
+    def open_write(self, uri: S3Uri):
+        path = self.path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+            os.replace(tmp, path)  # readers see the whole object or none of it
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def list_files(self, uri: S3Uri) -> list[tuple[S3Uri, int]]:
+        path = self.path(uri)
+        if path.is_file():
+            return [(uri, path.stat().st_size)]
+        # A prefix: everything below the folder it names, or files starting with its last part.
+        base = path if path.is_dir() else path.parent
+        if not base.is_dir():
+            return []
+        found = []
+        bucket_root = (self.root / uri.bucket).resolve()
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".tmp-"))
+            for name in sorted(filenames):
+                if name.startswith(".tmp-"):
+                    continue
+                full = Path(dirpath) / name
+                key = full.relative_to(bucket_root).as_posix()
+                if key.startswith(uri.key) or path.is_dir():
+                    found.append((S3Uri(uri.bucket, key), full.stat().st_size))
+        return found
+
+    def delete_prefix(self, uri: S3Uri) -> None:
+        path = self.path(uri)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+class _S3Store:
+    """Any S3-compatible service, through boto3."""
+
+    def __init__(self, account_id: str):
+        import boto3
+
+        own = settings.S3_ACCOUNT_CREDENTIALS.get(account_id)
+        self.bucket_prefix = (own or {}).get("bucket_prefix", "" if own else f"{account_id}-")
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=settings.S3_ENDPOINT_URL,
+            region_name=settings.AWS_REGION,
+            aws_access_key_id=(own or {}).get("access_key_id") or settings.S3_ACCESS_KEY_ID or None,
+            aws_secret_access_key=(own or {}).get("secret_access_key")
+            or settings.S3_SECRET_ACCESS_KEY
+            or None,
+        )
+
+    def _bucket(self, uri: S3Uri) -> str:
+        return self.bucket_prefix + uri.bucket
+
+    def open_read(self, uri: S3Uri):
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self._bucket(uri), Key=uri.key)["Body"]
+        except ClientError as exc:
+            raise invalid_request(
+                f"The object {uri} could not be read: {exc.response['Error'].get('Code')}."
+            ) from None
+
+    @contextlib.contextmanager
+    def open_write(self, uri: S3Uri):
+        with tempfile.TemporaryFile() as handle:
+            yield handle
+            handle.seek(0)
+            self.client.upload_fileobj(handle, self._bucket(uri), uri.key)
+
+    def list_files(self, uri: S3Uri) -> list[tuple[S3Uri, int]]:
+        found = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket(uri), Prefix=uri.key):
+            for obj in page.get("Contents", []):
+                if not obj["Key"].endswith("/"):
+                    found.append((S3Uri(uri.bucket, obj["Key"]), obj["Size"]))
+        return found
+
+    def delete_prefix(self, uri: S3Uri) -> None:
+        for item, _ in self.list_files(uri):
+            self.client.delete_object(Bucket=self._bucket(item), Key=item.key)
+
+
+def store_for(account_id: str):
+    return _S3Store(account_id) if settings.S3_ENDPOINT_URL else _LocalStore(account_id)
+
+
+def open_read(account_id: str, uri: S3Uri):
+    """A binary stream of one object."""
+    return store_for(account_id).open_read(uri)
+
+
+def open_write(account_id: str, uri: S3Uri):
+    """A context manager giving a binary stream; the object appears whole when it closes."""
+    return store_for(account_id).open_write(uri)
+
+
+def list_files(account_id: str, uri: S3Uri) -> list[tuple[S3Uri, int]]:
+    """The object the URI names, or every object under the prefix it names, in key order."""
+    return sorted(store_for(account_id).list_files(uri), key=lambda item: item[0].key)
+
+
+def exists(account_id: str, uri: S3Uri) -> bool:
+    return bool(list_files(account_id, uri))
+
+
+def delete_prefix(account_id: str, uri: S3Uri) -> None:
+    store_for(account_id).delete_prefix(uri)
+
+
+def save_upload(account_id: str, uri: S3Uri, fileobj) -> S3Uri:
+    """Store an uploaded file at `uri` (used by console forms that accept a file)."""
+    with open_write(account_id, uri) as handle:
+        shutil.copyfileobj(fileobj, handle, length=1024 * 1024)
+    return uri
+
+
+def local_path(account_id: str, uri: S3Uri) -> Path | None:
+    """The file behind a URI in the embedded store (None on S3), for direct downloads."""
+    store = store_for(account_id)
+    return store.path(uri) if isinstance(store, _LocalStore) else None

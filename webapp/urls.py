@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from webapp import views
+from webapp.api.gateway import api
+
+urlpatterns = [
+    # POST / is the Comprehend-compatible API; GET / is the console's home page.
+    path("", views.root, name="home"),
+    path("health/", views.health, name="health"),
+    path("accounts/", include("webapp.accounts.urls")),
+    path("models/", include("models_app.urls")),
+    path("flywheels/", include("flywheel_app.urls")),
+    path("admin/", admin.site.urls),
+]
+
+__all__ = ["api"]
