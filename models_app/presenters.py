@@ -89,3 +89,19 @@ def version_properties(v: ModelVersion) -> dict:
     if v.model.kind == ModelKind.CLASSIFIER:
         return classifier_properties(v)
     return recognizer_properties(v)
+
+
+def model_summary(model) -> dict:
+    """DocumentClassifierSummary / EntityRecognizerSummary for one model and its versions."""
+    versions = sorted(model.versions.all(), key=lambda v: (v.submit_time, v.pk))
+    latest = versions[-1] if versions else None
+    name_key = (
+        "DocumentClassifierName" if model.kind == ModelKind.CLASSIFIER else "RecognizerName"
+    )
+    return {
+        name_key: model.name,
+        "NumberOfVersions": len(versions),
+        "LatestVersionCreatedAt": latest.submit_time if latest else None,
+        "LatestVersionName": (latest.version_name or None) if latest else None,
+        "LatestVersionStatus": latest.status if latest else None,
+    }

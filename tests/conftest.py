@@ -163,3 +163,28 @@ def worker(start_worker):
 
 def assert_postgres():
     assert connection.vendor == "postgresql"
+
+
+def run_queued_jobs() -> None:
+    """Run every queued job in this process with a burst SimpleWorker (service and API tests)."""
+    from rq import SimpleWorker
+
+    queues = [django_rq.get_queue(name) for name in ("training", "inference", "default")]
+    SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
+
+
+@pytest.fixture
+def store():
+    """store(user, key, data) -> s3:// URI of a file written into that user's account store."""
+    from webapp import storage
+
+    def put(user, key: str, data) -> str:
+        uri = storage.S3Uri("data", key)
+        if isinstance(data, Path):
+            data = data.read_bytes()
+        import io
+
+        storage.save_upload(user.membership.account.account_id, uri, io.BytesIO(data))
+        return str(uri)
+
+    return put

@@ -146,3 +146,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "webapp.staticfinders.PlotlyFinder",
+]
+
+# Training budgets (seconds): model selection stops trying candidates when the budget runs out.
+CLASSIFIER_TIME_BUDGET_SECONDS = env.float("CLASSIFIER_TIME_BUDGET_SECONDS", default=45.0)
+RECOGNIZER_TIME_BUDGET_SECONDS = env.float("RECOGNIZER_TIME_BUDGET_SECONDS", default=1080.0)

@@ -1,9 +1,13 @@
-"""Document classifiers and entity recognizers: list, describe and the rest of their operations."""
+"""Document classifiers and entity recognizers: the operations on their versions."""
+
+from datetime import UTC, datetime
 
 from models_app import selectors
 from models_app.models import ModelKind
-from models_app.presenters import version_properties
+from models_app.presenters import model_summary, version_properties
+from models_app.services import classifiers, recognizers
 from webapp.api import protocol
+from webapp.errors import invalid_request
 
 _FILTER_NAME = {
     ModelKind.CLASSIFIER: "DocumentClassifierName",
@@ -13,6 +17,18 @@ _LIST_KEY = {
     ModelKind.CLASSIFIER: "DocumentClassifierPropertiesList",
     ModelKind.RECOGNIZER: "EntityRecognizerPropertiesList",
 }
+_SUMMARY_KEY = {
+    ModelKind.CLASSIFIER: "DocumentClassifierSummariesList",
+    ModelKind.RECOGNIZER: "EntityRecognizerSummariesList",
+}
+
+
+def _time(value):
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _list(kind):
@@ -37,15 +53,96 @@ def _list(kind):
     return handler
 
 
-def _time(value):
-    from datetime import UTC, datetime
+def _summaries(kind):
+    def handler(account, user, body):
+        rows, token = protocol.page(
+            selectors.models(account, kind).order_by("name"),
+            next_token=body.get("NextToken"),
+            max_results=body.get("MaxResults"),
+            scope=f"summaries-{kind}",
+        )
+        return {_SUMMARY_KEY[kind]: [model_summary(m) for m in rows], "NextToken": token}
 
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return handler
 
 
 list_document_classifiers = _list(ModelKind.CLASSIFIER)
 list_entity_recognizers = _list(ModelKind.RECOGNIZER)
+list_document_classifier_summaries = _summaries(ModelKind.CLASSIFIER)
+list_entity_recognizer_summaries = _summaries(ModelKind.RECOGNIZER)
+
+
+def create_document_classifier(account, user, body):
+    if body.get("VpcConfig"):
+        raise invalid_request("VpcConfig does not apply to a self-hosted Textwheel.")
+    if body.get("ModelPolicy"):
+        raise invalid_request(
+            "ModelPolicy is not supported yet; share versions once model copy is available."
+        )
+    version = classifiers.classifier_create(
+        account=account,
+        name=body["DocumentClassifierName"],
+        version_name=body.get("VersionName"),
+        language_code=body["LanguageCode"],
+        mode=body.get("Mode") or "MULTI_CLASS",
+        input_data_config=body["InputDataConfig"],
+        output_data_config=body.get("OutputDataConfig"),
+        data_access_role_arn=body["DataAccessRoleArn"],
+        tags=body.get("Tags"),
+        client_request_token=body.get("ClientRequestToken"),
+        volume_kms_key_id=body.get("VolumeKmsKeyId"),
+        model_kms_key_id=body.get("ModelKmsKeyId"),
+    )
+    return {"DocumentClassifierArn": version.arn}
+
+
+def describe_document_classifier(account, user, body):
+    version = classifiers.classifier_describe(account=account, arn=body["DocumentClassifierArn"])
+    return {"DocumentClassifierProperties": version_properties(version)}
+
+
+def stop_training_document_classifier(account, user, body):
+    classifiers.classifier_stop(account=account, arn=body["DocumentClassifierArn"])
+    return {}
+
+
+def delete_document_classifier(account, user, body):
+    classifiers.classifier_delete(account=account, arn=body["DocumentClassifierArn"])
+    return {}
+
+
+def create_entity_recognizer(account, user, body):
+    if body.get("VpcConfig"):
+        raise invalid_request("VpcConfig does not apply to a self-hosted Textwheel.")
+    if body.get("ModelPolicy"):
+        raise invalid_request(
+            "ModelPolicy is not supported yet; share versions once model copy is available."
+        )
+    version = recognizers.recognizer_create(
+        account=account,
+        name=body["RecognizerName"],
+        version_name=body.get("VersionName"),
+        language_code=body["LanguageCode"],
+        input_data_config=body["InputDataConfig"],
+        data_access_role_arn=body["DataAccessRoleArn"],
+        tags=body.get("Tags"),
+        client_request_token=body.get("ClientRequestToken"),
+        volume_kms_key_id=body.get("VolumeKmsKeyId"),
+        model_kms_key_id=body.get("ModelKmsKeyId"),
+    )
+    return {"EntityRecognizerArn": version.arn}
+
+
+def describe_entity_recognizer(account, user, body):
+    version = recognizers.recognizer_describe(account=account, arn=body["EntityRecognizerArn"])
+    return {"EntityRecognizerProperties": version_properties(version)}
+
+
+def stop_training_entity_recognizer(account, user, body):
+    recognizers.recognizer_stop(account=account, arn=body["EntityRecognizerArn"])
+    return {}
+
+
+def delete_entity_recognizer(account, user, body):
+    recognizers.recognizer_delete(account=account, arn=body["EntityRecognizerArn"])
+    return {}

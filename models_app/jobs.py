@@ -1,0 +1,17 @@
+"""RQ entry points: take primary keys, call one service."""
+
+from models_app.models import ModelKind, ModelVersion
+
+
+def version_train_job(version_id: int) -> None:
+    """Train one submitted model version."""
+    from models_app.services import versions
+
+    kind = ModelVersion.objects.filter(pk=version_id).values_list("model__kind", flat=True).first()
+    if kind is None:
+        return  # deleted while it waited in the queue
+    if kind == ModelKind.CLASSIFIER:
+        from models_app.services.classifier_training import train
+    else:
+        from models_app.services.recognizer_training import train
+    versions.version_train(version_id=version_id, trainer=train)

@@ -1,0 +1,148 @@
+"""Document classifiers: checking a create request and the operations on them."""
+
+from models_app import selectors
+from models_app.models import ModelKind, ModelVersion
+from models_app.services import versions
+from webapp import storage
+from webapp.errors import invalid_request, validation_error
+
+MODES = ("MULTI_CLASS", "MULTI_LABEL")
+FORMATS = ("COMPREHEND_CSV", "AUGMENTED_MANIFEST")
+# Comprehend accepts these single characters as a multi-label delimiter.
+DELIMITERS = set("|~!@#$%^*-_+=\\:;>?/")
+
+
+def _uri(account, value, field: str, *, must_exist: bool) -> str:
+    uri = storage.parse_uri(value, field=field)
+    if must_exist and not storage.exists(account.account_id, uri):
+        raise invalid_request(f"No objects found at {value} ({field}).")
+    return str(uri)
+
+
+def check_input(account, config, *, mode: str) -> dict:
+    """Validate InputDataConfig as Comprehend does; returns the config to record."""
+    if not isinstance(config, dict):
+        raise validation_error("InputDataConfig is required.")
+    fmt = config.get("DataFormat") or "COMPREHEND_CSV"
+    if fmt not in FORMATS:
+        raise validation_error(f"InputDataConfig.DataFormat must be one of {', '.join(FORMATS)}.")
+    if config.get("DocumentType", "PLAIN_TEXT_DOCUMENT") != "PLAIN_TEXT_DOCUMENT":
+        raise invalid_request("Textwheel trains on plain-text documents only.")
+    clean = {"DataFormat": fmt}
+    delimiter = config.get("LabelDelimiter")
+    if delimiter is not None:
+        if mode != "MULTI_LABEL":
+            raise invalid_request("LabelDelimiter applies only to MULTI_LABEL classifiers.")
+        if len(delimiter) != 1 or delimiter not in DELIMITERS:
+            raise validation_error(
+                "InputDataConfig.LabelDelimiter must be one of the characters "
+                + " ".join(sorted(DELIMITERS))
+                + "."
+            )
+        clean["LabelDelimiter"] = delimiter
+    if fmt == "COMPREHEND_CSV":
+        if config.get("AugmentedManifests"):
+            raise invalid_request("AugmentedManifests needs DataFormat AUGMENTED_MANIFEST.")
+        if not config.get("S3Uri"):
+            raise invalid_request("InputDataConfig.S3Uri is required for COMPREHEND_CSV data.")
+        clean["S3Uri"] = _uri(account, config["S3Uri"], "InputDataConfig.S3Uri", must_exist=True)
+        if config.get("TestS3Uri"):
+            clean["TestS3Uri"] = _uri(
+                account, config["TestS3Uri"], "InputDataConfig.TestS3Uri", must_exist=True
+            )
+    else:
+        manifests = config.get("AugmentedManifests") or []
+        if not manifests:
+            raise invalid_request(
+                "AUGMENTED_MANIFEST data needs InputDataConfig.AugmentedManifests."
+            )
+        clean_manifests, splits = [], []
+        for i, item in enumerate(manifests, start=1):
+            where = f"InputDataConfig.AugmentedManifests.{i}"
+            names = item.get("AttributeNames") or []
+            if len(names) != 1:
+                raise validation_error(f"{where}.AttributeNames must name exactly one attribute.")
+            split = item.get("Split") or "TRAIN"
+            splits.append(split)
+            clean_manifests.append(
+                {
+                    "S3Uri": _uri(account, item.get("S3Uri"), f"{where}.S3Uri", must_exist=True),
+                    "AttributeNames": names,
+                    "Split": split,
+                }
+            )
+        if "TRAIN" not in splits:
+            raise invalid_request("At least one augmented manifest must have Split TRAIN.")
+        if splits.count("TEST") > 1 or splits.count("TRAIN") > 1:
+            raise invalid_request("Give at most one TRAIN and one TEST augmented manifest.")
+        clean["AugmentedManifests"] = clean_manifests
+    return clean
+
+
+def check_output(config) -> dict:
+    if not config:
+        return {}
+    clean = {}
+    if config.get("S3Uri"):
+        clean["S3Uri"] = str(storage.parse_uri(config["S3Uri"], field="OutputDataConfig.S3Uri"))
+    if config.get("KmsKeyId"):
+        clean["KmsKeyId"] = config["KmsKeyId"]
+    return clean
+
+
+def classifier_create(
+    *,
+    account,
+    name,
+    version_name=None,
+    language_code="en",
+    mode="MULTI_CLASS",
+    input_data_config,
+    output_data_config=None,
+    data_access_role_arn,
+    tags=None,
+    client_request_token=None,
+    volume_kms_key_id="",
+    model_kms_key_id="",
+    parent: ModelVersion | None = None,
+) -> ModelVersion:
+    """Create a classifier version and queue its training."""
+    common = versions.check_common(
+        kind=ModelKind.CLASSIFIER,
+        model_name=name,
+        version_name=version_name,
+        language_code=language_code,
+        data_access_role_arn=data_access_role_arn,
+        tags=tags,
+        client_request_token=client_request_token,
+    )
+    mode = mode or "MULTI_CLASS"
+    if mode not in MODES:
+        raise validation_error(f"Mode must be one of {', '.join(MODES)}.")
+    spec = versions.VersionSpec(
+        kind=ModelKind.CLASSIFIER,
+        mode=mode,
+        input_data_config=check_input(account, input_data_config, mode=mode),
+        output_data_config=check_output(output_data_config),
+        volume_kms_key_id=volume_kms_key_id or "",
+        model_kms_key_id=model_kms_key_id or "",
+        parent=parent,
+        **common,
+    )
+    return versions.version_create(account=account, spec=spec)
+
+
+def classifier_describe(*, account, arn: str) -> ModelVersion:
+    return selectors.version_by_arn(
+        account, arn, kind=ModelKind.CLASSIFIER, field="DocumentClassifierArn"
+    )
+
+
+def classifier_stop(*, account, arn: str) -> ModelVersion:
+    """StopTrainingDocumentClassifier."""
+    return versions.version_stop(account=account, kind=ModelKind.CLASSIFIER, arn=arn)
+
+
+def classifier_delete(*, account, arn: str) -> None:
+    """DeleteDocumentClassifier."""
+    versions.version_delete(account=account, kind=ModelKind.CLASSIFIER, arn=arn)

@@ -1,0 +1,167 @@
+"""Entity recognizers: checking a create request and the operations on them."""
+
+from models_app import selectors
+from models_app.ml.errors import DataError
+from models_app.ml.ner_formats import check_entity_types
+from models_app.models import ModelKind, ModelVersion
+from models_app.services import versions
+from models_app.services.classifiers import _uri
+from webapp.errors import invalid_request, validation_error
+
+FORMATS = ("COMPREHEND_CSV", "AUGMENTED_MANIFEST")
+INPUT_FORMATS = ("ONE_DOC_PER_LINE", "ONE_DOC_PER_FILE")
+
+
+def check_input(account, config) -> dict:
+    """Validate a recognizer's InputDataConfig as Comprehend does; returns the config to record."""
+    if not isinstance(config, dict):
+        raise validation_error("InputDataConfig is required.")
+    fmt = config.get("DataFormat") or "COMPREHEND_CSV"
+    if fmt not in FORMATS:
+        raise validation_error(f"InputDataConfig.DataFormat must be one of {', '.join(FORMATS)}.")
+    types = [
+        t.get("Type") if isinstance(t, dict) else None for t in config.get("EntityTypes") or []
+    ]
+    if not types:
+        raise invalid_request("InputDataConfig.EntityTypes must list at least one entity type.")
+    try:
+        types = check_entity_types(types)
+    except DataError as exc:
+        raise invalid_request(f"InputDataConfig.EntityTypes: {exc}") from None
+    clean = {"DataFormat": fmt, "EntityTypes": [{"Type": t} for t in types]}
+    if fmt == "AUGMENTED_MANIFEST":
+        manifests = config.get("AugmentedManifests") or []
+        if not manifests:
+            raise invalid_request(
+                "AUGMENTED_MANIFEST data needs InputDataConfig.AugmentedManifests."
+            )
+        clean_manifests = []
+        for i, item in enumerate(manifests, start=1):
+            where = f"InputDataConfig.AugmentedManifests.{i}"
+            names = item.get("AttributeNames") or []
+            if not names:
+                raise validation_error(f"{where}.AttributeNames must name the labelling attribute.")
+            clean_manifests.append(
+                {
+                    "S3Uri": _uri(account, item.get("S3Uri"), f"{where}.S3Uri", must_exist=True),
+                    "AttributeNames": names,
+                    "Split": item.get("Split") or "TRAIN",
+                }
+            )
+        if [m["Split"] for m in clean_manifests].count("TRAIN") != 1:
+            raise invalid_request("Give exactly one TRAIN augmented manifest.")
+        clean["AugmentedManifests"] = clean_manifests
+        return clean
+
+    documents = config.get("Documents") or {}
+    if not documents.get("S3Uri"):
+        raise invalid_request("InputDataConfig.Documents.S3Uri is required.")
+    input_format = documents.get("InputFormat") or "ONE_DOC_PER_LINE"
+    if input_format not in INPUT_FORMATS:
+        raise validation_error(
+            f"InputDataConfig.Documents.InputFormat must be one of {', '.join(INPUT_FORMATS)}."
+        )
+    clean_docs = {
+        "S3Uri": _uri(
+            account, documents["S3Uri"], "InputDataConfig.Documents.S3Uri", must_exist=True
+        ),
+        "InputFormat": input_format,
+    }
+    annotations = config.get("Annotations") or {}
+    entity_list = config.get("EntityList") or {}
+    if bool(annotations.get("S3Uri")) == bool(entity_list.get("S3Uri")):
+        raise invalid_request(
+            "Give either InputDataConfig.Annotations or InputDataConfig.EntityList, not both "
+            "and not neither."
+        )
+    if annotations.get("S3Uri"):
+        clean["Annotations"] = {
+            "S3Uri": _uri(
+                account, annotations["S3Uri"], "InputDataConfig.Annotations.S3Uri", must_exist=True
+            )
+        }
+        has_test_docs, has_test_ann = (
+            bool(documents.get("TestS3Uri")),
+            bool(annotations.get("TestS3Uri")),
+        )
+        if has_test_docs != has_test_ann:
+            raise invalid_request(
+                "A test set needs both Documents.TestS3Uri and Annotations.TestS3Uri."
+            )
+        if has_test_docs:
+            clean_docs["TestS3Uri"] = _uri(
+                account,
+                documents["TestS3Uri"],
+                "InputDataConfig.Documents.TestS3Uri",
+                must_exist=True,
+            )
+            clean["Annotations"]["TestS3Uri"] = _uri(
+                account,
+                annotations["TestS3Uri"],
+                "InputDataConfig.Annotations.TestS3Uri",
+                must_exist=True,
+            )
+    else:
+        if documents.get("TestS3Uri"):
+            raise invalid_request(
+                "An entity-list recognizer is tested on a split of its own documents; "
+                "Documents.TestS3Uri needs Annotations."
+            )
+        clean["EntityList"] = {
+            "S3Uri": _uri(
+                account, entity_list["S3Uri"], "InputDataConfig.EntityList.S3Uri", must_exist=True
+            )
+        }
+    clean["Documents"] = clean_docs
+    return clean
+
+
+def recognizer_create(
+    *,
+    account,
+    name,
+    version_name=None,
+    language_code="en",
+    input_data_config,
+    data_access_role_arn,
+    tags=None,
+    client_request_token=None,
+    volume_kms_key_id="",
+    model_kms_key_id="",
+    parent: ModelVersion | None = None,
+) -> ModelVersion:
+    """Create an entity recognizer version and queue its training."""
+    common = versions.check_common(
+        kind=ModelKind.RECOGNIZER,
+        model_name=name,
+        version_name=version_name,
+        language_code=language_code,
+        data_access_role_arn=data_access_role_arn,
+        tags=tags,
+        client_request_token=client_request_token,
+    )
+    spec = versions.VersionSpec(
+        kind=ModelKind.RECOGNIZER,
+        input_data_config=check_input(account, input_data_config),
+        volume_kms_key_id=volume_kms_key_id or "",
+        model_kms_key_id=model_kms_key_id or "",
+        parent=parent,
+        **common,
+    )
+    return versions.version_create(account=account, spec=spec)
+
+
+def recognizer_describe(*, account, arn: str) -> ModelVersion:
+    return selectors.version_by_arn(
+        account, arn, kind=ModelKind.RECOGNIZER, field="EntityRecognizerArn"
+    )
+
+
+def recognizer_stop(*, account, arn: str) -> ModelVersion:
+    """StopTrainingEntityRecognizer."""
+    return versions.version_stop(account=account, kind=ModelKind.RECOGNIZER, arn=arn)
+
+
+def recognizer_delete(*, account, arn: str) -> None:
+    """DeleteEntityRecognizer."""
+    versions.version_delete(account=account, kind=ModelKind.RECOGNIZER, arn=arn)

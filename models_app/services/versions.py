@@ -1,0 +1,262 @@
+"""The version machinery shared by classifiers and recognizers: create, stop, delete, train."""
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from models_app import selectors
+from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelStatus, ModelVersion
+from models_app.services.version_status import transition
+from webapp import arns, background
+from webapp.accounts.services.tags import tags_delete_all, tags_set
+from webapp.errors import ServiceError, in_use, unsupported_language, validation_error
+from webapp.validation import check_client_token, check_name, check_tags
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = {
+    ModelKind.CLASSIFIER: ("en", "es", "fr", "de", "it", "pt"),
+    ModelKind.RECOGNIZER: ("en", "es", "fr", "it", "de", "pt"),
+}
+KIND_NOUN = {ModelKind.CLASSIFIER: "classifier", ModelKind.RECOGNIZER: "entity recognizer"}
+NAME_FIELD = {
+    ModelKind.CLASSIFIER: "DocumentClassifierName",
+    ModelKind.RECOGNIZER: "RecognizerName",
+}
+ARN_FIELD = {
+    ModelKind.CLASSIFIER: "DocumentClassifierArn",
+    ModelKind.RECOGNIZER: "EntityRecognizerArn",
+}
+
+
+@dataclass
+class VersionSpec:
+    """Everything a user gives to create a version, already checked by the kind's validator."""
+
+    kind: str
+    model_name: str
+    version_name: str
+    language_code: str
+    data_access_role_arn: str
+    input_data_config: dict
+    output_data_config: dict = field(default_factory=dict)
+    mode: str = ""
+    tags: list = field(default_factory=list)
+    client_request_token: str | None = None
+    volume_kms_key_id: str = ""
+    model_kms_key_id: str = ""
+    parent: ModelVersion | None = None
+
+
+def check_common(
+    *,
+    kind: str,
+    model_name,
+    version_name,
+    language_code,
+    data_access_role_arn,
+    tags,
+    client_request_token,
+) -> dict:
+    """Checks every kind shares: names, language, role, tags and the request token."""
+    model_name = check_name(model_name, field=NAME_FIELD[kind])
+    version_name = check_name(version_name, field="VersionName", required=False) or ""
+    if language_code not in LANGUAGES[kind]:
+        raise unsupported_language(
+            f"Custom {KIND_NOUN[kind]}s support the languages "
+            f"{', '.join(LANGUAGES[kind])}; '{language_code}' is not one of them."
+        )
+    return {
+        "model_name": model_name,
+        "version_name": version_name,
+        "language_code": language_code,
+        "data_access_role_arn": arns.parse_role(data_access_role_arn),
+        "tags": check_tags(tags),
+        "client_request_token": check_client_token(client_request_token),
+    }
+
+
+def version_create(*, account, spec: VersionSpec) -> ModelVersion:
+    """Record a new version as SUBMITTED and enqueue its training when the transaction commits."""
+    with transaction.atomic():
+        if spec.client_request_token:
+            # A retried request (botocore reuses the token) gets the version it already made.
+            existing = (
+                selectors.versions(account, spec.kind)
+                .filter(client_request_token=spec.client_request_token, model__name=spec.model_name)
+                .first()
+            )
+            if existing is not None:
+                if existing.version_name != spec.version_name:
+                    raise validation_error(
+                        "ClientRequestToken was already used for a different request."
+                    )
+                return existing
+        model, _ = CustomModel.objects.get_or_create(
+            account=account, kind=spec.kind, name=spec.model_name
+        )
+        if ModelVersion.objects.filter(model=model, version_name=spec.version_name).exists():
+            raise _name_taken(spec)
+        job_id = background.new_job_id()
+        try:
+            with transaction.atomic():
+                version = ModelVersion.objects.create(
+                    account=account,
+                    model=model,
+                    version_name=spec.version_name,
+                    status=ModelStatus.SUBMITTED,
+                    language_code=spec.language_code,
+                    mode=spec.mode,
+                    input_data_config=spec.input_data_config,
+                    output_data_config=spec.output_data_config,
+                    data_access_role_arn=spec.data_access_role_arn,
+                    volume_kms_key_id=spec.volume_kms_key_id,
+                    model_kms_key_id=spec.model_kms_key_id,
+                    client_request_token=spec.client_request_token or "",
+                    parent=spec.parent,
+                    rq_job_id=job_id,
+                    progress_step="Waiting for a worker",
+                )
+        except IntegrityError:
+            raise _name_taken(spec) from None
+        if spec.tags:
+            tags_set(account=account, resource_arn=version.arn, tags=spec.tags)
+        background.enqueue(
+            "training", "models_app.jobs.version_train_job", version.pk, job_id=job_id
+        )
+    return version
+
+
+def _name_taken(spec: VersionSpec) -> ServiceError:
+    what = f"version '{spec.version_name}'" if spec.version_name else "an unnamed version"
+    return in_use(
+        f"The {KIND_NOUN[spec.kind]} '{spec.model_name}' already has {what}; "
+        "choose another version name."
+    )
+
+
+def version_stop(*, account, kind: str, arn: str) -> ModelVersion:
+    """Ask a training version to stop; it ends STOPPED (a queued one stops at once)."""
+    version = selectors.version_by_arn(account, arn, kind=kind, field=ARN_FIELD[kind])
+    if not transition(version.pk, ModelStatus.STOP_REQUESTED, progress_step="Stopping"):
+        version.refresh_from_db()
+        if version.status == ModelStatus.STOP_REQUESTED:
+            return version
+        raise in_use(
+            f"The {KIND_NOUN[kind]} {arn} is {version.status}; only a submitted or "
+            "training version can be stopped."
+        )
+    # A job still waiting in the queue never starts: cancel it and finish the stop now.
+    job = background._rq_job(version.rq_job_id)
+    if job is None or job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
+        if job is not None:
+            job.cancel()
+        transition(version.pk, ModelStatus.STOPPED, message="Training was stopped.")
+    version.refresh_from_db()
+    return version
+
+
+def version_delete(*, account, kind: str, arn: str, in_use_check=None) -> None:
+    """Delete a finished version, its artifacts and tags (the model goes with its last version)."""
+    version = selectors.version_by_arn(account, arn, kind=kind, field=ARN_FIELD[kind])
+    if version.status not in (
+        ModelStatus.TRAINED,
+        ModelStatus.TRAINED_WITH_WARNING,
+        ModelStatus.IN_ERROR,
+        ModelStatus.STOPPED,
+    ):
+        raise in_use(
+            f"The {KIND_NOUN[kind]} {arn} is {version.status}; stop its training before "
+            "deleting it."
+        )
+    if in_use_check is not None:
+        in_use_check(version)
+    with transaction.atomic():
+        if not transition(version.pk, ModelStatus.DELETING):
+            raise in_use(f"The {KIND_NOUN[kind]} {arn} changed state; try again.")
+        tags_delete_all(account=account, resource_arn=version.arn)
+        model = version.model
+        directory = artifact_dir(version)
+        version.delete()
+        if not model.versions.exists():
+            model.delete()
+        transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+def artifact_dir(version: ModelVersion) -> Path:
+    return (
+        Path(settings.DATA_ROOT)
+        / "artifacts"
+        / version.account.account_id
+        / str(version.model_id)
+        / str(version.pk)
+    )
+
+
+class StopPoller:
+    """should_stop() for trainers: asks the database at most once a second."""
+
+    def __init__(self, pk: int):
+        self.pk = pk
+        self.checked = 0.0
+        self.stop = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self.stop and now - self.checked >= 1.0:
+            self.checked = now
+            self.stop = ModelVersion.objects.filter(
+                pk=self.pk, status=ModelStatus.STOP_REQUESTED
+            ).exists()
+        return self.stop
+
+
+def progress_reporter(pk: int, start: float = 0.0, end: float = 1.0):
+    """progress(fraction, step) for trainers, mapped into [start, end] of the version's bar."""
+
+    def report(fraction: float, step: str) -> None:
+        background.report_progress(ModelVersion, pk, start + (end - start) * fraction, step)
+
+    return report
+
+
+def version_train(*, version_id: int, trainer) -> None:
+    """Claim a submitted version (SUBMITTED -> TRAINING) and run `trainer(version)` on it."""
+    with background.tracking(ModelVersion, version_id):
+        if not transition(
+            version_id,
+            ModelStatus.TRAINING,
+            training_start_time=timezone.now(),
+            progress=0.0,
+            progress_step="Starting",
+        ):
+            version = ModelVersion.objects.filter(pk=version_id).first()
+            if version is not None and version.status == ModelStatus.STOP_REQUESTED:
+                transition(version_id, ModelStatus.STOPPED, message="Training was stopped.")
+            return  # someone else has it, or it was stopped before it started
+        version = ModelVersion.objects.select_related("model", "account").get(pk=version_id)
+        trainer(version)
+
+
+def finish_trained(version: ModelVersion, *, warnings: list[str], **fields) -> bool:
+    """Record results and TRAINED (or TRAINED_WITH_WARNING) in one conditional update."""
+    status = ModelStatus.TRAINED_WITH_WARNING if warnings else ModelStatus.TRAINED
+    return transition(
+        version.pk,
+        status,
+        message=" ".join(warnings),
+        progress=1.0,
+        progress_step="Trained",
+        **fields,
+    )
+
+
+def kind_of_arn(value: str, field: str) -> str:
+    parsed = arns.parse(value, field=field, expected=tuple(ARN_TYPES.values()))
+    return next(k for k, t in ARN_TYPES.items() if t == parsed.resource_type)
