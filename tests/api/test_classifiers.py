@@ -9,10 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from models_app.models import ModelStatus, ModelVersion
+from tests.conftest import BAD_INPUTS, SHARED, run_queued_jobs
 from webapp import storage
 from webapp.background import wait_for
-
-from tests.conftest import BAD_INPUTS, SHARED, run_queued_jobs
 
 
 def role(user):

@@ -4,7 +4,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from models_app.models import ModelVersion
-
 from tests.conftest import BAD_INPUTS, SHARED, run_queued_jobs
 
 TYPES = [{"Type": t} for t in ("PERSON", "LOCATION", "ORGANIZATION", "MISC")]

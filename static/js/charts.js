@@ -1,0 +1,145 @@
+// Plotly charts of the model pages. Each element with data-chart="<kind>" is drawn from the JSON
+// block (json_script) named by its data-source; no data ever goes through inline scripts.
+(function () {
+  "use strict";
+  if (!window.Plotly) return;
+
+  const CONFIG = { responsive: true, displaylogo: false };
+  const MAX_CURVES = 10; // more lines than this are unreadable; the label selector shows the rest
+  const METRIC_NAMES = {
+    Accuracy: "Accuracy",
+    F1Score: "F1 score (macro)",
+    MicroF1Score: "F1 score (micro)",
+    Precision: "Precision (macro)",
+    Recall: "Recall (macro)",
+  };
+  const UNIT_AXIS = { range: [0, 1.02], tickformat: ".1f", zeroline: false };
+
+  function readJson(id) {
+    const el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  function layout(extra) {
+    return Object.assign(
+      {
+        margin: { l: 70, r: 20, t: 20, b: 70 },
+        font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", size: 12 },
+        paper_bgcolor: "#fff",
+        plot_bgcolor: "#fff",
+        hovermode: "closest",
+      },
+      extra
+    );
+  }
+
+  const draw = {
+    "metrics-trend": function (el, data) {
+      const traces = Object.keys(data.metrics).map(function (key) {
+        return {
+          type: "scatter",
+          mode: "lines+markers",
+          name: METRIC_NAMES[key] || key,
+          x: data.versions,
+          y: data.metrics[key],
+          hovertemplate: "%{x}: %{y:.4f}<extra>%{fullData.name}</extra>",
+        };
+      });
+      Plotly.newPlot(
+        el,
+        traces,
+        layout({
+          xaxis: { title: { text: "Version (in submit order)" }, type: "category" },
+          yaxis: Object.assign({ title: { text: "Score" } }, UNIT_AXIS),
+          legend: { orientation: "h", y: -0.3 },
+        }),
+        CONFIG
+      );
+    },
+
+    "confusion-matrix": function (el, data) {
+      const trace = {
+        type: "heatmap",
+        x: data.labels,
+        y: data.labels,
+        z: data.z,
+        colorscale: "Greens",
+        reversescale: true, // plotly's Greens runs dark to light; more documents read darker
+        texttemplate: "%{z}",
+        hovertemplate: "true %{y}, predicted %{x}: %{z}<extra></extra>",
+      };
+      Plotly.newPlot(
+        el,
+        [trace],
+        layout({
+          xaxis: { title: { text: "Predicted label" }, type: "category", side: "bottom" },
+          yaxis: { title: { text: "True label" }, type: "category", autorange: "reversed" },
+        }),
+        CONFIG
+      );
+    },
+
+    "label-counts": function (el, data) {
+      const series = [
+        ["tp", "Correct (true positive)", "#1d8102"],
+        ["fp", "Extra (false positive)", "#d29d00"],
+        ["fn", "Missed (false negative)", "#b3261e"],
+      ];
+      const traces = series.map(function (s) {
+        return { type: "bar", name: s[1], x: data.labels, y: data[s[0]], marker: { color: s[2] } };
+      });
+      Plotly.newPlot(
+        el,
+        traces,
+        layout({
+          barmode: "group",
+          xaxis: { title: { text: "Label" }, type: "category" },
+          yaxis: { title: { text: "Test documents" } },
+          legend: { orientation: "h", y: -0.3 },
+        }),
+        CONFIG
+      );
+    },
+
+    "pr-curves": function (el, data) {
+      const control = document.querySelector('[data-chart-control="pr-curves"]');
+      function render() {
+        const labels =
+          control && control.value ? [control.value] : Object.keys(data).slice(0, MAX_CURVES);
+        const traces = labels.map(function (label) {
+          const curve = data[label];
+          return {
+            type: "scatter",
+            mode: "lines",
+            line: { shape: "hv" },
+            name: label,
+            x: curve.recall,
+            y: curve.precision,
+            customdata: curve.thresholds,
+            hovertemplate:
+              "recall %{x:.3f}, precision %{y:.3f}<br>threshold %{customdata:.3f}" +
+              "<extra>%{fullData.name}</extra>",
+          };
+        });
+        Plotly.react(
+          el,
+          traces,
+          layout({
+            xaxis: Object.assign({ title: { text: "Recall" } }, UNIT_AXIS),
+            yaxis: Object.assign({ title: { text: "Precision" } }, UNIT_AXIS),
+            legend: { orientation: "h", y: -0.3 },
+          }),
+          CONFIG
+        );
+      }
+      if (control) control.addEventListener("change", render);
+      render();
+    },
+  };
+
+  document.querySelectorAll("[data-chart]").forEach(function (el) {
+    const data = readJson(el.getAttribute("data-source"));
+    const drawChart = draw[el.getAttribute("data-chart")];
+    if (data && drawChart) drawChart(el, data);
+  });
+})();
