@@ -31,6 +31,12 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Django's default hasher is slow on purpose; tests sign many users up and in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _flush_redis():
     conn = django_rq.get_connection("default")
     conn.flushdb()

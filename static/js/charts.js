@@ -15,6 +15,15 @@
   };
   const UNIT_AXIS = { range: [0, 1.02], tickformat: ".1f", zeroline: false };
 
+  // Recognizer scores read as percentages (as in Comprehend's console); classifiers' as 0-1.
+  function scoreAxis(percent) {
+    return percent ? Object.assign({}, UNIT_AXIS, { tickformat: ".0%" }) : UNIT_AXIS;
+  }
+
+  function scoreFormat(percent) {
+    return percent ? "%{y:.2%}" : "%{y:.4f}";
+  }
+
   function readJson(id) {
     const el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
@@ -35,14 +44,15 @@
 
   const draw = {
     "metrics-trend": function (el, data) {
+      const names = data.names || METRIC_NAMES;
       const traces = Object.keys(data.metrics).map(function (key) {
         return {
           type: "scatter",
           mode: "lines+markers",
-          name: METRIC_NAMES[key] || key,
+          name: names[key] || key,
           x: data.versions,
           y: data.metrics[key],
-          hovertemplate: "%{x}: %{y:.4f}<extra>%{fullData.name}</extra>",
+          hovertemplate: "%{x}: " + scoreFormat(data.percent) + "<extra>%{fullData.name}</extra>",
         };
       });
       Plotly.newPlot(
@@ -50,7 +60,37 @@
         traces,
         layout({
           xaxis: { title: { text: "Version (in submit order)" }, type: "category" },
-          yaxis: Object.assign({ title: { text: "Score" } }, UNIT_AXIS),
+          yaxis: Object.assign({ title: { text: "Score" } }, scoreAxis(data.percent)),
+          legend: { orientation: "h", y: -0.3 },
+        }),
+        CONFIG
+      );
+    },
+
+    // Recognizers: precision, recall and F1 of each entity type, as percentages.
+    "entity-type-scores": function (el, data) {
+      const series = [
+        ["Precision", "Precision", "#0b5cad"],
+        ["Recall", "Recall", "#d29d00"],
+        ["F1Score", "F1 score", "#0b6e4f"],
+      ];
+      const traces = series.map(function (s) {
+        return {
+          type: "bar",
+          name: s[1],
+          x: data.types,
+          y: data[s[0]],
+          marker: { color: s[2] },
+          hovertemplate: "%{x}: %{y:.2%}<extra>%{fullData.name}</extra>",
+        };
+      });
+      Plotly.newPlot(
+        el,
+        traces,
+        layout({
+          barmode: "group",
+          xaxis: { title: { text: "Entity type" }, type: "category" },
+          yaxis: Object.assign({ title: { text: "Score" } }, scoreAxis(true)),
           legend: { orientation: "h", y: -0.3 },
         }),
         CONFIG

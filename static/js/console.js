@@ -22,6 +22,7 @@
     dialog.append(text, row);
     document.body.append(dialog);
     dialog.showModal();
+    cancel.focus();  // Enter must not confirm a destructive action by accident
     cancel.addEventListener("click", function () { dialog.close(); dialog.remove(); });
     ok.addEventListener("click", function () {
       form.dataset.confirmed = "1"; dialog.close(); dialog.remove();

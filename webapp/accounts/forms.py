@@ -3,13 +3,22 @@ from django.contrib.auth.forms import AuthenticationForm
 
 
 class SignupForm(forms.Form):
-    username = forms.CharField(max_length=64, help_text="Letters, digits and + = , . @ _ -")
+    username = forms.CharField(
+        max_length=64,
+        help_text="Letters, digits and + = , . @ _ -",
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
     email = forms.EmailField(required=False)
     account_name = forms.CharField(
         max_length=100, required=False, help_text="A name for your new account (optional)."
     )
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput)
-    password2 = forms.CharField(label="Confirm password", widget=forms.PasswordInput)
+    password1 = forms.CharField(
+        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Confirm password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def clean(self):
         data = super().clean()
@@ -25,7 +34,7 @@ class LoginForm(AuthenticationForm):
 class MemberForm(forms.Form):
     username = forms.CharField(max_length=64)
     email = forms.EmailField(required=False)
-    password = forms.CharField(widget=forms.PasswordInput)
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     owner = forms.BooleanField(
         required=False, label="Account owner", help_text="Owners can add users."
     )
