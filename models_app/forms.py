@@ -24,11 +24,26 @@ FORMAT_CHOICES = [
     ("COMPREHEND_CSV", "CSV file (label,text per line)"),
     ("AUGMENTED_MANIFEST", "Augmented manifest (SageMaker Ground Truth JSON lines)"),
 ]
+RECOGNIZER_FORMAT_CHOICES = [
+    ("COMPREHEND_CSV", "CSV: documents plus an annotations file or an entity list"),
+    ("AUGMENTED_MANIFEST", "Augmented manifest (SageMaker Ground Truth JSON lines)"),
+]
+TRAINING_TYPE_CHOICES = [
+    ("ANNOTATIONS", "Annotations and training documents"),
+    ("ENTITY_LIST", "Entity list and training documents"),
+]
+INPUT_FORMAT_CHOICES = [
+    ("ONE_DOC_PER_LINE", "One document per line"),
+    ("ONE_DOC_PER_FILE", "One document per file"),
+]
 TEST_CHOICES = [
     ("AUTOSPLIT", "Autosplit: hold out 10% of the training data for testing"),
     ("GIVEN", "Use my own test data"),
 ]
 MIN_TAG_ROWS = 4
+MIN_ENTITY_TYPE_ROWS = 5
+MAX_ENTITY_TYPE_ROWS = 25  # Comprehend's limit; the service says so when more are sent
+MAX_TRY_BYTES = 10_000  # DetectEntities' limit for one document (UTF-8 bytes)
 
 
 def _checked(check, value, **kwargs):
@@ -39,19 +54,29 @@ def _checked(check, value, **kwargs):
         raise forms.ValidationError(exc.message) from None
 
 
-class ClassifierFilterForm(forms.Form):
+class ModelFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *ModelStatus.choices], label="Status"
     )
     name = forms.CharField(required=False, max_length=63, label="Name contains")
 
 
-class ClassifierCreateForm(forms.Form):
-    name = forms.CharField(
-        label="Model name",
-        max_length=63,
-        help_text="Letters, digits and hyphens; unique among your classifiers.",
-    )
+class ModelCreateForm(forms.Form):
+    """What every kind of model asks for: names, language, test source, role and tags.
+
+    Subclasses add their data fields and say which data sources the chosen options need
+    (`needed`), how the service is called (`service_arguments`) and which field a service error
+    is about (`ERROR_FIELDS`).
+    """
+
+    kind = ""
+    name_label = "Model name"
+    # uri field -> (file field, what it is): a source is given as an S3 URI or as an upload.
+    SOURCES: dict[str, tuple[str, str]] = {}
+    # (text in a service message, form field it is about); the first match wins.
+    ERROR_FIELDS: tuple[tuple[str, str], ...] = ()
+
+    name = forms.CharField(label="Model name", max_length=63)
     version_name = forms.CharField(
         label="Version name",
         max_length=63,
@@ -59,13 +84,163 @@ class ClassifierCreateForm(forms.Form):
         help_text="Optional, unique within the model, e.g. v1.",
     )
     # A plain text field behind a select: the service decides which languages are supported.
-    language_code = forms.CharField(
-        label="Language",
-        initial="en",
-        widget=forms.Select(
-            choices=[(c, LANGUAGE_NAMES[c]) for c in LANGUAGES[ModelKind.CLASSIFIER]]
-        ),
+    language_code = forms.CharField(label="Language", initial="en")
+    test_source = forms.ChoiceField(
+        label="Where the test documents come from",
+        choices=TEST_CHOICES,
+        initial="AUTOSPLIT",
+        widget=forms.RadioSelect,
     )
+    data_access_role_arn = forms.CharField(
+        label="Data access role",
+        max_length=2048,
+        help_text="Recorded with the version, as Comprehend does.",
+    )
+
+    def __init__(self, *args, account_id: str, tags=(), fixed_name: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        name = self.fields["name"]
+        name.label = self.name_label
+        name.help_text = f"Letters, digits and hyphens; unique among your {self.kind}s."
+        self.fields["language_code"].widget = forms.Select(
+            choices=[(c, LANGUAGE_NAMES[c]) for c in LANGUAGES[self.kind]]
+        )
+        self.fields["data_access_role_arn"].initial = arns.default_role(account_id)
+        if fixed_name is not None:
+            # A new version of an existing model: the name comes from the URL, never the post.
+            self.fields["name"].disabled = True
+            self.fields["name"].initial = fixed_name
+            self.fields["name"].help_text = "New versions keep the model's name."
+        rows = max(MIN_TAG_ROWS, len(tags) + 2)
+        if self.is_bound:
+            posted = [k for k in self.data if k.startswith("tag_key_")]
+            rows = max(rows, len(posted))
+        self.tag_count = rows
+        for i in range(rows):
+            key, value = tags[i] if i < len(tags) else ("", "")
+            self.fields[f"tag_key_{i}"] = forms.CharField(
+                label=f"Tag {i + 1} key",
+                required=False,
+                max_length=128,
+                initial=key,
+                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} key"}),
+            )
+            self.fields[f"tag_value_{i}"] = forms.CharField(
+                label=f"Tag {i + 1} value",
+                required=False,
+                max_length=256,
+                strip=False,
+                initial=value,
+                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} value"}),
+            )
+
+    def tag_rows(self):
+        return [(self[f"tag_key_{i}"], self[f"tag_value_{i}"]) for i in range(self.tag_count)]
+
+    def clean_name(self):
+        return _checked(check_name, self.cleaned_data["name"], field=self.name_label)
+
+    def clean_version_name(self):
+        value = self.cleaned_data["version_name"]
+        return _checked(check_name, value, field="Version name", required=False) or ""
+
+    def clean_data_access_role_arn(self):
+        value = self.cleaned_data["data_access_role_arn"].strip()
+        return _checked(arns.parse_role, value, field="Data access role")
+
+    def needed(self, data) -> list[str]:
+        """The URI fields of the data sources the chosen options need."""
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        for uri_field in self.needed(data):
+            self._one_source(uri_field)
+        pairs = []
+        for i in range(self.tag_count):
+            key, value = data.get(f"tag_key_{i}", "").strip(), data.get(f"tag_value_{i}", "")
+            if key:
+                pairs.append({"Key": key, "Value": value})
+            elif value:
+                self.add_error(f"tag_key_{i}", "A tag with a value needs a key.")
+        try:
+            data["tags"] = [{"Key": k, "Value": v} for k, v in check_tags(pairs)]
+        except ServiceError as exc:
+            self.add_error(None, exc.message)
+        return data
+
+    def _one_source(self, uri_field):
+        """A needed source: exactly one of a well-formed S3 URI and an uploaded file."""
+        file_field, what = self.SOURCES[uri_field]
+        uri = (self.cleaned_data.get(uri_field) or "").strip()
+        self.cleaned_data[uri_field] = uri
+        has_file = bool(self.cleaned_data.get(file_field))
+        if uri and has_file:
+            self.add_error(uri_field, f"Give an S3 URI or a file for the {what.lower()}, not both.")
+        elif not uri and not has_file:
+            self.add_error(uri_field, f"Give an S3 URI or upload a file for the {what.lower()}.")
+        elif uri:
+            try:
+                storage.parse_uri(uri, field=what)
+            except ServiceError as exc:
+                self.add_error(uri_field, exc.message)
+
+    def sources(self) -> list[tuple[str, str]]:
+        """(uri field, file field) of each source the valid form needs, for the view to resolve."""
+        return [(uri, self.SOURCES[uri][0]) for uri in self.needed(self.cleaned_data)]
+
+    def remember_upload(self, uri_field: str, uri: str) -> None:
+        """Show a stored upload's URI in the form, so a re-shown form needs no second upload."""
+        self.data = self.data.copy()
+        self.data[uri_field] = uri
+
+    def error_field(self, exc: ServiceError) -> str | None:
+        """The field a service error is about (None: the form as a whole)."""
+        if exc.code == "UnsupportedLanguageException":
+            return "language_code"
+        return next((field for text, field in self.ERROR_FIELDS if text in exc.message), None)
+
+    def common_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "version_name": data["version_name"],
+            "language_code": data["language_code"],
+            "data_access_role_arn": data["data_access_role_arn"],
+            "tags": data["tags"],
+        }
+
+    @staticmethod
+    def common_initial(version) -> dict:
+        return {
+            "name": version.model.name,
+            "language_code": version.language_code,
+            "data_access_role_arn": version.data_access_role_arn,
+            "test_source": "AUTOSPLIT",
+        }
+
+
+class ClassifierCreateForm(ModelCreateForm):
+    kind = ModelKind.CLASSIFIER
+    name_label = "Model name"
+    SOURCES = {
+        "training_uri": ("training_file", "Training data"),
+        "test_uri": ("test_file", "Test data"),
+    }
+    ERROR_FIELDS = (
+        ("already has", "version_name"),
+        ("VersionName", "version_name"),
+        ("DocumentClassifierName", "name"),
+        ("AttributeNames", "attribute_name"),
+        ("LabelDelimiter", "label_delimiter"),
+        ("TestS3Uri", "test_uri"),
+        ("AugmentedManifests.2", "test_uri"),
+        ("OutputDataConfig", "output_uri"),
+        ("InputDataConfig", "training_uri"),
+        ("DataAccessRoleArn", "data_access_role_arn"),
+        ("Mode must", "mode"),
+    )
+
     mode = forms.ChoiceField(
         label="Classifier mode",
         choices=MODE_CHOICES,
@@ -103,12 +278,6 @@ class ClassifierCreateForm(forms.Form):
         required=False,
         help_text="Stored in your account under s3://uploads/.",
     )
-    test_source = forms.ChoiceField(
-        label="Where the test documents come from",
-        choices=TEST_CHOICES,
-        initial="AUTOSPLIT",
-        widget=forms.RadioSelect,
-    )
     test_uri = forms.CharField(label="Test data S3 URI", max_length=1024, required=False)
     test_file = forms.FileField(label="…or upload the test file", required=False)
     output_uri = forms.CharField(
@@ -118,138 +287,61 @@ class ClassifierCreateForm(forms.Form):
         required=False,
         help_text="Where output.tar.gz (the confusion matrix) is written; leave blank for none.",
     )
-    data_access_role_arn = forms.CharField(
-        label="Data access role",
-        max_length=2048,
-        help_text="Recorded with the version, as Comprehend does.",
-    )
-
-    def __init__(self, *args, account_id: str, tags=(), fixed_name: str | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["data_access_role_arn"].initial = arns.default_role(account_id)
-        if fixed_name is not None:
-            # A new version of an existing model: the name comes from the URL, never the post.
-            self.fields["name"].disabled = True
-            self.fields["name"].initial = fixed_name
-            self.fields["name"].help_text = "New versions keep the model's name."
-        rows = max(MIN_TAG_ROWS, len(tags) + 2)
-        if self.is_bound:
-            posted = [k for k in self.data if k.startswith("tag_key_")]
-            rows = max(rows, len(posted))
-        self.tag_count = rows
-        for i in range(rows):
-            key, value = tags[i] if i < len(tags) else ("", "")
-            self.fields[f"tag_key_{i}"] = forms.CharField(
-                label=f"Tag {i + 1} key",
-                required=False,
-                max_length=128,
-                initial=key,
-                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} key"}),
-            )
-            self.fields[f"tag_value_{i}"] = forms.CharField(
-                label=f"Tag {i + 1} value",
-                required=False,
-                max_length=256,
-                strip=False,
-                initial=value,
-                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} value"}),
-            )
-
-    def main_fields(self):
-        return [f for f in self if not f.name.startswith("tag_")]
-
-    def tag_rows(self):
-        return [(self[f"tag_key_{i}"], self[f"tag_value_{i}"]) for i in range(self.tag_count)]
-
-    def clean_name(self):
-        return _checked(check_name, self.cleaned_data["name"], field="Model name")
-
-    def clean_version_name(self):
-        value = self.cleaned_data["version_name"]
-        return _checked(check_name, value, field="Version name", required=False) or ""
-
-    def clean_training_uri(self):
-        return self._uri("training_uri", "Training data")
-
-    def clean_test_uri(self):
-        return self._uri("test_uri", "Test data")
 
     def clean_output_uri(self):
-        return self._uri("output_uri", "Output location")
-
-    def clean_data_access_role_arn(self):
-        value = self.cleaned_data["data_access_role_arn"].strip()
-        return _checked(arns.parse_role, value, field="Data access role")
-
-    def _uri(self, name, label):
-        value = self.cleaned_data[name].strip()
+        value = self.cleaned_data["output_uri"].strip()
         if value:
-            _checked(storage.parse_uri, value, field=label)
+            _checked(storage.parse_uri, value, field="Output location")
         return value
+
+    def needed(self, data) -> list[str]:
+        return ["training_uri", *(["test_uri"] if data.get("test_source") == "GIVEN" else [])]
 
     def clean(self):
         data = super().clean()
-        self._one_source("training_uri", "training_file", "training data", required=True)
-        if data.get("test_source") == "GIVEN":
-            self._one_source("test_uri", "test_file", "test data", required=True)
         if data.get("data_format") == "AUGMENTED_MANIFEST" and not data.get("attribute_name"):
             self.add_error("attribute_name", "Name the attribute that holds the labels.")
-        pairs = []
-        for i in range(self.tag_count):
-            key, value = data.get(f"tag_key_{i}", "").strip(), data.get(f"tag_value_{i}", "")
-            if key:
-                pairs.append({"Key": key, "Value": value})
-            elif value:
-                self.add_error(f"tag_key_{i}", "A tag with a value needs a key.")
-        try:
-            data["tags"] = [{"Key": k, "Value": v} for k, v in check_tags(pairs)]
-        except ServiceError as exc:
-            self.add_error(None, exc.message)
         return data
 
-    def _one_source(self, uri_field, file_field, what, *, required):
-        has_uri = bool(self.cleaned_data.get(uri_field))
-        has_file = bool(self.cleaned_data.get(file_field))
-        if has_uri and has_file:
-            self.add_error(uri_field, f"Give an S3 URI or a file for the {what}, not both.")
-        elif required and not has_uri and not has_file and uri_field not in self.errors:
-            self.add_error(uri_field, f"Give an S3 URI or upload a file for the {what}.")
+    def service_arguments(self, uris: dict) -> dict:
+        """classifier_create's arguments, given where each needed source is stored."""
+        data = self.cleaned_data
+        return {
+            **self.common_arguments(),
+            "mode": data["mode"],
+            "input_data_config": classifier_input_config(
+                data, uris["training_uri"], uris.get("test_uri")
+            ),
+            "output_data_config": {"S3Uri": data["output_uri"]} if data["output_uri"] else None,
+        }
 
-    def remember_upload(self, uri_field: str, uri: str) -> None:
-        """Show a stored upload's URI in the form, so a re-shown form needs no second upload."""
-        self.data = self.data.copy()
-        self.data[uri_field] = uri
-
-
-def initial_from_version(version, tags) -> tuple[dict, list[tuple[str, str]]]:
-    """Form values that repeat a version's settings (all but its version name)."""
-    config = version.input_data_config or {}
-    initial = {
-        "name": version.model.name,
-        "language_code": version.language_code,
-        "mode": version.mode or "MULTI_CLASS",
-        "label_delimiter": config.get("LabelDelimiter", "|"),
-        "data_format": config.get("DataFormat", "COMPREHEND_CSV"),
-        "output_uri": (version.output_data_config or {}).get("S3Uri", ""),
-        "data_access_role_arn": version.data_access_role_arn,
-        "test_source": "AUTOSPLIT",
-    }
-    if initial["data_format"] == "AUGMENTED_MANIFEST":
-        by_split = {m.get("Split", "TRAIN"): m for m in config.get("AugmentedManifests", [])}
-        train = by_split.get("TRAIN", {})
-        initial["training_uri"] = train.get("S3Uri", "")
-        initial["attribute_name"] = (train.get("AttributeNames") or [""])[0]
-        if "TEST" in by_split:
-            initial.update(test_source="GIVEN", test_uri=by_split["TEST"]["S3Uri"])
-    else:
-        initial["training_uri"] = config.get("S3Uri", "")
-        if config.get("TestS3Uri"):
-            initial.update(test_source="GIVEN", test_uri=config["TestS3Uri"])
-    return initial, [(t["Key"], t["Value"]) for t in tags]
+    @classmethod
+    def initial_from(cls, version) -> dict:
+        """Form values that repeat a version's settings (all but its version name)."""
+        config = version.input_data_config or {}
+        initial = {
+            **cls.common_initial(version),
+            "mode": version.mode or "MULTI_CLASS",
+            "label_delimiter": config.get("LabelDelimiter", "|"),
+            "data_format": config.get("DataFormat", "COMPREHEND_CSV"),
+            "output_uri": (version.output_data_config or {}).get("S3Uri", ""),
+        }
+        if initial["data_format"] == "AUGMENTED_MANIFEST":
+            by_split = {m.get("Split", "TRAIN"): m for m in config.get("AugmentedManifests", [])}
+            train = by_split.get("TRAIN", {})
+            initial["training_uri"] = train.get("S3Uri", "")
+            initial["attribute_name"] = (train.get("AttributeNames") or [""])[0]
+            if "TEST" in by_split:
+                initial.update(test_source="GIVEN", test_uri=by_split["TEST"]["S3Uri"])
+        else:
+            initial["training_uri"] = config.get("S3Uri", "")
+            if config.get("TestS3Uri"):
+                initial.update(test_source="GIVEN", test_uri=config["TestS3Uri"])
+        return initial
 
 
-def input_data_config(data: dict, training_uri: str, test_uri: str | None) -> dict:
-    """InputDataConfig in the API's shape from the cleaned form and the resolved URIs."""
+def classifier_input_config(data: dict, training_uri: str, test_uri: str | None) -> dict:
+    """A classifier's InputDataConfig in the API's shape from the cleaned form and the URIs."""
     if data["data_format"] == "AUGMENTED_MANIFEST":
         attribute = [data["attribute_name"]]
         manifests = [{"S3Uri": training_uri, "AttributeNames": attribute, "Split": "TRAIN"}]
@@ -262,3 +354,263 @@ def input_data_config(data: dict, training_uri: str, test_uri: str | None) -> di
     if data["mode"] == "MULTI_LABEL" and data["label_delimiter"]:
         config["LabelDelimiter"] = data["label_delimiter"]
     return config
+
+
+class ManyTextInputs(forms.TextInput):
+    """Any number of text inputs sharing one name; the template draws them."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+
+class EntityTypesField(forms.Field):
+    """A list of entity type names, one per input; blank inputs are rows left unused."""
+
+    widget = ManyTextInputs
+    default_error_messages = {"required": "Add at least one entity type."}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return []
+        if isinstance(value, str):
+            value = [value]
+        return [item.strip() for item in value if item and item.strip()]
+
+
+class RecognizerCreateForm(ModelCreateForm):
+    kind = ModelKind.RECOGNIZER
+    name_label = "Recognizer name"
+    SOURCES = {
+        "documents_uri": ("documents_file", "Training documents"),
+        "annotations_uri": ("annotations_file", "Annotations"),
+        "entity_list_uri": ("entity_list_file", "Entity list"),
+        "test_documents_uri": ("test_documents_file", "Test documents"),
+        "test_annotations_uri": ("test_annotations_file", "Test annotations"),
+        "manifest_uri": ("manifest_file", "Augmented manifest"),
+        "test_manifest_uri": ("test_manifest_file", "Test manifest"),
+    }
+    ERROR_FIELDS = (
+        ("already has", "version_name"),
+        ("VersionName", "version_name"),
+        ("RecognizerName", "name"),
+        ("EntityTypes", "entity_types"),
+        ("Documents.InputFormat", "input_format"),
+        ("Documents.TestS3Uri", "test_documents_uri"),
+        ("Annotations.TestS3Uri", "test_annotations_uri"),
+        ("A test set needs both", "test_documents_uri"),
+        ("Documents", "documents_uri"),
+        ("Annotations", "annotations_uri"),
+        ("EntityList", "entity_list_uri"),
+        ("AugmentedManifests.2", "test_manifest_uri"),
+        ("AttributeNames", "attribute_name"),
+        ("AugmentedManifest", "manifest_uri"),
+        ("DataAccessRoleArn", "data_access_role_arn"),
+    )
+
+    entity_types = EntityTypesField(
+        label="Custom entity types",
+        help_text=(
+            "Upper-case words joined by underscores, e.g. PERSON or PRODUCT_CODE; at most 25. "
+            "Clear a box to remove its type."
+        ),
+    )
+    data_format = forms.ChoiceField(
+        label="Data format",
+        choices=RECOGNIZER_FORMAT_CHOICES,
+        initial="COMPREHEND_CSV",
+        widget=forms.RadioSelect,
+    )
+    training_type = forms.ChoiceField(
+        label="Training type",
+        choices=TRAINING_TYPE_CHOICES,
+        initial="ANNOTATIONS",
+        widget=forms.RadioSelect,
+        help_text="An entity list annotates the documents itself; the model then learns to find "
+        "entities that are not in the list.",
+    )
+    input_format = forms.ChoiceField(
+        label="Document format",
+        choices=INPUT_FORMAT_CHOICES,
+        initial="ONE_DOC_PER_LINE",
+        widget=forms.RadioSelect,
+    )
+    documents_uri = forms.CharField(
+        label="Training documents S3 URI",
+        max_length=1024,
+        required=False,
+        help_text="A file, or a folder (prefix) of files: one per document with 'One document "
+        "per file'. File names must match the File column of the annotations.",
+    )
+    documents_file = forms.FileField(
+        label="…or upload the documents file",
+        required=False,
+        help_text="One document per line; stored under s3://uploads/ with its file name.",
+    )
+    annotations_uri = forms.CharField(
+        label="Annotations S3 URI",
+        max_length=1024,
+        required=False,
+        help_text="CSV with the header File,Line,Begin Offset,End Offset,Type.",
+    )
+    annotations_file = forms.FileField(label="…or upload the annotations file", required=False)
+    entity_list_uri = forms.CharField(
+        label="Entity list S3 URI",
+        max_length=1024,
+        required=False,
+        help_text="CSV with the header Text,Type.",
+    )
+    entity_list_file = forms.FileField(label="…or upload the entity list", required=False)
+    attribute_name = forms.CharField(
+        label="Attribute name",
+        max_length=63,
+        required=False,
+        help_text="The attribute of each line that holds the entity annotations.",
+    )
+    manifest_uri = forms.CharField(
+        label="Augmented manifest S3 URI", max_length=1024, required=False
+    )
+    manifest_file = forms.FileField(label="…or upload the manifest", required=False)
+    test_documents_uri = forms.CharField(
+        label="Test documents S3 URI", max_length=1024, required=False
+    )
+    test_documents_file = forms.FileField(label="…or upload the test documents", required=False)
+    test_annotations_uri = forms.CharField(
+        label="Test annotations S3 URI", max_length=1024, required=False
+    )
+    test_annotations_file = forms.FileField(label="…or upload the test annotations", required=False)
+    test_manifest_uri = forms.CharField(
+        label="Test manifest S3 URI", max_length=1024, required=False
+    )
+    test_manifest_file = forms.FileField(label="…or upload the test manifest", required=False)
+
+    def entity_type_rows(self) -> tuple[list, list]:
+        """(rows shown, rows behind "more") as (number, value): what was typed or prefilled,
+        then blank rows up to Comprehend's limit."""
+        raw = self["entity_types"].value() or []
+        values = [v for v in ([raw] if isinstance(raw, str) else raw) if v and v.strip()]
+        shown = max(MIN_ENTITY_TYPE_ROWS, len(values) + 1)
+        values += [""] * (MAX_ENTITY_TYPE_ROWS - len(values))
+        rows = list(enumerate(values, start=1))
+        return rows[:shown], rows[shown:]
+
+    def needed(self, data) -> list[str]:
+        given = data.get("test_source") == "GIVEN"
+        if data.get("data_format") == "AUGMENTED_MANIFEST":
+            return ["manifest_uri", *(["test_manifest_uri"] if given else [])]
+        if data.get("training_type") == "ENTITY_LIST":
+            return ["documents_uri", "entity_list_uri"]
+        tests = ["test_documents_uri", "test_annotations_uri"] if given else []
+        return ["documents_uri", "annotations_uri", *tests]
+
+    def clean(self):
+        data = super().clean()
+        manifest = data.get("data_format") == "AUGMENTED_MANIFEST"
+        if manifest and not data.get("attribute_name", "").strip():
+            self.add_error("attribute_name", "Name the attribute that holds the annotations.")
+        if not manifest and data.get("test_source") == "GIVEN":
+            if data.get("training_type") == "ENTITY_LIST":
+                self.add_error(
+                    "test_source",
+                    "A recognizer trained from an entity list is tested on a split of its own "
+                    "documents; choose autosplit, or train from annotations.",
+                )
+        if not manifest and data.get("input_format") == "ONE_DOC_PER_FILE":
+            for field in ("documents_file", "test_documents_file"):
+                if data.get(field):
+                    self.add_error(
+                        field,
+                        "With one document per file, give the S3 URI of the folder that holds "
+                        "the files; an upload is a single file.",
+                    )
+        return data
+
+    def service_arguments(self, uris: dict) -> dict:
+        """recognizer_create's arguments, given where each needed source is stored."""
+        return {
+            **self.common_arguments(),
+            "input_data_config": recognizer_input_config(self.cleaned_data, uris),
+        }
+
+    @classmethod
+    def initial_from(cls, version) -> dict:
+        """Form values that repeat a version's settings (all but its version name)."""
+        config = version.input_data_config or {}
+        initial = {
+            **cls.common_initial(version),
+            "entity_types": [t.get("Type", "") for t in config.get("EntityTypes", [])],
+            "data_format": config.get("DataFormat", "COMPREHEND_CSV"),
+        }
+        if initial["data_format"] == "AUGMENTED_MANIFEST":
+            by_split = {m.get("Split", "TRAIN"): m for m in config.get("AugmentedManifests", [])}
+            train = by_split.get("TRAIN", {})
+            initial["manifest_uri"] = train.get("S3Uri", "")
+            initial["attribute_name"] = (train.get("AttributeNames") or [""])[0]
+            if "TEST" in by_split:
+                initial.update(test_source="GIVEN", test_manifest_uri=by_split["TEST"]["S3Uri"])
+            return initial
+        documents = config.get("Documents", {})
+        initial["documents_uri"] = documents.get("S3Uri", "")
+        initial["input_format"] = documents.get("InputFormat", "ONE_DOC_PER_LINE")
+        if "EntityList" in config:
+            initial["training_type"] = "ENTITY_LIST"
+            initial["entity_list_uri"] = config["EntityList"].get("S3Uri", "")
+        else:
+            annotations = config.get("Annotations", {})
+            initial["training_type"] = "ANNOTATIONS"
+            initial["annotations_uri"] = annotations.get("S3Uri", "")
+            if documents.get("TestS3Uri"):
+                initial.update(
+                    test_source="GIVEN",
+                    test_documents_uri=documents["TestS3Uri"],
+                    test_annotations_uri=annotations.get("TestS3Uri", ""),
+                )
+        return initial
+
+
+def recognizer_input_config(data: dict, uris: dict) -> dict:
+    """A recognizer's InputDataConfig in the API's shape from the cleaned form and the URIs."""
+    types = [{"Type": t} for t in data["entity_types"]]
+    if data["data_format"] == "AUGMENTED_MANIFEST":
+        attribute = [data["attribute_name"].strip()]
+        manifests = [{"S3Uri": uris["manifest_uri"], "AttributeNames": attribute, "Split": "TRAIN"}]
+        if uris.get("test_manifest_uri"):
+            manifests.append(
+                {"S3Uri": uris["test_manifest_uri"], "AttributeNames": attribute, "Split": "TEST"}
+            )
+        return {
+            "DataFormat": "AUGMENTED_MANIFEST",
+            "EntityTypes": types,
+            "AugmentedManifests": manifests,
+        }
+    documents = {"S3Uri": uris["documents_uri"], "InputFormat": data["input_format"]}
+    config = {"DataFormat": "COMPREHEND_CSV", "EntityTypes": types, "Documents": documents}
+    if "entity_list_uri" in uris:
+        config["EntityList"] = {"S3Uri": uris["entity_list_uri"]}
+        return config
+    config["Annotations"] = {"S3Uri": uris["annotations_uri"]}
+    if uris.get("test_documents_uri"):
+        documents["TestS3Uri"] = uris["test_documents_uri"]
+        config["Annotations"]["TestS3Uri"] = uris["test_annotations_uri"]
+    return config
+
+
+class TryTextForm(forms.Form):
+    text = forms.CharField(
+        label="Text",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Up to 10,000 bytes of UTF-8, as for Comprehend's DetectEntities.",
+        error_messages={"required": "Paste some text to find its entities."},
+    )
+
+    def clean_text(self):
+        text = self.cleaned_data["text"]
+        if not text.strip():
+            raise forms.ValidationError("Paste some text to find its entities.")
+        size = len(text.encode("utf-8"))
+        if size > MAX_TRY_BYTES:
+            raise forms.ValidationError(
+                f"The text is {size:,} bytes of UTF-8; the limit is {MAX_TRY_BYTES:,} bytes. "
+                "Shorten it, or analyse long documents with an entities detection job."
+            )
+        return text

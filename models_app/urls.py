@@ -1,29 +1,48 @@
 from django.urls import path
 
 from models_app import views
+from models_app.models import ModelKind
 
 app_name = "models_app"
 
-version = "classifiers/<str:name>/versions/<int:version_id>/"
+
+def _model_pages(kind: str, slug: str, prefix: str) -> list:
+    """The pages every kind of model has, named <slug>-<page>."""
+    model = f"{prefix}/<str:name>/"
+    version = f"{model}versions/<int:version_id>/"
+    k = {"kind": kind}
+    return [
+        path(f"{prefix}/", views.model_list, k, name=f"{slug}-list"),
+        # Outside <prefix>/ so that no model name (a model may be called "create") hides it.
+        path(f"create-{slug}/", views.model_create, k, name=f"{slug}-create"),
+        path(model, views.model_detail, k, name=f"{slug}-detail"),
+        path(f"{model}versions-table/", views.model_versions, k, name=f"{slug}-versions"),
+        path(version, views.version_detail, k, name=f"{slug}-version-detail"),
+        path(f"{version}status/", views.version_status, k, name=f"{slug}-version-status"),
+        path(f"{version}stop/", views.version_stop, k, name=f"{slug}-version-stop"),
+        path(f"{version}delete/", views.version_delete, k, name=f"{slug}-version-delete"),
+    ]
+
+
+classifier_version = "classifiers/<str:name>/versions/<int:version_id>/"
+recognizer_version = "recognizers/<str:name>/versions/<int:version_id>/"
 
 urlpatterns = [
-    path("classifiers/", views.classifier_list, name="classifier-list"),
-    # Outside classifiers/ so that no model name (a model may be called "create") hides it.
-    path("create-classifier/", views.classifier_new, name="classifier-create"),
-    path("classifiers/<str:name>/", views.classifier_detail, name="classifier-detail"),
+    *_model_pages(ModelKind.CLASSIFIER, "classifier", "classifiers"),
     path(
-        "classifiers/<str:name>/versions-table/",
-        views.classifier_versions,
-        name="classifier-versions",
-    ),
-    path(version, views.classifier_version_detail, name="classifier-version-detail"),
-    path(f"{version}status/", views.classifier_version_status, name="classifier-version-status"),
-    path(
-        f"{version}output.tar.gz",
+        f"{classifier_version}output.tar.gz",
         views.classifier_version_output,
         name="classifier-version-output",
     ),
-    path(f"{version}stop/", views.classifier_version_stop, name="classifier-version-stop"),
-    path(f"{version}delete/", views.classifier_version_delete, name="classifier-version-delete"),
-    path("recognizers/", views.recognizer_list, name="recognizer-list"),
+    *_model_pages(ModelKind.RECOGNIZER, "recognizer", "recognizers"),
+    path(
+        f"{recognizer_version}metrics.json",
+        views.recognizer_version_metrics,
+        name="recognizer-version-metrics",
+    ),
+    path(
+        f"{recognizer_version}try/",
+        views.recognizer_version_try,
+        name="recognizer-version-try",
+    ),
 ]

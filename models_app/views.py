@@ -1,28 +1,33 @@
-"""Console pages for custom classification: list, create, model and version details."""
+"""Console pages for custom models: one set of views for classifiers and entity recognizers.
 
+Every view takes the model `kind` from its URL; what differs between the kinds (the create form,
+the scores shown, the evaluation sections) is described by a `Kind` in KINDS.
+"""
+
+import json
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from models_app import forms, selectors
+from models_app import forms, presenters, selectors
 from models_app.models import ModelKind, ModelStatus
-from models_app.services.classifiers import classifier_create, classifier_delete, classifier_stop
+from models_app.services import classifiers, recognizers, serving
 from webapp import storage
 from webapp.accounts.services.tags import tags_of
 from webapp.errors import ServiceError
 
-KIND = ModelKind.CLASSIFIER
 ACTIVE = (ModelStatus.SUBMITTED, ModelStatus.TRAINING, ModelStatus.STOP_REQUESTED)
 USABLE = (ModelStatus.TRAINED, ModelStatus.TRAINED_WITH_WARNING)
-METRICS = (
+CLASSIFIER_METRICS = (
     ("Accuracy", "Accuracy"),
     ("Precision", "Precision (macro)"),
     ("Recall", "Recall (macro)"),
@@ -32,27 +37,103 @@ METRICS = (
     ("MicroF1Score", "F1 score (micro)"),
     ("HammingLoss", "Hamming loss"),
 )
-TREND_METRICS = ("Accuracy", "F1Score", "MicroF1Score", "Precision", "Recall")
+RECOGNIZER_METRICS = (("Precision", "Precision"), ("Recall", "Recall"), ("F1Score", "F1 score"))
 PR_CURVE_POINTS = 200  # per label: enough for a smooth line, small enough for the page
-# Which form field a service error is about, from the API field its message names (first wins).
-ERROR_FIELDS = (
-    ("already has", "version_name"),
-    ("VersionName", "version_name"),
-    ("DocumentClassifierName", "name"),
-    ("AttributeNames", "attribute_name"),
-    ("LabelDelimiter", "label_delimiter"),
-    ("TestS3Uri", "test_uri"),
-    ("AugmentedManifests.2", "test_uri"),
-    ("OutputDataConfig", "output_uri"),
-    ("InputDataConfig", "training_uri"),
-    ("DataAccessRoleArn", "data_access_role_arn"),
-    ("Mode must", "mode"),
+ENTITY_COLOURS = 12  # .ent-c0 … .ent-c11 in console.css; more types than this share colours
+URL_ACTIONS = (
+    "list",
+    "create",
+    "detail",
+    "versions",
+    "version_detail",
+    "version_status",
+    "version_stop",
+    "version_delete",
 )
 
 
-def _load(selector, request, **lookup):
+@dataclass(frozen=True)
+class Kind:
+    """What the pages of one kind of model show and which services they call."""
+
+    kind: str
+    slug: str  # URL names and templates: <slug>-detail, models_app/<slug>_create.html
+    title: str  # the console section, as Comprehend names it
+    noun: str
+    name_label: str
+    form: type[forms.ModelCreateForm]
+    create: Callable
+    stop: Callable
+    delete: Callable
+    columns: tuple[tuple[str, str], ...]  # scores in the lists and the versions tables
+    trend: tuple[tuple[str, str], ...]  # scores in the chart across versions
+    # Recognizer scores read as percentages, as in Comprehend's console; classifiers show 0-1.
+    percent: bool
+    f1_label: str
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {a: f"models_app:{self.slug}-{a.replace('_', '-')}" for a in URL_ACTIONS}
+
+
+KINDS = {
+    ModelKind.CLASSIFIER: Kind(
+        kind=ModelKind.CLASSIFIER,
+        slug="classifier",
+        title="Custom classification",
+        noun="classifier",
+        name_label="Model name",
+        form=forms.ClassifierCreateForm,
+        create=classifiers.classifier_create,
+        stop=classifiers.classifier_stop,
+        delete=classifiers.classifier_delete,
+        columns=(
+            ("Accuracy", "Accuracy"),
+            ("F1Score", "F1 score (macro)"),
+            ("MicroF1Score", "F1 score (micro)"),
+        ),
+        trend=(
+            ("Accuracy", "Accuracy"),
+            ("F1Score", "F1 score (macro)"),
+            ("MicroF1Score", "F1 score (micro)"),
+            ("Precision", "Precision (macro)"),
+            ("Recall", "Recall (macro)"),
+        ),
+        percent=False,
+        f1_label="F1 score (macro)",
+    ),
+    ModelKind.RECOGNIZER: Kind(
+        kind=ModelKind.RECOGNIZER,
+        slug="recognizer",
+        title="Custom entity recognition",
+        noun="recognizer",
+        name_label="Recognizer name",
+        form=forms.RecognizerCreateForm,
+        create=recognizers.recognizer_create,
+        stop=recognizers.recognizer_stop,
+        delete=recognizers.recognizer_delete,
+        columns=RECOGNIZER_METRICS,
+        trend=(("F1Score", "F1 score"), ("Precision", "Precision"), ("Recall", "Recall")),
+        percent=True,
+        f1_label="F1 score",
+    ),
+}
+
+
+def _load(selector, request, kind, **lookup):
     """One row of the signed-in account (a model or a version), or 404 for anything else."""
-    return get_object_or_404(selector(request.account, KIND), **lookup)
+    return get_object_or_404(selector(request.account, kind), **lookup)
+
+
+def _score_text(value, percent: bool) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:.2f}%" if percent else f"{value:.4f}"
+
+
+def _cell(value, percent: bool) -> dict:
+    """A score as a table shows it, with the number its column sorts by."""
+    return {"text": _score_text(value, percent), "sort": -1 if value is None else value}
 
 
 def _score(version):
@@ -81,25 +162,27 @@ def _duration(version) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
-def _annotate(versions, best_pk=None) -> None:
+def _annotate(spec: Kind, versions, best_pk=None) -> None:
     """Add what the templates show beside the row's own fields."""
     for v in versions:
         v.label = v.version_name or f"#{v.pk}"
         v.duration = _duration(v)
         v.is_best = best_pk is not None and v.pk == best_pk
         v.is_active = v.status in ACTIVE
+        v.cells = [_cell((v.metrics or {}).get(key), spec.percent) for key, _ in spec.columns]
 
 
 # Lists
 
 
 @login_required
-def classifier_list(request):
-    filters = forms.ClassifierFilterForm(request.GET)
+def model_list(request, kind):
+    spec = KINDS[kind]
+    filters = forms.ModelFilterForm(request.GET)
     status = name = ""
     if filters.is_valid():
         status, name = filters.cleaned_data["status"], filters.cleaned_data["name"].strip()
-    models = selectors.models(request.account, KIND)
+    models = selectors.models(request.account, kind)
     has_any = models.exists()
     if name:
         models = models.filter(name__icontains=name)
@@ -114,22 +197,17 @@ def classifier_list(request):
                 "model": model,
                 "count": len(versions),
                 "latest": latest,
-                "f1": (latest.metrics or {}).get("F1Score"),
+                "f1": _cell((latest.metrics or {}).get("F1Score"), spec.percent),
             }
         )
     context = {
+        "kind": spec,
         "rows": rows,
         "filters": filters,
         "has_any": has_any,
         "filtered": bool(status or name),
     }
-    return render(request, "models_app/classifier_list.html", context)
-
-
-@login_required
-def recognizer_list(request):
-    models = selectors.models(request.account, ModelKind.RECOGNIZER)
-    return render(request, "models_app/recognizer_list.html", {"models": models})
+    return render(request, f"models_app/{spec.slug}_list.html", context)
 
 
 # Create
@@ -151,53 +229,34 @@ def _data_uri(request, form, uri_field: str, file_field: str) -> str:
     return str(uri)
 
 
-def _error_field(exc: ServiceError) -> str | None:
-    if exc.code == "UnsupportedLanguageException":
-        return "language_code"
-    return next((field for text, field in ERROR_FIELDS if text in exc.message), None)
-
-
-def _submit(request, form, parent):
+def _submit(request, spec: Kind, form, parent):
     """Create the version the form describes; None (with the error on the form) if refused."""
-    data = form.cleaned_data
     try:
-        training = _data_uri(request, form, "training_uri", "training_file")
-        test = None
-        if data["test_source"] == "GIVEN":
-            test = _data_uri(request, form, "test_uri", "test_file")
-        return classifier_create(
-            account=request.account,
-            name=data["name"],
-            version_name=data["version_name"],
-            language_code=data["language_code"],
-            mode=data["mode"],
-            input_data_config=forms.input_data_config(data, training, test),
-            output_data_config={"S3Uri": data["output_uri"]} if data["output_uri"] else None,
-            data_access_role_arn=data["data_access_role_arn"],
-            tags=data["tags"],
-            parent=parent,
-        )
+        uris = {uri: _data_uri(request, form, uri, file) for uri, file in form.sources()}
+        return spec.create(account=request.account, parent=parent, **form.service_arguments(uris))
     except ServiceError as exc:
-        form.add_error(_error_field(exc), exc.message)
+        form.add_error(form.error_field(exc), exc.message)
         return None
 
 
 @login_required
-def classifier_new(request):
-    """Create a classifier, or a new version of one: ?from=<version id> repeats that version's
+def model_create(request, kind):
+    """Create a model, or a new version of one: ?from=<version id> repeats that version's
     settings, ?model=<name> starts from the defaults."""
+    spec = KINDS[kind]
     parent = model = None
     if "from" in request.GET:
         if not request.GET["from"].isdigit():
             raise Http404("No such version.")
-        parent = _load(selectors.versions, request, pk=request.GET["from"])
+        parent = _load(selectors.versions, request, kind, pk=request.GET["from"])
         model = parent.model
     elif "model" in request.GET:
-        model = _load(selectors.models, request, name=request.GET["model"])
+        model = _load(selectors.models, request, kind, name=request.GET["model"])
     initial, tags = {}, []
     if parent is not None:
-        initial, tags = forms.initial_from_version(parent, tags_of(request.account, parent.arn))
-    form = forms.ClassifierCreateForm(
+        initial = spec.form.initial_from(parent)
+        tags = [(t["Key"], t["Value"]) for t in tags_of(request.account, parent.arn)]
+    form = spec.form(
         request.POST or None,
         request.FILES or None,
         account_id=request.account.account_id,
@@ -206,30 +265,31 @@ def classifier_new(request):
         initial=initial,
     )
     if request.method == "POST" and form.is_valid():
-        version = _submit(request, form, parent)
+        version = _submit(request, spec, form, parent)
         if version is not None:
             what = f"Version {version.version_name}" if version.version_name else "The version"
             messages.success(request, f"{what} of {version.model.name} was submitted for training.")
-            return redirect("models_app:classifier-detail", name=version.model.name)
+            return redirect(spec.urls["detail"], name=version.model.name)
     return render(
         request,
-        "models_app/classifier_create.html",
-        {"form": form, "parent": parent, "model": model},
+        f"models_app/{spec.slug}_create.html",
+        {"kind": spec, "form": form, "parent": parent, "model": model},
     )
 
 
 # A model and its versions
 
 
-def _versions_context(request, model):
+def _versions_context(request, spec: Kind, model):
     order = "best" if request.GET.get("order") == "best" else "newest"
-    versions = list(selectors.versions(request.account, KIND).filter(model=model))
-    _annotate(versions, _best_pk((v.pk, v.status, v.metrics) for v in versions))
+    versions = list(selectors.versions(request.account, spec.kind).filter(model=model))
+    _annotate(spec, versions, _best_pk((v.pk, v.status, v.metrics) for v in versions))
     if order == "best":
         # Scored versions by F1 (highest first), then the rest; sorting is stable, so ties stay
         # newest first.
         versions.sort(key=lambda v: -_score(v) if _score(v) is not None else 1)
     return {
+        "kind": spec,
         "model": model,
         "versions": versions,
         "order": order,
@@ -237,34 +297,38 @@ def _versions_context(request, model):
     }
 
 
-def _trend(versions) -> dict | None:
+def _trend(spec: Kind, versions) -> dict | None:
     """Each metric across the scored versions, in the order they were submitted."""
     scored = sorted((v for v in versions if v.metrics), key=lambda v: (v.submit_time, v.pk))
     if not scored:
         return None
     return {
         "versions": [v.label for v in scored],
-        "metrics": {key: [v.metrics.get(key) for v in scored] for key in TREND_METRICS},
+        "metrics": {key: [v.metrics.get(key) for v in scored] for key, _ in spec.trend},
+        "names": dict(spec.trend),
+        "percent": spec.percent,
     }
 
 
 @login_required
-def classifier_detail(request, name):
-    model = _load(selectors.models, request, name=name)
-    context = _versions_context(request, model)
-    context["trend"] = _trend(context["versions"])
+def model_detail(request, kind, name):
+    spec = KINDS[kind]
+    model = _load(selectors.models, request, kind, name=name)
+    context = _versions_context(request, spec, model)
+    context["trend"] = _trend(spec, context["versions"])
     context["latest"] = max(context["versions"], key=lambda v: (v.submit_time, v.pk), default=None)
-    return render(request, "models_app/classifier_detail.html", context)
+    return render(request, "models_app/model_detail.html", context)
 
 
 @login_required
-def classifier_versions(request, name):
+def model_versions(request, kind, name):
     """The versions table alone, fetched again and again by the page while versions train."""
-    model = _load(selectors.models, request, name=name)
-    return render(request, "models_app/_versions_table.html", _versions_context(request, model))
+    model = _load(selectors.models, request, kind, name=name)
+    context = _versions_context(request, KINDS[kind], model)
+    return render(request, "models_app/_versions_table.html", context)
 
 
-# One version
+# One version: what only classifiers show
 
 
 def _label_counts(labels, matrices, per_label) -> dict:
@@ -335,42 +399,141 @@ def _pr_curves(version) -> dict | None:
     return out or None
 
 
+def _classifier_sections(version) -> dict:
+    metrics = version.metrics or {}
+    confusion, pr_curves = _confusion_chart(version), _pr_curves(version)
+    return {
+        "metrics": [
+            (label, _score_text(metrics[key], False))
+            for key, label in CLASSIFIER_METRICS
+            if key in metrics
+        ],
+        "confusion": confusion,
+        "pr_curves": pr_curves,
+        "charts": bool(confusion or pr_curves),
+    }
+
+
+# One version: what only recognizers show
+
+
+def _entity_types(version) -> list[str]:
+    return [t.get("Type") for t in (version.input_data_config or {}).get("EntityTypes", [])]
+
+
+def _per_type(version) -> tuple[list[dict], dict | None]:
+    """The per-entity-type table rows and the data of its bar chart."""
+    rows, chart = [], {"types": [], "Precision": [], "Recall": [], "F1Score": []}
+    for row in version.per_label_metrics or []:
+        scores = {
+            "Precision": row.get("precision"),
+            "Recall": row.get("recall"),
+            "F1Score": row.get("f1"),
+        }
+        rows.append(
+            {
+                "type": row.get("type"),
+                "cells": [_cell(scores[key], True) for key, _ in RECOGNIZER_METRICS],
+                "train_mentions": row.get("train_mentions"),
+            }
+        )
+        chart["types"].append(row.get("type"))
+        for key, value in scores.items():
+            chart[key].append(value)
+    return rows, (chart if rows else None)
+
+
+def _recognizer_sections(version) -> dict:
+    metrics = version.metrics or {}
+    per_type, chart = _per_type(version)
+    return {
+        "metrics": [
+            (label, _score_text(metrics[key], True))
+            for key, label in RECOGNIZER_METRICS
+            if key in metrics
+        ],
+        "per_type": per_type,
+        "per_type_chart": chart,
+        "charts": chart is not None,
+        "entity_types": _entity_types(version),
+        "try_form": forms.TryTextForm() if version.is_usable else None,
+    }
+
+
+def _highlight(text: str, entities: list[dict], types: list[str]) -> dict:
+    """The text cut into plain and entity segments, for the template to escape and mark up.
+
+    Entities that overlap one already kept are dropped (the first, longest one wins), so the
+    segments always rebuild the text exactly.
+    """
+    colours = {t: i % ENTITY_COLOURS for i, t in enumerate(types)}
+    segments, kept, at = [], [], 0
+    for entity in sorted(entities, key=lambda e: (e["BeginOffset"], -e["EndOffset"])):
+        begin, end = entity["BeginOffset"], entity["EndOffset"]
+        if begin < at or end <= begin or end > len(text):
+            continue
+        if begin > at:
+            segments.append({"text": text[at:begin]})
+        colour = colours.setdefault(entity["Type"], len(colours) % ENTITY_COLOURS)
+        found = {**entity, "Text": text[begin:end], "colour": colour}
+        segments.append({"text": found["Text"], "entity": found})
+        kept.append(found)
+        at = end
+    if at < len(text):
+        segments.append({"text": text[at:]})
+    return {
+        "segments": segments,
+        "entities": kept,
+        "legend": list(colours.items()),
+    }
+
+
+SECTIONS = {ModelKind.CLASSIFIER: _classifier_sections, ModelKind.RECOGNIZER: _recognizer_sections}
+
+
 def _parameters(params) -> list[tuple[str, str]]:
     if not isinstance(params, dict):
         return []
     return [(key, params[key]) for key in sorted(params)]
 
 
-@login_required
-def classifier_version_detail(request, name, version_id):
-    version = _load(selectors.versions, request, model__name=name, pk=version_id)
-    siblings = selectors.versions(request.account, KIND).filter(model=version.model)
-    _annotate([version], _best_pk(siblings.values_list("pk", "status", "metrics")))
-    metrics = version.metrics or {}
-    context = {
+def _version_context(request, spec: Kind, version) -> dict:
+    siblings = selectors.versions(request.account, spec.kind).filter(model=version.model)
+    _annotate(spec, [version], _best_pk(siblings.values_list("pk", "status", "metrics")))
+    return {
+        "kind": spec,
         "version": version,
         "model": version.model,
-        "metrics": [(label, metrics.get(key)) for key, label in METRICS if key in metrics],
-        "confusion": _confusion_chart(version),
-        "pr_curves": _pr_curves(version),
         "parameters": _parameters(version.training_parameters),
         "tags": tags_of(request.account, version.arn),
+        **SECTIONS[spec.kind](version),
     }
-    return render(request, "models_app/classifier_version_detail.html", context)
+
+
+def _load_version(request, kind, name, version_id):
+    return _load(selectors.versions, request, kind, model__name=name, pk=version_id)
 
 
 @login_required
-def classifier_version_status(request, name, version_id):
+def version_detail(request, kind, name, version_id):
+    spec = KINDS[kind]
+    version = _load_version(request, kind, name, version_id)
+    context = _version_context(request, spec, version)
+    return render(request, f"models_app/{spec.slug}_version_detail.html", context)
+
+
+@login_required
+def version_status(request, kind, name, version_id):
     """The status panel alone, fetched again and again by the page while the version trains."""
-    version = _load(selectors.versions, request, model__name=name, pk=version_id)
-    _annotate([version])
+    version = _load_version(request, kind, name, version_id)
+    _annotate(KINDS[kind], [version])
     return render(request, "models_app/_version_status.html", {"version": version})
 
 
 @login_required
 def classifier_version_output(request, name, version_id):
     """Stream the version's output.tar.gz from the account's store."""
-    version = _load(selectors.versions, request, model__name=name, pk=version_id)
+    version = _load_version(request, ModelKind.CLASSIFIER, name, version_id)
     if not version.output_uri:
         raise Http404("This version has no output.")
     try:
@@ -383,41 +546,85 @@ def classifier_version_output(request, name, version_id):
     )
 
 
-def _back(request, version):
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(
-        "models_app:classifier-version-detail", name=version.model.name, version_id=version.pk
+@login_required
+def recognizer_version_metrics(request, name, version_id):
+    """The version's scores as Comprehend's RecognizerMetadata, as a JSON file to download.
+
+    Recognizers have no output location in Comprehend; this is what the console offers instead.
+    """
+    version = _load_version(request, ModelKind.RECOGNIZER, name, version_id)
+    metadata = presenters.recognizer_properties(version).get("RecognizerMetadata")
+    if metadata is None:
+        raise Http404("This version has no metrics yet.")
+    filename = f"{version.model.name}-{version.version_name or version.pk}-metrics.json"
+    response = HttpResponse(
+        json.dumps(metadata, indent=2) + "\n", content_type="application/json; charset=utf-8"
     )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_required
 @require_POST
-def classifier_version_stop(request, name, version_id):
-    version = _load(selectors.versions, request, model__name=name, pk=version_id)
-    _annotate([version])
+def recognizer_version_try(request, name, version_id):
+    """Run the version on pasted text and show the page with the entities marked in it."""
+    spec = KINDS[ModelKind.RECOGNIZER]
+    version = _load_version(request, spec.kind, name, version_id)
+    if not version.is_usable:
+        messages.error(request, "Only a trained version can find entities.")
+        return redirect(spec.urls["version_detail"], name=name, version_id=version.pk)
+    context = _version_context(request, spec, version)
+    form = forms.TryTextForm(request.POST)
+    if form.is_valid():
+        text = form.cleaned_data["text"]
+        try:
+            found = serving.get(version).entities([text])[0]
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            context["try_result"] = _highlight(text, found, context["entity_types"])
+    context["try_form"] = form
+    return render(request, f"models_app/{spec.slug}_version_detail.html", context)
+
+
+# Stop and delete
+
+
+def _back(request, spec: Kind, version):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(spec.urls["version_detail"], name=version.model.name, version_id=version.pk)
+
+
+@login_required
+@require_POST
+def version_stop(request, kind, name, version_id):
+    spec = KINDS[kind]
+    version = _load_version(request, kind, name, version_id)
+    _annotate(spec, [version])
     try:
-        stopped = classifier_stop(account=request.account, arn=version.arn)
+        stopped = spec.stop(account=request.account, arn=version.arn)
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
         done = "was stopped" if stopped.status == ModelStatus.STOPPED else "is stopping"
         messages.success(request, f"Training of version {version.label} {done}.")
-    return _back(request, version)
+    return _back(request, spec, version)
 
 
 @login_required
 @require_POST
-def classifier_version_delete(request, name, version_id):
-    version = _load(selectors.versions, request, model__name=name, pk=version_id)
-    _annotate([version])
+def version_delete(request, kind, name, version_id):
+    spec = KINDS[kind]
+    version = _load_version(request, kind, name, version_id)
+    _annotate(spec, [version])
     try:
-        classifier_delete(account=request.account, arn=version.arn)
+        spec.delete(account=request.account, arn=version.arn)
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return _back(request, version)
+        return _back(request, spec, version)
     messages.success(request, f"Version {version.label} of {name} was deleted.")
-    if selectors.models(request.account, KIND).filter(name=name).exists():
-        return redirect("models_app:classifier-detail", name=name)
-    return redirect(reverse("models_app:classifier-list"))
+    if selectors.models(request.account, kind).filter(name=name).exists():
+        return redirect(spec.urls["detail"], name=name)
+    return redirect(spec.urls["list"])

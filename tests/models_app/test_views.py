@@ -1,9 +1,7 @@
 """The custom classification console: list, create, model and version pages, stop and delete."""
 
-import html
 import importlib.util
 import io
-import json
 import re
 import time
 
@@ -13,6 +11,7 @@ from django.urls import reverse
 
 from models_app.models import CustomModel, ModelStatus, ModelVersion
 from tests import factories
+from tests.models_app.pages import field_error, json_block, text
 from webapp import storage
 from webapp.accounts.services.tags import tags_of, tags_set
 
@@ -91,23 +90,6 @@ def form_data(**overrides) -> dict:
     }
     data.update(overrides)
     return data
-
-
-def text(resp) -> str:
-    return html.unescape(resp.content.decode())
-
-
-def field_error(body: str, name: str) -> str:
-    """The error shown inside the form field named `name` ("" when it has none)."""
-    for _, block in re.findall(r'<(div|td) class="field has-error">(.*?)</\1>', body, re.S):
-        if f'name="{name}"' in block:
-            return " ".join(re.findall(r'<p class="field-error" role="alert">(.*?)</p>', block))
-    return ""
-
-
-def json_block(body: str, element_id: str):
-    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', body)
-    return json.loads(match.group(1)) if match else None
 
 
 def urls_of(version) -> dict:
