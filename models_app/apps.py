@@ -21,3 +21,32 @@ class ModelsAppConfig(AppConfig):
                 fail=version_fail_dead,
             )
         )
+        self._register_inference(background, resources)
+
+    def _register_inference(self, background, resources):
+        from models_app import inference_selectors
+        from models_app.models import AnalysisTask, Endpoint, EndpointStatus, TaskStatus
+        from models_app.services.analysis_jobs import task_fail_dead
+        from models_app.services.endpoints import endpoint_fail_dead
+
+        for resource_type in ("document-classifier-endpoint", "entity-recognizer-endpoint"):
+            resources.register(resource_type, inference_selectors.endpoint_lookup)
+        for resource_type in ("document-classification-job", "entities-detection-job"):
+            resources.register(resource_type, inference_selectors.job_lookup)
+        background.register(
+            background.TrackedKind(
+                model=Endpoint,
+                queued=(EndpointStatus.CREATING, EndpointStatus.UPDATING),
+                running=(EndpointStatus.CREATING, EndpointStatus.UPDATING),
+                fail=endpoint_fail_dead,
+            )
+        )
+        # An analysis job lives through its tasks: a dead task is retried, not the job failed.
+        background.register(
+            background.TrackedKind(
+                model=AnalysisTask,
+                queued=(TaskStatus.PENDING,),
+                running=(TaskStatus.RUNNING,),
+                fail=task_fail_dead,
+            )
+        )

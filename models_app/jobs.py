@@ -15,3 +15,17 @@ def version_train_job(version_id: int) -> None:
     else:
         from models_app.services.recognizer_training import train
     versions.version_train(version_id=version_id, trainer=train)
+
+
+def endpoint_deploy_job(endpoint_id: int) -> None:
+    """Load an endpoint's desired model and put the endpoint in service."""
+    from models_app.services.endpoints import endpoint_deploy
+
+    endpoint_deploy(endpoint_id=endpoint_id)
+
+
+def analysis_task_job(task_id: int) -> None:
+    """Run one task of an analysis job (split, chunk or merge), then its job's next ones."""
+    from models_app.services.analysis_jobs import task_run
+
+    task_run(task_id=task_id)

@@ -135,3 +135,191 @@ FINAL_STATUSES = (
     ModelStatus.STOPPED,
 )
 RUNNING_STATUSES = (ModelStatus.TRAINING, ModelStatus.STOP_REQUESTED)
+
+
+# Inference: real-time endpoints and asynchronous analysis jobs.
+
+
+class EndpointStatus(models.TextChoices):
+    """Comprehend's EndpointStatus."""
+
+    CREATING = "CREATING"
+    DELETING = "DELETING"
+    FAILED = "FAILED"
+    IN_SERVICE = "IN_SERVICE"
+    UPDATING = "UPDATING"
+
+
+ENDPOINT_ARN_TYPES = {
+    ModelKind.CLASSIFIER: "document-classifier-endpoint",
+    ModelKind.RECOGNIZER: "entity-recognizer-endpoint",
+}
+
+
+class Endpoint(TrackedWork):
+    """A real-time endpoint serving one model version (or, later, a flywheel's active one)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="endpoints")
+    kind = models.CharField(max_length=12, choices=ModelKind.choices)
+    name = models.CharField(max_length=40)
+    status = models.CharField(
+        max_length=12, choices=EndpointStatus.choices, default=EndpointStatus.CREATING
+    )
+    message = models.TextField(blank=True)
+    # What calls are served with, and what an update is loading; a version in use cannot be
+    # deleted, so both protect their row.
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="endpoints"
+    )
+    desired_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    flywheel_arn = models.CharField(max_length=256, blank=True)
+    desired_inference_units = models.PositiveIntegerField(default=1)
+    current_inference_units = models.PositiveIntegerField(null=True, blank=True)
+    data_access_role_arn = models.CharField(max_length=2048, blank=True)
+    desired_data_access_role_arn = models.CharField(max_length=2048, blank=True)
+    client_request_token = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="endpoint_unique_name")
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.arn
+
+    @property
+    def arn(self) -> str:
+        return arns.build(ENDPOINT_ARN_TYPES[self.kind], self.account.account_id, self.name)
+
+
+class JobKind(models.TextChoices):
+    CLASSIFICATION = "classification", "Custom classification"
+    ENTITIES = "entities", "Custom entity recognition"
+
+
+JOB_ARN_TYPES = {
+    JobKind.CLASSIFICATION: "document-classification-job",
+    JobKind.ENTITIES: "entities-detection-job",
+}
+JOB_MODEL_KINDS = {
+    JobKind.CLASSIFICATION: ModelKind.CLASSIFIER,
+    JobKind.ENTITIES: ModelKind.RECOGNIZER,
+}
+
+
+class JobStatus(models.TextChoices):
+    """Comprehend's JobStatus."""
+
+    SUBMITTED = "SUBMITTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    STOP_REQUESTED = "STOP_REQUESTED"
+    STOPPED = "STOPPED"
+
+
+class AnalysisJob(TrackedWork):
+    """An asynchronous classification or entities detection job over documents in storage.
+
+    Its work is done by AnalysisTask rows (split, chunks, merge), each tracked and retried on
+    its own; progress and document counts are kept here, where pages and the API read them.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="analysis_jobs")
+    job_id = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    job_name = models.CharField(max_length=256, blank=True)
+    version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="analysis_jobs",
+    )
+    model_arn = models.CharField(max_length=256, blank=True)
+    flywheel_arn = models.CharField(max_length=256, blank=True)
+    language_code = models.CharField(max_length=8, blank=True)
+    input_data_config = models.JSONField(default=dict)
+    output_data_config = models.JSONField(default=dict)  # as given
+    output_uri = models.CharField(max_length=1024)  # full path of output.tar.gz
+    data_access_role_arn = models.CharField(max_length=2048, blank=True)
+    volume_kms_key_id = models.CharField(max_length=2048, blank=True)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.SUBMITTED)
+    message = models.TextField(blank=True)
+    client_request_token = models.CharField(max_length=64, blank=True)
+    documents_total = models.IntegerField(null=True, blank=True)
+    documents_done = models.IntegerField(default=0)
+    documents_failed = models.IntegerField(default=0)
+    submit_time = models.DateTimeField(auto_now_add=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "kind", "status"])]
+        ordering = ["-submit_time", "-id"]
+
+    def __str__(self) -> str:
+        return self.arn
+
+    @property
+    def arn(self) -> str:
+        return arns.build(JOB_ARN_TYPES[self.kind], self.account.account_id, self.job_id)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (
+            JobStatus.SUBMITTED,
+            JobStatus.IN_PROGRESS,
+            JobStatus.STOP_REQUESTED,
+        )
+
+    @property
+    def fraction(self) -> float:
+        """How much of the input has been analysed, 0 to 1."""
+        if self.status == JobStatus.COMPLETED:
+            return 1.0
+        if not self.documents_total:
+            return 0.0
+        return min(1.0, (self.documents_done + self.documents_failed) / self.documents_total)
+
+
+class TaskRole(models.TextChoices):
+    SPLIT = "SPLIT"  # lists the input and plans the chunks
+    CHUNK = "CHUNK"  # analyses one slice of the documents
+    MERGE = "MERGE"  # writes output.tar.gz from the chunk results, in input order
+
+
+class TaskStatus(models.TextChoices):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class AnalysisTask(TrackedWork):
+    """One retryable piece of an analysis job; any worker on any machine can claim it."""
+
+    job = models.ForeignKey(AnalysisJob, on_delete=models.CASCADE, related_name="tasks")
+    role = models.CharField(max_length=8, choices=TaskRole.choices)
+    index = models.IntegerField(default=0)
+    spec = models.JSONField(default=dict)  # for chunks: the file segments to read
+    status = models.CharField(max_length=12, choices=TaskStatus.choices, default=TaskStatus.PENDING)
+    attempts = models.IntegerField(default=0)
+    message = models.TextField(blank=True)
+    documents = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "role", "index"], name="task_unique_index")
+        ]
+        indexes = [models.Index(fields=["job", "status"])]
+        ordering = ["job", "role", "index"]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.index} of job {self.job_id}"

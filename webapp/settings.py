@@ -156,3 +156,16 @@ STATICFILES_FINDERS = [
 # Training budgets (seconds): model selection stops trying candidates when the budget runs out.
 CLASSIFIER_TIME_BUDGET_SECONDS = env.float("CLASSIFIER_TIME_BUDGET_SECONDS", default=45.0)
 RECOGNIZER_TIME_BUDGET_SECONDS = env.float("RECOGNIZER_TIME_BUDGET_SECONDS", default=1080.0)
+
+# Inference. Comprehend sells throughput as inference units (1 unit = 100 characters/s); on one's
+# own hardware they are recorded and shown, and throttle only when this allowance per unit is set.
+INFERENCE_CHARS_PER_SECOND_PER_UNIT = env.float("INFERENCE_CHARS_PER_SECOND_PER_UNIT", default=None)
+INFERENCE_MAX_UNITS_PER_ENDPOINT = env.int("INFERENCE_MAX_UNITS_PER_ENDPOINT", default=10)
+# Loaded models each process keeps (keyed by version and artifact sha256), least recently used out.
+INFERENCE_MODEL_CACHE_SIZE = env.int("INFERENCE_MODEL_CACHE_SIZE", default=8)
+# Analysis jobs are split into chunks of about this many documents (or bytes), one RQ job each.
+ANALYSIS_CHUNK_DOCUMENTS = env.int("ANALYSIS_CHUNK_DOCUMENTS", default=5000)
+ANALYSIS_CHUNK_BYTES = env.int("ANALYSIS_CHUNK_BYTES", default=16 * 1024 * 1024)
+ANALYSIS_TASK_ATTEMPTS = env.int("ANALYSIS_TASK_ATTEMPTS", default=3)
+# Real-time calls that arrive while a model is busy are answered together, up to this many.
+INFERENCE_MAX_BATCH = env.int("INFERENCE_MAX_BATCH", default=16)

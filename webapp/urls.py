@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("webapp.accounts.urls")),
     path("models/", include("models_app.urls")),
     path("flywheels/", include("flywheel_app.urls")),
+    path("inference/", include("models_app.inference_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -203,13 +203,13 @@ def train(version: ModelVersion) -> None:
     versions.finish_trained(
         version,
         warnings=warnings,
-        metrics={k: _num(v) for k, v in result.items()},
-        per_label_metrics=[{k: _num(v) for k, v in row.items()} for row in per_label],
-        evaluation={"confusion_matrix": confusion, "pr_curves": curves},
+        metrics=_plain(result),
+        per_label_metrics=_plain(per_label),
+        evaluation=_plain({"confusion_matrix": confusion, "pr_curves": curves}),
         number_of_labels=len(labels),
         number_of_trained_documents=len(train_texts),
         number_of_test_documents=len(test_texts),
-        training_parameters=model.params,
+        training_parameters=_plain(model.params),
         test_source=test_source,
         artifact_uri=str(directory),
         artifact_sha256=sha256,
@@ -218,7 +218,14 @@ def train(version: ModelVersion) -> None:
     )
 
 
-def _num(value):
+def _plain(value):
+    """numpy scalars and tuples inside results, turned into what JSON columns can hold."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
     return value

@@ -145,4 +145,8 @@ def classifier_stop(*, account, arn: str) -> ModelVersion:
 
 def classifier_delete(*, account, arn: str) -> None:
     """DeleteDocumentClassifier."""
-    versions.version_delete(account=account, kind=ModelKind.CLASSIFIER, arn=arn)
+    from models_app.services.endpoints import version_in_use_check
+
+    versions.version_delete(
+        account=account, kind=ModelKind.CLASSIFIER, arn=arn, in_use_check=version_in_use_check
+    )

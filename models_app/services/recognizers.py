@@ -164,4 +164,8 @@ def recognizer_stop(*, account, arn: str) -> ModelVersion:
 
 def recognizer_delete(*, account, arn: str) -> None:
     """DeleteEntityRecognizer."""
-    versions.version_delete(account=account, kind=ModelKind.RECOGNIZER, arn=arn)
+    from models_app.services.endpoints import version_in_use_check
+
+    versions.version_delete(
+        account=account, kind=ModelKind.RECOGNIZER, arn=arn, in_use_check=version_in_use_check
+    )

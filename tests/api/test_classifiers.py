@@ -183,9 +183,9 @@ def test_the_request_is_checked_before_anything_is_written(api, owner, store):
         (
             {"Mode": "MULTI_LABEL", "InputDataConfig": {"S3Uri": uri, "LabelDelimiter": "&"}},
             "ValidationException",
-            "LabelDelimiter",
+            "labelDelimiter",
         ),
-        ({"InputDataConfig": {"S3Uri": "http://x/y"}}, "ValidationException", "S3Uri"),
+        ({"InputDataConfig": {"S3Uri": "http://x/y"}}, "ValidationException", "s3Uri"),
     ]
     for override, code, text in cases:
         kwargs = {
@@ -222,7 +222,7 @@ BAD = {
     "classifier-one-label.csv": ("IN_ERROR", ["two labels"]),
     "classifier-empty.csv": ("IN_ERROR", ["no documents"]),
     "classifier-latin1.csv": ("IN_ERROR", ["line 6"]),
-    "classifier-binary.csv": ("IN_ERROR", ["UTF-8"]),
+    "classifier-binary.csv": ("IN_ERROR", ["CSV"]),
     "classifier-header-row.csv": (None, ["line 1"]),
     "classifier-bom-crlf.csv": ("TRAINED", []),
     "classifier-ok-3-labels.csv": ("TRAINED", []),

@@ -1,0 +1,173 @@
+"""Benchmark the entity recognizer on CoNLL-2003 and WNUT-2017 (Comprehend input formats).
+
+Runs (each in its own process, so peak RSS is per run):
+  conll-annotations   train.txt + train-annotations.csv -> scored on test.txt + test-annotations
+  conll-entity-list   entity-list.csv annotates train.txt, then the same model is trained
+  wnut17              train -> scored on dev (the test split is withheld), same settings
+
+Usage: python bench/bench_recognizer_ml.py [--only RUN] [--dev {carve,conll-dev}]
+Data: $TEXTWHEEL_SHARED_DATA, default <repo>/../shared/data.
+"""
+
+import os
+
+# One core for the model: the speed figure is "words per second on one core".
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from models_app.ml import ner_formats as F  # noqa: E402
+from models_app.ml.ner_metrics import count_mentions, evaluate  # noqa: E402
+from models_app.ml.recognizer import fit  # noqa: E402
+
+DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
+RUNS = ["conll-annotations", "conll-entity-list", "wnut17"]
+
+
+def _documents(path: Path) -> dict[str, list[str]]:
+    with open(path, "rb") as f:
+        return {path.name: F.read_documents(f, path.name)}
+
+
+def _annotated(folder: Path, split: str):
+    docs = _documents(folder / f"{split}.txt")
+    with open(folder / f"{split}-annotations.csv", "rb") as f:
+        annotations = F.read_annotations(f, f"{split}-annotations.csv")
+    examples = F.build_examples(docs, annotations, source_name=f"{split}-annotations.csv")
+    return [t for t, _ in examples], [s for _, s in examples]
+
+
+def run(name: str, dev_mode: str, max_epochs: int | None, budget: float | None) -> dict:
+    """Train and score one benchmark run; return its figures."""
+    folder = DATA / ("wnut17" if name == "wnut17" else "conll2003")
+    eval_split = "dev" if name == "wnut17" else "test"
+    if name == "conll-entity-list":
+        with open(folder / "entity-list.csv", "rb") as f:
+            entity_list = F.read_entity_list(f, "entity-list.csv")
+        lines = _documents(folder / "train.txt")["train.txt"]
+        examples = F.annotate_with_entity_list(lines, entity_list)
+        texts, spans = [t for t, _ in examples], [s for _, s in examples]
+    else:
+        texts, spans = _annotated(folder, "train")
+    types = F.check_training_examples(
+        list(zip(texts, spans, strict=True)), {s[2] for doc in spans for s in doc}
+    )
+    dev = None
+    # Entity-list mode has no gold annotations to early-stop on, so it always carves.
+    if dev_mode == "conll-dev" and name == "conll-annotations":
+        dev = _annotated(folder, "dev")
+    eval_texts, eval_gold = _annotated(folder, eval_split)
+
+    started = time.monotonic()
+    recognizer = fit(
+        texts,
+        spans,
+        entity_types=list(types),
+        seed=0,
+        dev=dev,
+        max_epochs=max_epochs,
+        time_budget_s=budget,
+        progress=lambda fraction, step: print(
+            f"  [{name}] {time.monotonic() - started:6.0f}s {fraction:4.0%} {step}",
+            file=sys.stderr,
+            flush=True,
+        ),
+    )
+    train_seconds = time.monotonic() - started
+
+    words = sum(len(text.split()) for text in eval_texts)
+    cpu, wall = time.process_time(), time.monotonic()
+    predicted = recognizer.entities(eval_texts)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    result = evaluate(
+        eval_gold, predicted, entity_types=types, train_mentions=count_mentions(spans)
+    )
+    return {
+        "run": name,
+        "dataset": folder.name,
+        "mode": "entity list" if name == "conll-entity-list" else "annotations",
+        "scored_on": eval_split,
+        "dev": "given dev split" if dev is not None else "carved from train",
+        "F1": result["F1Score"],
+        "P": result["Precision"],
+        "R": result["Recall"],
+        "per_type": {t["Type"]: t["EvaluationMetrics"]["F1Score"] for t in result["EntityTypes"]},
+        "train_s": train_seconds,
+        "epochs": recognizer.params["best_epoch"],
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "words_per_cpu_s": words / cpu,
+        "words_per_wall_s": words / wall,
+        "temperature": recognizer.params["temperature"],
+    }
+
+
+def _table(results: list[dict]) -> str:
+    lines = [
+        "| data set | mode | dev | F1 | P | R | F1 per type | epochs | train s | peak RSS MiB "
+        "| words/s (1 core) |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        per_type = ", ".join(f"{t} {f:.3f}" for t, f in r["per_type"].items())
+        lines.append(
+            f"| {r['dataset']} ({r['scored_on']}) | {r['mode']} | {r['dev']} | {r['F1']:.3f} "
+            f"| {r['P']:.3f} | {r['R']:.3f} | {per_type} | {r['epochs']} | {r['train_s']:.0f} "
+            f"| {r['peak_rss_mib']:.0f} | {r['words_per_cpu_s']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=RUNS, help="run just this one, in this process")
+    parser.add_argument(
+        "--dev",
+        choices=["carve", "conll-dev"],
+        default="carve",
+        help="early-stopping split for conll-annotations (the other runs always carve)",
+    )
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--time-budget", type=float, default=None, help="seconds per training")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    if args.only:
+        results = [run(args.only, args.dev, args.max_epochs, args.time_budget)]
+    else:
+        results = []
+        for name in RUNS:
+            with tempfile.NamedTemporaryFile(suffix=".json") as out:
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--only",
+                    name,
+                    "--dev",
+                    args.dev,
+                    "--json",
+                    out.name,
+                ]
+                if args.max_epochs:
+                    command += ["--max-epochs", str(args.max_epochs)]
+                if args.time_budget:
+                    command += ["--time-budget", str(args.time_budget)]
+                subprocess.run(command, check=True)
+                results += json.loads(Path(out.name).read_text())
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    print(_table(results))
+
+
+if __name__ == "__main__":
+    main()

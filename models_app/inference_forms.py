@@ -1,0 +1,257 @@
+"""Console forms for endpoints and analysis jobs: the shape of what users type."""
+
+from django import forms
+from django.conf import settings
+
+from models_app.models import JobKind, JobStatus, ModelKind
+from webapp import arns, storage
+from webapp.errors import ServiceError
+from webapp.validation import check_name, check_tags
+
+KIND_GROUPS = {
+    ModelKind.CLASSIFIER: "Custom classifiers",
+    ModelKind.RECOGNIZER: "Custom entity recognizers",
+}
+JOB_KIND_CHOICES = [
+    (JobKind.CLASSIFICATION, "Custom classification"),
+    (JobKind.ENTITIES, "Custom entity recognition"),
+]
+INPUT_FORMAT_CHOICES = [
+    ("ONE_DOC_PER_LINE", "One document per line"),
+    ("ONE_DOC_PER_FILE", "One document per file"),
+]
+MIN_TAG_ROWS = 3
+
+
+def _checked(check, value, **kwargs):
+    """Run one of the shared field rules, turning its ServiceError into a form error."""
+    try:
+        return check(value, **kwargs)
+    except ServiceError as exc:
+        raise forms.ValidationError(exc.message) from None
+
+
+def version_label(version) -> str:
+    name = version.model.name
+    return f"{name} · {version.version_name}" if version.version_name else f"{name} (unnamed)"
+
+
+def version_choices(versions, kind: str | None = None) -> list:
+    """The trained versions as <select> choices grouped by kind, valued by their ARN."""
+    groups = {}
+    for version in versions:
+        if kind is None or version.model.kind == kind:
+            groups.setdefault(version.model.kind, []).append((version.arn, version_label(version)))
+    return [(KIND_GROUPS[k], groups[k]) for k in KIND_GROUPS if k in groups]
+
+
+class TagRowsMixin:
+    """Key/value rows for tags; clean_tags() returns them in the API's shape."""
+
+    def add_tag_fields(self, tags=()):
+        rows = max(MIN_TAG_ROWS, len(tags) + 1)
+        if self.is_bound:
+            rows = max(rows, len([k for k in self.data if k.startswith("tag_key_")]))
+        self.tag_count = rows
+        for i in range(rows):
+            key, value = tags[i] if i < len(tags) else ("", "")
+            self.fields[f"tag_key_{i}"] = forms.CharField(
+                label=f"Tag {i + 1} key",
+                required=False,
+                max_length=128,
+                initial=key,
+                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} key"}),
+            )
+            self.fields[f"tag_value_{i}"] = forms.CharField(
+                label=f"Tag {i + 1} value",
+                required=False,
+                max_length=256,
+                strip=False,
+                initial=value,
+                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} value"}),
+            )
+
+    def tag_rows(self):
+        return [(self[f"tag_key_{i}"], self[f"tag_value_{i}"]) for i in range(self.tag_count)]
+
+    def clean_tag_rows(self, data) -> list[dict]:
+        pairs = []
+        for i in range(self.tag_count):
+            key, value = data.get(f"tag_key_{i}", "").strip(), data.get(f"tag_value_{i}", "")
+            if key:
+                pairs.append({"Key": key, "Value": value})
+            elif value:
+                self.add_error(f"tag_key_{i}", "A tag with a value needs a key.")
+        try:
+            return [{"Key": k, "Value": v} for k, v in check_tags(pairs)]
+        except ServiceError as exc:
+            self.add_error(None, exc.message)
+            return []
+
+
+def _role(value: str, label: str) -> str:
+    value = (value or "").strip()
+    return _checked(arns.parse_role, value, field=label) if value else ""
+
+
+class EndpointCreateForm(TagRowsMixin, forms.Form):
+    name = forms.CharField(
+        label="Endpoint name",
+        max_length=40,
+        help_text="Up to 40 letters, digits and hyphens; unique in your account.",
+    )
+    model_arn = forms.ChoiceField(
+        label="Model version", help_text="A trained version of one of your models."
+    )
+    inference_units = forms.IntegerField(
+        label="Inference units",
+        min_value=1,
+        initial=1,
+        help_text="Recorded as in Comprehend (1 unit = 100 characters per second there); they "
+        "limit throughput only when the operator sets an allowance per unit.",
+    )
+    data_access_role_arn = forms.CharField(
+        label="Data access role", max_length=2048, required=False, help_text="Optional."
+    )
+
+    def __init__(self, *args, versions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model_arn"].choices = [
+            ("", "Choose a model version"),
+            *version_choices(versions),
+        ]
+        self.fields["inference_units"].max_value = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
+        self.fields["inference_units"].widget.attrs["max"] = (
+            settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
+        )
+        self.add_tag_fields()
+
+    def clean_name(self):
+        return _checked(check_name, self.cleaned_data["name"], field="Endpoint name", max_length=40)
+
+    def clean_data_access_role_arn(self):
+        return _role(self.cleaned_data["data_access_role_arn"], "Data access role")
+
+    def clean(self):
+        data = super().clean()
+        data["tags"] = self.clean_tag_rows(data)
+        return data
+
+
+class EndpointUpdateForm(forms.Form):
+    model_arn = forms.ChoiceField(label="Model version")
+    inference_units = forms.IntegerField(label="Inference units", min_value=1)
+    data_access_role_arn = forms.CharField(
+        label="Data access role", max_length=2048, required=False
+    )
+
+    def __init__(self, *args, versions, kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model_arn"].choices = version_choices(versions, kind)
+        self.fields["inference_units"].max_value = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
+        self.fields["inference_units"].widget.attrs["max"] = (
+            settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
+        )
+
+    def clean_data_access_role_arn(self):
+        return _role(self.cleaned_data["data_access_role_arn"], "Data access role")
+
+
+class AnalyzeForm(forms.Form):
+    text = forms.CharField(
+        label="Text to analyse",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "data-byte-limit": 10000}),
+        help_text="Up to 10,000 bytes of UTF-8 text.",
+    )
+
+
+class JobFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        required=False, label="Analysis type", choices=[("", "Any type"), *JOB_KIND_CHOICES]
+    )
+    status = forms.ChoiceField(
+        required=False, label="Status", choices=[("", "Any status"), *JobStatus.choices]
+    )
+
+
+class JobCreateForm(TagRowsMixin, forms.Form):
+    name = forms.CharField(label="Job name", max_length=256, required=False, help_text="Optional.")
+    kind = forms.ChoiceField(
+        label="Analysis type",
+        choices=JOB_KIND_CHOICES,
+        initial=JobKind.CLASSIFICATION,
+        widget=forms.RadioSelect,
+    )
+    model_arn = forms.ChoiceField(label="Model version")
+    input_uri = forms.CharField(
+        label="Input data S3 URI",
+        max_length=1024,
+        required=False,
+        help_text="A file, or a prefix naming many, in your store, e.g. s3://data/inbox/.",
+    )
+    input_file = forms.FileField(
+        label="…or upload a file", required=False, help_text="Stored under s3://uploads/."
+    )
+    input_format = forms.ChoiceField(
+        label="Input format",
+        choices=INPUT_FORMAT_CHOICES,
+        initial="ONE_DOC_PER_LINE",
+        widget=forms.RadioSelect,
+    )
+    output_uri = forms.CharField(
+        label="Output location",
+        max_length=1024,
+        initial="s3://output/",
+        help_text="output.tar.gz is written below it, in a folder named after the job.",
+    )
+    data_access_role_arn = forms.CharField(label="Data access role", max_length=2048)
+
+    def __init__(self, *args, versions, account_id: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model_arn"].choices = [
+            ("", "Choose a model version"),
+            *version_choices(versions),
+        ]
+        self.fields["data_access_role_arn"].initial = arns.default_role(account_id)
+        self.add_tag_fields()
+
+    def clean_input_uri(self):
+        value = self.cleaned_data["input_uri"].strip()
+        if value:
+            _checked(storage.parse_uri, value, field="Input data")
+        return value
+
+    def clean_output_uri(self):
+        value = self.cleaned_data["output_uri"].strip()
+        _checked(storage.parse_uri, value, field="Output location")
+        return value
+
+    def clean_data_access_role_arn(self):
+        value = _role(self.cleaned_data["data_access_role_arn"], "Data access role")
+        if not value:
+            raise forms.ValidationError("A data access role is required.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        has_uri, has_file = bool(data.get("input_uri")), bool(data.get("input_file"))
+        if has_uri and has_file:
+            self.add_error("input_uri", "Give an S3 URI or a file, not both.")
+        elif not has_uri and not has_file and "input_uri" not in self.errors:
+            self.add_error("input_uri", "Give an S3 URI or upload a file.")
+        arn, kind = data.get("model_arn"), data.get("kind")
+        if arn and kind:
+            wanted = (
+                "document-classifier" if kind == JobKind.CLASSIFICATION else "entity-recognizer"
+            )
+            if f":{wanted}/" not in arn:
+                what = "a classifier" if kind == JobKind.CLASSIFICATION else "an entity recognizer"
+                self.add_error("model_arn", f"Choose {what} for this analysis type.")
+        data["tags"] = self.clean_tag_rows(data)
+        return data
+
+    def remember_upload(self, uri: str) -> None:
+        """Show a stored upload's URI in the form, so a re-shown form needs no second upload."""
+        self.data = self.data.copy()
+        self.data["input_uri"] = uri

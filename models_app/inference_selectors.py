@@ -1,0 +1,223 @@
+"""Reads of endpoints and analysis jobs, always scoped to an account."""
+
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from models_app.models import (
+    ENDPOINT_ARN_TYPES,
+    JOB_ARN_TYPES,
+    AnalysisJob,
+    Endpoint,
+    ModelKind,
+    ModelStatus,
+    ModelVersion,
+)
+from webapp import arns
+from webapp.errors import invalid_filter, invalid_request, job_not_found, not_found
+
+KIND_OF_ENDPOINT_TYPE = {t: k for k, t in ENDPOINT_ARN_TYPES.items()}
+KIND_OF_JOB_TYPE = {t: k for k, t in JOB_ARN_TYPES.items()}
+USABLE = (ModelStatus.TRAINED, ModelStatus.TRAINED_WITH_WARNING)
+
+
+def endpoints(account) -> QuerySet:
+    return Endpoint.objects.filter(account=account).select_related(
+        "account",
+        "version__model",
+        "version__account",
+        "desired_version__model",
+        "desired_version__account",
+    )
+
+
+def endpoint_by_arn(account, value: str, *, field: str = "EndpointArn", kind: str | None = None):
+    """Resolve an endpoint ARN in the account.
+
+    With `kind` (a ClassifyDocument or DetectEntities call) the name alone finds the endpoint,
+    since names are unique in an account, so calling the wrong kind of endpoint says so.
+    """
+
+    def queryset_for(arn):
+        qs = endpoints(account).filter(name=arn.name)
+        return qs if kind else qs.filter(kind=KIND_OF_ENDPOINT_TYPE[arn.resource_type])
+
+    endpoint = arns.resolve(
+        account,
+        value,
+        field=field,
+        expected=tuple(ENDPOINT_ARN_TYPES.values()),
+        queryset_for=queryset_for,
+    )
+    if kind is not None and endpoint.kind != kind:
+        raise _wrong_kind(endpoint.name, endpoint.kind, kind)
+    return endpoint
+
+
+def _wrong_kind(name: str, has: str, wanted: str):
+    serves = "an entity recognizer" if has == ModelKind.RECOGNIZER else "a classifier"
+    call = "ClassifyDocument" if wanted == ModelKind.CLASSIFIER else "DetectEntities"
+    needs = "classifier" if wanted == ModelKind.CLASSIFIER else "entity recognizer"
+    return invalid_request(
+        f"The endpoint {name} serves {serves}; {call} needs an endpoint of a custom {needs}."
+    )
+
+
+# What a real-time call reads, and nothing more. This runs on every ClassifyDocument and
+# DetectEntities call, where building an ORM query costs more CPU than the query itself (0.6 ms
+# against 0.1 ms, a tenth of a whole call), so it is one fixed SQL statement.
+_ROUTE_FIELDS = (
+    "pk",
+    "kind",
+    "name",
+    "status",
+    "flywheel_arn",
+    "current_inference_units",
+    "desired_inference_units",
+    "version_id",
+    "version__artifact_sha256",
+    "desired_version_id",
+    "desired_version__artifact_sha256",
+)
+_ROUTE_SQL = f"""
+    SELECT e.id, e.kind, e.name, e.status, e.flywheel_arn, e.current_inference_units,
+           e.desired_inference_units, e.version_id, v.artifact_sha256, e.desired_version_id,
+           d.artifact_sha256
+      FROM {Endpoint._meta.db_table} e
+      LEFT JOIN {ModelVersion._meta.db_table} v ON v.id = e.version_id
+      LEFT JOIN {ModelVersion._meta.db_table} d ON d.id = e.desired_version_id
+     WHERE e.account_id = %s AND e.name = %s
+"""
+
+
+def endpoint_route(account, value: str, *, kind: str) -> dict:
+    """The endpoint a real-time call names, as a small dict (with its "arn"), in the account."""
+    arn = arns.parse(value, field="EndpointArn", expected=tuple(ENDPOINT_ARN_TYPES.values()))
+    row = None
+    if arn.account == account.account_id:
+        with connection.cursor() as cursor:
+            cursor.execute(_ROUTE_SQL, [account.pk, arn.name])
+            row = cursor.fetchone()
+    if row is None:
+        raise not_found(f"The endpoint {value} was not found.")
+    route = dict(zip(_ROUTE_FIELDS, row, strict=True))
+    if route["kind"] != kind:
+        raise _wrong_kind(route["name"], route["kind"], kind)
+    route["arn"] = arns.build(ENDPOINT_ARN_TYPES[route["kind"]], account.account_id, route["name"])
+    return route
+
+
+def version_for_serving(version_id: int) -> ModelVersion:
+    return ModelVersion.objects.select_related("model", "account").get(pk=version_id)
+
+
+def endpoints_filtered(
+    account,
+    *,
+    model_arn: str | None = None,
+    status: str | None = None,
+    created_before: datetime | None = None,
+    created_after: datetime | None = None,
+) -> QuerySet:
+    """ListEndpoints with Comprehend's EndpointFilter (the conditions combine)."""
+    qs = endpoints(account)
+    if model_arn is not None:
+        parsed = arns.parse(model_arn, field="Filter.ModelArn")
+        if parsed.account != account.account_id:
+            return qs.none()
+        qs = qs.filter(version__model__name=parsed.name, version__version_name=parsed.version or "")
+        qs = qs.filter(
+            kind=ModelKind.CLASSIFIER
+            if parsed.resource_type == "document-classifier"
+            else ModelKind.RECOGNIZER
+        )
+    if status is not None:
+        qs = qs.filter(status=status)
+    if created_before is not None:
+        qs = qs.filter(created_at__lt=created_before)
+    if created_after is not None:
+        qs = qs.filter(created_at__gt=created_after)
+    return qs.order_by("-created_at", "-id")
+
+
+def endpoint_lookup(account, arn):
+    """For the resource registry (tags): the endpoint an ARN names, in this account."""
+    return (
+        endpoints(account)
+        .filter(name=arn.name, kind=KIND_OF_ENDPOINT_TYPE[arn.resource_type])
+        .first()
+    )
+
+
+def endpoints_using(version: ModelVersion) -> QuerySet:
+    """Endpoints that serve a version or are being moved to it."""
+    from django.db.models import Q
+
+    return Endpoint.objects.filter(Q(version=version) | Q(desired_version=version)).select_related(
+        "account"
+    )
+
+
+def usable_versions(account, kind: str | None = None) -> QuerySet:
+    """Trained versions an endpoint or a job can use, newest first."""
+    qs = ModelVersion.objects.filter(account=account, status__in=USABLE).select_related(
+        "model", "account"
+    )
+    if kind is not None:
+        qs = qs.filter(model__kind=kind)
+    return qs.order_by("model__kind", "model__name", "-submit_time", "-id")
+
+
+def jobs(account, kind: str | None = None) -> QuerySet:
+    qs = AnalysisJob.objects.filter(account=account).select_related(
+        "account", "version__model", "version__account"
+    )
+    return qs if kind is None else qs.filter(kind=kind)
+
+
+def jobs_filtered(
+    account,
+    kind: str | None,
+    *,
+    name: str | None = None,
+    status: str | None = None,
+    submitted_before: datetime | None = None,
+    submitted_after: datetime | None = None,
+) -> QuerySet:
+    """List jobs with at most one of Comprehend's filters set."""
+    given = [v for v in (name, status, submitted_before, submitted_after) if v is not None]
+    if len(given) > 1:
+        raise invalid_filter(
+            "The filter can name only one of JobName, JobStatus, SubmitTimeBefore or "
+            "SubmitTimeAfter at a time."
+        )
+    qs = jobs(account, kind)
+    if name is not None:
+        qs = qs.filter(job_name=name)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if submitted_before is not None:
+        qs = qs.filter(submit_time__lt=submitted_before)
+    if submitted_after is not None:
+        qs = qs.filter(submit_time__gt=submitted_after)
+    return qs.order_by("-submit_time", "-id")
+
+
+def job_by_id(account, job_id, *, kind: str | None = None) -> AnalysisJob:
+    """A job of the account, or JobNotFoundException (also for another account's job)."""
+    job = jobs(account, kind).filter(job_id=str(job_id)).first() if job_id else None
+    if job is None:
+        raise job_not_found(f"Could not find the job {job_id}.")
+    return job
+
+
+def job_lookup(account, arn):
+    """For the resource registry (tags): the job an ARN names, in this account."""
+    return jobs(account, KIND_OF_JOB_TYPE[arn.resource_type]).filter(job_id=arn.name).first()
+
+
+def active_jobs_using(version: ModelVersion) -> QuerySet:
+    return AnalysisJob.objects.filter(
+        version=version, status__in=("SUBMITTED", "IN_PROGRESS", "STOP_REQUESTED")
+    )

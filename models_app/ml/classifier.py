@@ -1,0 +1,871 @@
+"""Document classifier training with automatic model selection inside a time budget.
+
+Candidates are linear models over TF-IDF features (word n-grams with a document-head
+block, character n-grams, and their union; hashed word n-grams for very large sets).
+Every choice is made on a stratified validation split carved from the training data,
+then the winner is refitted on all of it. A trained model is only numpy arrays plus
+JSON-safe values, so it can be stored without pickle.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from scipy.optimize import minimize_scalar
+from scipy.special import expit, log_softmax
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import SGDClassifier
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.preprocessing import normalize
+from sklearn.svm import LinearSVC
+
+from .errors import TrainingStopped
+
+MULTI_CLASS = "MULTI_CLASS"
+MULTI_LABEL = "MULTI_LABEL"
+
+N_JOBS = 2
+# Without an explicit budget: 40 s per 20,000 documents (at least 40 s, at most 4 h).
+DEFAULT_BUDGET_PER_20K_DOCS_S = 40.0
+MAX_DEFAULT_BUDGET_S = 4 * 3600.0
+# Above this many documents x labels the exact-vocabulary SVM search is too slow and
+# too big; hashed features with naive Bayes / SGD take over.
+LARGE_WORK = 3e8
+LARGE_DOCS = 300_000
+SGD_EPOCHS = 5
+SHORT_TEXT_CHARS = 300
+MAX_VALIDATION_DOCS = 50_000
+PREDICT_BATCH = 20_000
+CHAR_PREFIX = 2000  # character n-grams look only at the start of long documents
+HEAD_TOKENS = 10
+HEAD_WEIGHT = 0.5
+MAX_VOCABULARY = 1_000_000
+MIN_THRESHOLD_POSITIVES = 5  # validation positives a label needs for its own threshold
+
+_TOKEN = re.compile(r"\w+")
+# A light suffix stripper: merging inflections helps short texts, and unlike a real
+# stemmer it needs no extra package.
+_SUFFIXES = ("ingly", "edly", "ings", "ing", "ied", "ies", "ed", "es", "s", "ly")
+
+
+@lru_cache(maxsize=500_000)
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+class WordAnalyzer:
+    """Lower-cased, lightly stemmed tokens with bigrams and skip-bigrams."""
+
+    def __init__(self, head: int | None = None, skip: bool = True):
+        self.head = head
+        self.skip = skip
+
+    def __call__(self, doc: str) -> list[str]:
+        tokens = [_stem(t) for t in _TOKEN.findall(doc.lower())]
+        if self.head:
+            tokens = tokens[: self.head]
+        grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+        if self.skip:
+            grams += [f"{a} _ {b}" for a, b in zip(tokens, tokens[2:])]
+        return grams
+
+
+class CharPrefix:
+    """Preprocessor for character n-grams: lower-cased start of the document."""
+
+    def __init__(self, limit: int = CHAR_PREFIX):
+        self.limit = limit
+
+    def __call__(self, doc: str) -> str:
+        return doc[: self.limit].lower()
+
+
+# ---------------------------------------------------------------------------
+# Features
+#
+# Terms are hashed into a 31-bit space (fast, stateless, so documents can be counted in
+# parallel chunks) and the hashes seen in training become the vocabulary: collisions
+# are negligible at that size, and no term strings need sorting or storing.
+
+HASH_SPACE = 2 ** 31 - 1
+CHUNK_DOCS = 20_000
+PARALLEL_CHARS = 4_000_000  # below this much text, worker processes cost more than they save
+
+
+@dataclass
+class Block:
+    """One TF-IDF block of a feature set; its fitted state is two arrays."""
+
+    kind: str  # "word", "head" or "char"
+    weight: float = 1.0
+    min_df: int = 1
+    max_features: int = MAX_VOCABULARY
+    skip: bool = True  # word blocks: add skip-bigrams
+    columns: np.ndarray | None = None  # sorted term hashes kept as features
+    idf: np.ndarray | None = None
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "weight": self.weight, "min_df": self.min_df,
+                "max_features": self.max_features, "skip": self.skip}
+
+    def hasher(self) -> HashingVectorizer:
+        common = dict(n_features=HASH_SPACE, alternate_sign=False, norm=None,
+                      dtype=np.float32)
+        if self.kind == "word":
+            return HashingVectorizer(analyzer=WordAnalyzer(skip=self.skip), **common)
+        if self.kind == "head":
+            return HashingVectorizer(analyzer=WordAnalyzer(head=HEAD_TOKENS, skip=False),
+                                     **common)
+        if self.kind == "char":
+            return HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5),
+                                     preprocessor=CharPrefix(), **common)
+        raise ValueError(f"unknown feature block {self.kind!r}")
+
+    def fit(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Choose the vocabulary and IDF from raw hashed counts; return weighted features."""
+        ids, df = np.unique(counts.indices, return_counts=True)
+        keep = df >= self.min_df
+        if keep.sum() > self.max_features:
+            # Most frequent terms first; the hash breaks ties so the choice is stable.
+            order = np.lexsort((ids, -df))[: self.max_features]
+            keep = np.zeros(len(ids), dtype=bool)
+            keep[order] = True
+        self.columns = ids[keep].astype(np.int64)
+        n_docs = counts.shape[0]
+        self.idf = (np.log((1 + n_docs) / (1 + df[keep])) + 1).astype(np.float32)
+        return self.weigh(counts)
+
+    def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear TF-IDF, L2-normalised, times the block weight (as TfidfVectorizer)."""
+        pos = np.searchsorted(self.columns, counts.indices)
+        pos = np.minimum(pos, len(self.columns) - 1)
+        known = self.columns[pos] == counts.indices
+        indptr = np.concatenate([[0], np.cumsum(known)])[counts.indptr]
+        data = counts.data[known]
+        np.log(data, out=data)
+        data += 1
+        data *= self.idf[pos[known]]
+        X = sp.csr_matrix((data, pos[known].astype(np.int32), indptr),
+                          shape=(counts.shape[0], len(self.columns)))
+        X = normalize(X, copy=False)
+        if self.weight != 1:
+            X.data *= np.float32(self.weight)
+        return X
+
+    @property
+    def n_features(self) -> int:
+        return 0 if self.columns is None else len(self.columns)
+
+
+def _count_chunk(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_matrix]:
+    return [block.hasher().transform(texts) for block in blocks]
+
+
+def _hashed_counts(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_matrix]:
+    """Raw hashed term counts for each block, in chunks on both cores for big inputs."""
+    texts = list(texts)
+    if N_JOBS < 2 or sum(len(t) for t in texts) < PARALLEL_CHARS:
+        return _count_chunk(blocks, texts)
+    size = min(CHUNK_DOCS, -(-len(texts) // N_JOBS))
+    parts = Parallel(n_jobs=N_JOBS)(
+        delayed(_count_chunk)(blocks, texts[i:i + size]) for i in range(0, len(texts), size)
+    )
+    return [sp.vstack([p[k] for p in parts], format="csr") for k in range(len(blocks))]
+
+
+FEATURE_SETS = {
+    "word": ("word", "head"),
+    "word+char": ("word", "head", "char"),
+    "large-word": ("word",),
+}
+
+
+@dataclass
+class Features:
+    """A feature set: the horizontal union of weighted TF-IDF blocks."""
+
+    name: str
+    blocks: list[Block]
+
+    @classmethod
+    def create(cls, name: str, texts: Sequence[str], n_labels: int) -> Features:
+        n_docs = len(texts)
+        mean_chars = sum(len(t) for t in texts) / max(1, n_docs)
+        # Terms seen once add noise and memory once there is enough data.
+        min_df = 1 if n_docs < 5000 else 2
+        # Skip-bigrams help short texts (word order varies) but only bloat long ones.
+        skip = mean_chars <= SHORT_TEXT_CHARS
+        blocks = []
+        for kind in FEATURE_SETS[name]:
+            if kind == "head":
+                blocks.append(Block("head", weight=HEAD_WEIGHT, skip=False))
+            elif kind == "char":
+                blocks.append(Block("char", min_df=2))
+            elif name == "large-word":
+                # Bounded so labels x features float32 weights stay near 1 GB.
+                cap = max(2 ** 16, min(MAX_VOCABULARY, 2 ** 28 // max(1, n_labels)))
+                blocks.append(Block("word", min_df=3, max_features=cap, skip=False))
+            else:
+                blocks.append(Block("word", min_df=min_df, skip=skip))
+        return cls(name, blocks)
+
+    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        counts = _hashed_counts(self.blocks, texts)
+        parts = [block.fit(c) for block, c in zip(self.blocks, counts, strict=True)]
+        return _hstack(parts)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        counts = _hashed_counts(self.blocks, texts)
+        return _hstack([block.weigh(c) for block, c in zip(self.blocks, counts, strict=True)])
+
+    @property
+    def n_features(self) -> int:
+        return sum(block.n_features for block in self.blocks)
+
+
+def _hstack(parts: list[sp.csr_matrix]) -> sp.csr_matrix:
+    if len(parts) == 1:
+        return parts[0]
+    return sp.hstack(parts, format="csr", dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Linear models: every candidate reduces to scores = X @ W.T + b
+
+
+def _check_stop(should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise TrainingStopped("Training was stopped.")
+
+
+def _quiet_svm(C: float, seed: int) -> LinearSVC:
+    return LinearSVC(C=C, random_state=seed, max_iter=2000)
+
+
+def _fit_svm_mc(X, y: np.ndarray, n_labels: int, C: float, seed: int):
+    """Multi-class LinearSVC; liblinear's own one-vs-rest converts X only once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = _quiet_svm(C, seed).fit(X, y)
+    return _dense_ovr(model.coef_, model.intercept_, model.classes_, n_labels, X.shape[1])
+
+
+def _dense_ovr(coef, intercept, classes, n_labels: int, n_features: int):
+    """Weights for every label, including labels absent from this fit (never predicted)."""
+    W = np.zeros((n_labels, n_features), dtype=np.float32)
+    b = np.full(n_labels, -10.0, dtype=np.float32)
+    if len(classes) == 2:
+        W[classes[1]], b[classes[1]] = coef[0], intercept[0]
+        W[classes[0]], b[classes[0]] = -coef[0], -intercept[0]
+    else:
+        W[classes], b[classes] = coef, intercept
+    return W, b
+
+
+def _svm_columns(X, Y: sp.csc_matrix, columns: list[int], C: float, seed: int):
+    """Binary LinearSVC for each label column (runs in a worker process)."""
+    W = np.zeros((len(columns), X.shape[1]), dtype=np.float32)
+    b = np.full(len(columns), -10.0, dtype=np.float32)  # labels without positives never fire
+    for i, k in enumerate(columns):
+        y = Y[:, k].toarray().ravel()
+        if y.all() or not y.any():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = _quiet_svm(C, seed).fit(X, y)
+        W[i], b[i] = model.coef_[0], model.intercept_[0]
+    return columns, W, b
+
+
+def _fit_svm_ml(X, Y: sp.csc_matrix, C: float, seed: int, should_stop):
+    """One binary LinearSVC per label, label chunks spread over worker processes."""
+    n_labels = Y.shape[1]
+    # liblinear wants float64; converting once beats a conversion per label.
+    X = sp.csr_matrix(X, dtype=np.float64)
+    W = np.zeros((n_labels, X.shape[1]), dtype=np.float32)
+    b = np.zeros(n_labels, dtype=np.float32)
+    n_chunks = min(n_labels, 4 * N_JOBS)
+    chunks = [list(range(i, n_labels, n_chunks)) for i in range(n_chunks)]
+    jobs = (delayed(_svm_columns)(X, Y, cols, C, seed) for cols in chunks)
+    for cols, w, bias in Parallel(n_jobs=N_JOBS, return_as="generator_unordered")(jobs):
+        W[cols], b[cols] = w, bias
+        _check_stop(should_stop)
+    return W, b
+
+
+def _fit_cnb(X, Y: sp.csc_matrix, alpha: float):
+    """Complement naive Bayes (as scikit-learn's, norm=False) in float32, label block by block."""
+    counts = (Y.T.astype(np.float32) @ X).tocsr()  # labels x features, sparse
+    total = np.asarray(X.sum(axis=0), dtype=np.float32).ravel()
+    W = np.empty((Y.shape[1], X.shape[1]), dtype=np.float32)
+    step = max(1, 2 ** 26 // max(1, X.shape[1]))
+    for start in range(0, Y.shape[1], step):
+        stop = min(start + step, Y.shape[1])
+        comp = total + np.float32(alpha) - counts[start:stop].toarray()
+        W[start:stop] = -np.log(comp / comp.sum(axis=1, keepdims=True))
+    return W, np.zeros(Y.shape[1], dtype=np.float32)
+
+
+def _fit_sgd(X, y: np.ndarray, n_labels: int, alpha: float, seed: int, epochs: int):
+    """Multi-class one-vs-rest SGD (modified Huber loss) for very large sets."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SGDClassifier(loss="modified_huber", alpha=alpha, max_iter=epochs, tol=None,
+                              random_state=seed, n_jobs=N_JOBS)
+        model.fit(X, y)
+    return _dense_ovr(model.coef_, model.intercept_, model.classes_, n_labels, X.shape[1])
+
+
+def _scores(X, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Decision values in batches, so a huge set never needs docs x labels float64 at once."""
+    out = np.empty((X.shape[0], W.shape[0]), dtype=np.float32)
+    for start in range(0, X.shape[0], PREDICT_BATCH):
+        out[start:start + PREDICT_BATCH] = X[start:start + PREDICT_BATCH] @ W.T + b
+    return out
+
+
+MODEL_NAMES = {"svm": "LinearSVC", "cnb": "ComplementNB", "sgd": "SGDClassifier"}
+HYPERPARAMETER = {"svm": "C", "cnb": "alpha", "sgd": "alpha"}
+# Rough cost of a candidate relative to LinearSVC(C=1) on the same features.
+RELATIVE_COST = {("svm", 0.25): 0.7, ("svm", 0.5): 0.85, ("svm", 1.0): 1.0, ("svm", 2.0): 1.25,
+                 ("svm", 4.0): 1.6}
+C_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    features: str
+    model: str  # "svm", "cnb" or "sgd"
+    value: float  # C or alpha
+
+    @property
+    def name(self) -> str:
+        return f"{self.features} + {MODEL_NAMES[self.model]}({HYPERPARAMETER[self.model]}={self.value:g})"
+
+    @property
+    def cost(self) -> float:
+        return RELATIVE_COST.get((self.model, self.value), 0.1 if self.model == "cnb" else 1.0)
+
+
+def _fit_candidate(cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int, should_stop):
+    if cand.model == "cnb":
+        return _fit_cnb(X, Y, cand.value)
+    if cand.model == "sgd":
+        return _fit_sgd(X, y, n_labels, cand.value, seed, epochs=SGD_EPOCHS)
+    if mode == MULTI_CLASS:
+        return _fit_svm_mc(X, y, n_labels, cand.value, seed)
+    return _fit_svm_ml(X, Y, cand.value, seed, should_stop)
+
+
+# ---------------------------------------------------------------------------
+# Calibration and thresholds
+
+
+def _fit_temperature(D: np.ndarray, y: np.ndarray) -> float:
+    """Softmax temperature minimising validation log loss."""
+    def nll(log_t: float) -> float:
+        logp = log_softmax(D / math.exp(log_t), axis=1)
+        return float(-logp[np.arange(len(y)), y].mean())
+    res = minimize_scalar(nll, bounds=(math.log(1e-3), math.log(1e3)), method="bounded")
+    return float(math.exp(res.x))
+
+
+def _softmax(D: np.ndarray, temperature: float) -> np.ndarray:
+    return np.exp(log_softmax(D / temperature, axis=1)).astype(np.float32)
+
+
+def _fit_platt(d: np.ndarray, t: np.ndarray, iters: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column Platt scaling (sigmoid(a*d + b)), vectorised Newton with Platt's targets."""
+    n_pos = t.sum(axis=0)
+    n_neg = t.shape[0] - n_pos
+    target = np.where(t, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    a = np.ones(d.shape[1])
+    b = np.zeros(d.shape[1])
+    ridge = 1e-6 * t.shape[0]
+    for _ in range(iters):
+        p = expit(a * d + b)
+        g = p - target
+        w = p * (1 - p) + 1e-12
+        ga, gb = (g * d).sum(0) + ridge * (a - 1), g.sum(0) + ridge * b
+        haa, hab, hbb = (w * d * d).sum(0) + ridge, (w * d).sum(0), w.sum(0) + ridge
+        det = haa * hbb - hab * hab
+        da = (hbb * ga - hab * gb) / det
+        db = (haa * gb - hab * ga) / det
+        # Damped step keeps Newton stable on separable columns.
+        step = np.minimum(1.0, 5.0 / (np.abs(da) + np.abs(db) + 1e-12))
+        a -= step * da
+        b -= step * db
+        if np.max(np.abs(step * da)) < 1e-7 and np.max(np.abs(step * db)) < 1e-7:
+            break
+    return a, b
+
+
+def _micro_f1(tp: float, fp: float, fn: float) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def _counts(P: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tp = (P & T).sum(0)
+    fp = (P & ~T).sum(0)
+    fn = (~P & T).sum(0)
+    return tp, fp, fn
+
+
+def _force_top(P: np.ndarray, S: np.ndarray) -> np.ndarray:
+    empty = ~P.any(axis=1)
+    if empty.any():
+        P = P.copy()
+        P[np.flatnonzero(empty), S[empty].argmax(axis=1)] = True
+    return P
+
+
+_GRID = np.round(np.arange(0.02, 0.96, 0.02), 2)
+
+
+def _tune_thresholds(S: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, bool, float]:
+    """Per-label thresholds on calibrated scores maximising validation micro-F1.
+
+    Labels with few validation positives keep the global threshold, which avoids
+    fitting noise. Returns thresholds, whether forcing the top label helps, and the F1.
+    """
+    T = T.astype(bool)
+    best_global, best_f1 = 0.5, -1.0
+    for thr in _GRID:
+        f1 = _micro_f1(*(c.sum() for c in _counts(S >= thr, T)))
+        if f1 > best_f1:
+            best_global, best_f1 = float(thr), f1
+    thresholds = np.full(S.shape[1], best_global)
+    tp, fp, fn = (c.astype(float) for c in _counts(S >= thresholds, T))
+    own = np.flatnonzero(T.sum(0) >= MIN_THRESHOLD_POSITIVES)
+    for _ in range(2):  # coordinate ascent, two sweeps
+        for k in own:
+            rest = tp.sum() - tp[k], fp.sum() - fp[k], fn.sum() - fn[k]
+            col, pos = S[:, k][:, None] >= _GRID[None, :], T[:, k][:, None]
+            ctp, cfp, cfn = (col & pos).sum(0), (col & ~pos).sum(0), (~col & pos).sum(0)
+            f1s = [_micro_f1(rest[0] + a, rest[1] + b, rest[2] + c) for a, b, c in zip(ctp, cfp, cfn)]
+            j = int(np.argmax(f1s))
+            if f1s[j] > _micro_f1(tp.sum(), fp.sum(), fn.sum()) + 1e-9:
+                thresholds[k] = float(_GRID[j])
+                tp[k], fp[k], fn[k] = ctp[j], cfp[j], cfn[j]
+    P = S >= thresholds
+    plain = _micro_f1(*(c.sum() for c in _counts(P, T)))
+    forced = _micro_f1(*(c.sum() for c in _counts(_force_top(P, S), T)))
+    return thresholds, forced > plain, max(plain, forced)
+
+
+def _ml_score(D: np.ndarray, T: np.ndarray) -> float:
+    """Model-selection score for multi-label candidates: micro-F1 at the best global cut."""
+    T = T.astype(bool)
+    lo, hi = np.percentile(D, [50, 99.9])
+    best = 0.0
+    for thr in np.linspace(lo, hi, 40):
+        best = max(best, _micro_f1(*(c.sum() for c in _counts(D >= thr, T))))
+    return best
+
+
+# ---------------------------------------------------------------------------
+# Splitting
+
+
+def _split(y_keys: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified train/validation split; classes too small to split share one stratum."""
+    keys = y_keys.copy()
+    values, counts = np.unique(keys, return_counts=True)
+    rare = values[counts < 2]
+    if len(rare):
+        keys[np.isin(keys, rare)] = -1
+        if (keys == -1).sum() < 2:
+            keys[keys == -1] = values[counts.argmax()]
+    sss = StratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
+    try:
+        fit_idx, val_idx = next(sss.split(np.zeros(len(keys)), keys))
+    except ValueError:
+        # Too many strata for a small validation set: fall back to a plain shuffle.
+        order = np.random.default_rng(seed).permutation(len(keys))
+        fit_idx, val_idx = order[n_val:], order[:n_val]
+    return np.sort(fit_idx), np.sort(val_idx)
+
+
+def _ml_keys(Y: np.ndarray) -> np.ndarray:
+    """Stratify multi-label data on each document's rarest label."""
+    freq = Y.sum(0)
+    masked = np.where(Y, freq[None, :], np.inf)
+    return masked.argmin(axis=1)
+
+
+# ---------------------------------------------------------------------------
+# The trained model
+
+
+@dataclass
+class TrainedClassifier:
+    """A fitted classifier: features, linear weights, calibration and thresholds."""
+
+    labels: list[str]
+    mode: str
+    params: dict
+    features: Features
+    weights: np.ndarray
+    bias: np.ndarray
+    temperature: float = 1.0  # multi-class
+    platt_a: np.ndarray | None = None  # multi-label
+    platt_b: np.ndarray | None = None
+    thresholds: np.ndarray | None = None
+    at_least_one: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw linear scores, documents x labels."""
+        X = self.features.transform(list(texts))
+        return _scores(X, self.weights, self.bias)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities, documents x labels (columns follow self.labels)."""
+        out = []
+        texts = list(texts)
+        for start in range(0, len(texts), PREDICT_BATCH):
+            D = self.decision_function(texts[start:start + PREDICT_BATCH])
+            if self.mode == MULTI_CLASS:
+                out.append(_softmax(D, self.temperature))
+            else:
+                out.append(expit(self.platt_a * D + self.platt_b).astype(np.float32))
+        if not out:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return np.vstack(out)
+
+    def predict_scores(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
+        """Per document, every (label, probability) sorted by probability, highest first."""
+        P = self.predict_proba(texts)
+        order = np.argsort(-P, axis=1, kind="stable")
+        return [[(self.labels[j], float(row[j])) for j in idx] for row, idx in zip(P, order)]
+
+    def predict(self, texts: Sequence[str]) -> list:
+        """Multi-class: the top label. Multi-label: labels over their thresholds."""
+        P = self.predict_proba(texts)
+        return self.predict_from_proba(P)
+
+    def predict_from_proba(self, P: np.ndarray) -> list:
+        """Turn predict_proba output into labels (saves recomputing scores)."""
+        if self.mode == MULTI_CLASS:
+            return [self.labels[j] for j in P.argmax(axis=1)]
+        chosen = P >= self.thresholds
+        if self.at_least_one:
+            chosen = _force_top(chosen, P)
+        return [[self.labels[j] for j in np.flatnonzero(row)] for row in chosen]
+
+
+# ---------------------------------------------------------------------------
+# Training
+
+
+def _default_budget(n_docs: int) -> float:
+    return min(MAX_DEFAULT_BUDGET_S, DEFAULT_BUDGET_PER_20K_DOCS_S * max(1.0, n_docs / 20_000))
+
+
+@dataclass
+class _Data:
+    """Labels encoded once, plus the validation split."""
+
+    mode: str
+    label_names: list[str]
+    y: np.ndarray | None  # multi-class label ids
+    rows: list[list[int]] | None  # multi-label label ids per document
+    fit_idx: np.ndarray = None
+    val_idx: np.ndarray = None
+
+    def matrix(self, idx: np.ndarray) -> sp.csc_matrix:
+        """Sparse boolean documents x labels indicator for the given documents."""
+        if self.mode == MULTI_CLASS:
+            cols = self.y[idx]
+            indptr = np.arange(len(idx) + 1)
+        else:
+            picked = [self.rows[i] for i in idx]
+            cols = np.fromiter((c for row in picked for c in row), dtype=np.int64)
+            indptr = np.concatenate([[0], np.cumsum([len(row) for row in picked])])
+        data = np.ones(len(cols), dtype=bool)
+        shape = (len(idx), len(self.label_names))
+        return sp.csr_matrix((data, cols, indptr), shape=shape).tocsc()
+
+
+def _encode(labels: Sequence, mode: str) -> _Data:
+    if mode == MULTI_CLASS:
+        names = sorted(set(labels))
+        index = {name: i for i, name in enumerate(names)}
+        y = np.fromiter((index[lab] for lab in labels), dtype=np.int32, count=len(labels))
+        return _Data(mode, names, y, None)
+    names = sorted({lab for row in labels for lab in row})
+    index = {name: i for i, name in enumerate(names)}
+    return _Data(mode, names, None, [sorted({index[lab] for lab in row}) for row in labels])
+
+
+class _Search:
+    """Budgeted evaluation of candidates on one validation split."""
+
+    def __init__(self, texts, data: _Data, seed, budget, progress, should_stop):
+        self.start = time.monotonic()
+        self.texts, self.data, self.seed, self.budget = texts, data, seed, budget
+        self.progress, self.should_stop = progress, should_stop
+        self.mode = data.mode
+        self.n_labels = len(data.label_names)
+        self.fit_texts = [texts[i] for i in data.fit_idx]
+        self.val_texts = [texts[i] for i in data.val_idx]
+        self.Y_fit = data.matrix(data.fit_idx)
+        self.y_fit = data.y[data.fit_idx] if data.y is not None else None
+        self.y_val = data.y[data.val_idx] if data.y is not None else None
+        self.Y_val = data.matrix(data.val_idx).toarray() if self.mode == MULTI_LABEL else None
+        self.results: list[dict] = []
+        self.vec_seconds: dict[str, float] = {}
+        self.svm_seconds: dict[str, float] = {}  # LinearSVC(C=1) per feature set
+        self.best: dict | None = None
+        self.best_scores: np.ndarray | None = None
+        self.fraction = 0.05
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def refit_estimate(self) -> float:
+        if not self.best:
+            return 0.0
+        scale = len(self.texts) / max(1, len(self.fit_texts))
+        return 1.2 * scale * (self.vec_seconds[self.best["features"]] + self.best["seconds"])
+
+    def affordable(self, seconds: float) -> bool:
+        """Whether a step of this estimated length still leaves time to refit the best."""
+        if self.best is None:
+            return True
+        return self.elapsed() + seconds + self.refit_estimate() <= self.budget
+
+    def step(self, fraction: float, message: str) -> None:
+        self.fraction = max(self.fraction, min(fraction, 0.75))
+        self.progress(self.fraction, message)
+
+    def fit_cost(self, cand: Candidate) -> float:
+        base = self.svm_seconds.get(cand.features)
+        if base is None:
+            base = self._scaled(self.svm_seconds, cand.features)
+        return base * cand.cost
+
+    @staticmethod
+    def _scaled(measured: dict[str, float], name: str) -> float:
+        """Estimate a feature set's cost from another one's (char n-grams cost ~2.5x words)."""
+        if not measured:
+            return 0.0
+        other, seconds = next(iter(measured.items()))
+        weight = {"word": 1.0, "word+char": 2.5, "large-word": 1.0}
+        return seconds * weight[name] / weight[other]
+
+    def vectorise(self, name: str):
+        """Fit features on the training part; None when the budget does not allow it."""
+        _check_stop(self.should_stop)
+        estimate = self._scaled(self.vec_seconds, name) + self.fit_cost(Candidate(name, "svm", 1.0))
+        if not self.affordable(estimate):
+            self.results.append({"features": name, "skipped": "time budget"})
+            self.step(self.fraction, f"skipping {name} features (time budget)")
+            return None
+        self.step(self.fraction + 0.02, f"vectorising {name} features")
+        t0 = time.monotonic()
+        features = Features.create(name, self.fit_texts, self.n_labels)
+        X_fit = features.fit_transform(self.fit_texts)
+        X_val = features.transform(self.val_texts)
+        self.vec_seconds[name] = time.monotonic() - t0
+        return X_fit, X_val
+
+    def run(self, X_fit, X_val, candidates: list[Candidate], parallel: bool = False) -> None:
+        """Evaluate a round of candidates (two at a time in threads when parallel)."""
+        todo = []
+        for cand in candidates:
+            _check_stop(self.should_stop)
+            if self.affordable(self.fit_cost(cand)):
+                todo.append(cand)
+            else:
+                self.results.append({"candidate": cand.name, "skipped": "time budget"})
+                self.step(self.fraction, f"skipped {cand.name} (time budget)")
+        if not todo:
+            return
+        if parallel and len(todo) > 1:
+            # liblinear releases the GIL while it trains, so two fits overlap.
+            with ThreadPoolExecutor(N_JOBS) as pool:
+                outcomes = list(pool.map(lambda c: self._evaluate(c, X_fit, X_val), todo))
+        else:
+            outcomes = [self._evaluate(c, X_fit, X_val) for c in todo]
+        for cand, (score, D, seconds) in zip(todo, outcomes):
+            if cand.model == "svm" and cand.value == 1.0:
+                self.svm_seconds[cand.features] = seconds
+            elif cand.model == "svm" and cand.features not in self.svm_seconds:
+                self.svm_seconds[cand.features] = seconds / cand.cost
+            metric = "accuracy" if self.mode == MULTI_CLASS else "micro-F1"
+            result = {"candidate": cand.name, "features": cand.features,
+                      "model": MODEL_NAMES[cand.model], HYPERPARAMETER[cand.model]: cand.value,
+                      f"validation_{metric}": round(float(score), 5), "seconds": round(seconds, 2)}
+            self.results.append(result)
+            self.step(self.fraction + 0.08, f"{cand.name}: validation {metric} {score:.4f}")
+            if self.best is None or score > self.best["score"] + 1e-9:
+                self.best = {"candidate": cand, "features": cand.features, "score": score,
+                             "seconds": seconds}
+                self.best_scores = D
+
+    def _evaluate(self, cand: Candidate, X_fit, X_val):
+        t0 = time.monotonic()
+        W, b = _fit_candidate(cand, X_fit, self.y_fit, self.Y_fit, self.n_labels, self.mode,
+                              self.seed, self.should_stop)
+        D = _scores(X_val, W, b)
+        seconds = time.monotonic() - t0
+        if self.mode == MULTI_CLASS:
+            score = float((D.argmax(axis=1) == self.y_val).mean())
+        else:
+            score = _ml_score(D, self.Y_val)
+        return score, D, seconds
+
+    def score_of(self, cand: Candidate) -> float:
+        for r in self.results:
+            if r.get("candidate") == cand.name and "seconds" in r:
+                return next(v for k, v in r.items() if k.startswith("validation_"))
+        return -1.0
+
+
+def _search(search: _Search, large: bool) -> None:
+    """The candidate plan: a strong baseline first, then what the budget allows."""
+    multi_class = search.mode == MULTI_CLASS
+    if large:
+        Xs = search.vectorise("large-word")
+        search.run(*Xs, [Candidate("large-word", "cnb", 0.1)])
+        if multi_class:
+            search.run(*Xs, [Candidate("large-word", "sgd", 1e-6)])
+        return
+    # Character n-grams are cheap and valuable on short texts (intents, titles), costly
+    # and less useful on long ones, so they lead or follow accordingly.
+    mean_chars = sum(len(t) for t in search.fit_texts) / len(search.fit_texts)
+    order = ["word+char", "word"] if mean_chars <= SHORT_TEXT_CHARS else ["word", "word+char"]
+    first, second = order
+    Xs = search.vectorise(first)
+    c1, c2 = Candidate(first, "svm", 1.0), Candidate(first, "svm", 2.0)
+    search.run(*Xs, [c1, c2], parallel=multi_class)
+    # Walk C one more step in the direction that helped.
+    c_next = 4.0 if search.score_of(c2) > search.score_of(c1) else 0.5
+    extra = [Candidate(first, "svm", c_next)]
+    if multi_class and first == "word":
+        extra.append(Candidate("word", "cnb", 0.3))
+    search.run(*Xs, extra, parallel=multi_class)
+    if c_next == 0.5 and search.score_of(extra[0]) > search.score_of(c1):
+        search.run(*Xs, [Candidate(first, "svm", 0.25)])
+    del Xs
+    tried = [c for c in C_GRID if search.score_of(Candidate(first, "svm", c)) >= 0]
+    best_c = max(tried, key=lambda c: search.score_of(Candidate(first, "svm", c)), default=1.0)
+    Xs = search.vectorise(second)
+    if Xs is None:
+        return
+    round2 = [Candidate(second, "svm", best_c)]
+    if multi_class and second == "word":
+        round2.append(Candidate("word", "cnb", 0.3))
+    search.run(*Xs, round2, parallel=multi_class)
+
+
+def fit(
+    texts: Sequence[str],
+    labels: Sequence,
+    *,
+    mode: str,
+    seed: int = 0,
+    time_budget_s: float | None = None,
+    progress: Callable[[float, str], None] = lambda fraction, step: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> TrainedClassifier:
+    """Choose features, model and hyperparameters on a validation split; refit on all data."""
+    if mode not in (MULTI_CLASS, MULTI_LABEL):
+        raise ValueError(f"unknown mode {mode!r}")
+    texts = list(texts)
+    if len(texts) != len(labels) or len(texts) < 4:
+        raise ValueError("fit needs at least 4 documents and one label entry per document")
+    start = time.monotonic()
+    budget = float(time_budget_s) if time_budget_s else _default_budget(len(texts))
+    progress(0.0, "preparing data")
+    _check_stop(should_stop)
+
+    data = _encode(labels, mode)
+    n_labels = len(data.label_names)
+    if n_labels < 2:
+        raise ValueError("a classifier needs at least two labels")
+    if mode == MULTI_CLASS:
+        keys = data.y
+    else:
+        keys = _ml_keys(data.matrix(np.arange(len(texts))).toarray())
+    n_val = min(int(round(0.2 * len(texts))), MAX_VALIDATION_DOCS)
+    n_val = max(n_val, min(n_labels, len(texts) // 2), 2)
+    data.fit_idx, data.val_idx = _split(keys, n_val, seed)
+
+    large = len(texts) > LARGE_DOCS or len(texts) * n_labels > LARGE_WORK
+    search = _Search(texts, data, seed, budget, progress, should_stop)
+    _search(search, large)
+
+    best = search.best
+    cand: Candidate = best["candidate"]
+    D = search.best_scores
+    _check_stop(should_stop)
+    progress(0.76, f"calibrating {cand.name}")
+    kwargs: dict = {}
+    if mode == MULTI_CLASS:
+        kwargs["temperature"] = _fit_temperature(D, search.y_val)
+        validation = {"accuracy": round(float(best["score"]), 5)}
+    else:
+        Y_val = search.Y_val
+        a, b = _fit_platt(D, Y_val)
+        # Labels with too few validation positives share one pooled calibration.
+        few = Y_val.sum(0) < 3
+        if few.any():
+            pa, pb = _fit_platt(D[:, few].reshape(-1, 1), Y_val[:, few].reshape(-1, 1))
+            a[few], b[few] = pa[0], pb[0]
+        thresholds, at_least_one, f1 = _tune_thresholds(expit(a * D + b), Y_val)
+        kwargs.update(platt_a=a.astype(np.float32), platt_b=b.astype(np.float32),
+                      thresholds=thresholds.astype(np.float32), at_least_one=at_least_one)
+        validation = {"micro_f1_global_cut": round(float(best["score"]), 5),
+                      "micro_f1_tuned": round(float(f1), 5)}
+    del D, search.best_scores
+
+    _check_stop(should_stop)
+    progress(0.8, f"refitting {cand.name} on all {len(texts):,} documents")
+    all_idx = np.arange(len(texts))
+    features = Features.create(cand.features, texts, n_labels)
+    X_all = features.fit_transform(texts)
+    _check_stop(should_stop)
+    W, b = _fit_candidate(cand, X_all, data.y, data.matrix(all_idx), n_labels, mode, seed,
+                          should_stop)
+    del X_all
+    params = {
+        "features": cand.features,
+        "feature_blocks": [blk.spec() for blk in features.blocks],
+        "n_features": features.n_features,
+        "model": MODEL_NAMES[cand.model],
+        "hyperparameters": {HYPERPARAMETER[cand.model]: cand.value},
+        "calibration": "softmax temperature" if mode == MULTI_CLASS else "per-label Platt",
+        "validation": validation,
+        "validation_documents": int(len(data.val_idx)),
+        "candidates": search.results,
+        "seed": seed,
+        "time_budget_s": round(budget, 1),
+        "fit_seconds": round(time.monotonic() - start, 2),
+    }
+    if mode == MULTI_CLASS:
+        params["temperature"] = round(kwargs["temperature"], 6)
+    else:
+        params["thresholds"] = {
+            name: round(float(t), 4) for name, t in zip(data.label_names, kwargs["thresholds"])
+        }
+        params["at_least_one"] = bool(kwargs["at_least_one"])
+    model = TrainedClassifier(labels=data.label_names, mode=mode, params=params,
+                              features=features, weights=W, bias=b, **kwargs)
+    progress(1.0, "done")
+    return model

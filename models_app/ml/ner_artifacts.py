@@ -1,0 +1,120 @@
+"""Save and load trained recognizers: spaCy's `to_disk` files plus `metadata.json`.
+
+Nothing is pickled: loading rebuilds the pipeline from its config (the only custom layer is
+registered by `recognizer`) and reads the weights. A model is written into a temporary sibling
+directory and renamed into place, so a crash never leaves half a model under the final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy
+import spacy
+import thinc
+
+from models_app.ml.recognizer import TrainedRecognizer
+
+FORMAT = "textwheel-entity-recognizer"
+FORMAT_VERSION = 1
+METADATA_FILE = "metadata.json"
+MODEL_DIR = "model"
+
+
+class ArtifactError(Exception):
+    """A saved model is missing, corrupt, or does not match its recorded sha256."""
+
+
+def directory_sha256(directory: str | os.PathLike) -> str:
+    """sha256 over every file's relative path and bytes, in sorted path order."""
+    root = Path(directory)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def save_recognizer(
+    recognizer: TrainedRecognizer,
+    directory: str | os.PathLike,
+    *,
+    scores: dict | None = None,
+    extra: dict | None = None,
+) -> str:
+    """Write the model and metadata.json to `directory` (must not exist); return its sha256."""
+    final = Path(directory)
+    if final.exists():
+        raise FileExistsError(f"{final} already exists")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex}"
+    try:
+        temporary.mkdir()
+        recognizer.nlp.to_disk(temporary / MODEL_DIR)
+        # No timestamps here: the same model must always give the same sha256.
+        metadata = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "entity_types": recognizer.entity_types,
+            "params": recognizer.params,
+            "scores": scores or {},
+            "extra": extra or {},
+            "library_versions": {
+                "python": platform.python_version(),
+                "spacy": spacy.__version__,
+                "thinc": thinc.__version__,
+                "numpy": numpy.__version__,
+            },
+        }
+        with open(temporary / METADATA_FILE, "w", encoding="utf-8") as f:
+            json.dump(metadata, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        sha256 = directory_sha256(temporary)
+        os.rename(temporary, final)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return sha256
+
+
+def read_metadata(directory: str | os.PathLike) -> dict:
+    """The metadata.json of a saved recognizer."""
+    path = Path(directory) / METADATA_FILE
+    try:
+        with open(path, encoding="utf-8") as f:
+            metadata = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read {path}: {exc}") from exc
+    if metadata.get("format") != FORMAT:
+        raise ArtifactError(f"{path} is not an entity recognizer ({metadata.get('format')!r})")
+    return metadata
+
+
+def load_recognizer(
+    directory: str | os.PathLike, expected_sha256: str | None = None
+) -> TrainedRecognizer:
+    """Load a recognizer saved by `save_recognizer`, checking its sha256 when one is given."""
+    directory = Path(directory)
+    if expected_sha256 is not None:
+        actual = directory_sha256(directory)
+        if actual != expected_sha256:
+            raise ArtifactError(
+                f"{directory} has sha256 {actual}, expected {expected_sha256}: "
+                "the model files changed or are incomplete"
+            )
+    metadata = read_metadata(directory)
+    try:
+        nlp = spacy.load(directory / MODEL_DIR)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot load the model in {directory}: {exc}") from exc
+    return TrainedRecognizer(nlp, metadata["entity_types"], metadata["params"])

@@ -1,0 +1,353 @@
+"""Custom entity recognizer: spaCy's NER trained from a blank pipeline, no pretrained vectors.
+
+Model: spaCy's transition-based NER on a CNN tok2vec (4 Maxout window layers) whose input
+layer hashes five lexical attributes (NORM, PREFIX, SUFFIX, SHAPE, ORTH) and embeds the first
+and last UTF-8 bytes of each word, all mixed by one Maxout layer.
+
+Training is greedy with a softmax over all transitions; it keeps the averaged weights of the
+epoch with the best F1 on a validation split (carved from the training data unless given).
+
+Confidence: inference runs a beam of `beam_width` parses scored by summed log-probabilities;
+an entity's score is the probability mass of the beam parses that contain it (so 1.0 when all
+alternatives agree), sharpened or flattened by one temperature fitted on the validation split
+to minimise log loss of "this entity is correct". The entities returned are those of the best
+parse, which is at least as good as greedy decoding.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import spacy
+from spacy.language import Language
+from spacy.ml import _character_embed
+from spacy.ml.featureextractor import FeatureExtractor
+from spacy.pipeline._parser_internals._beam_utils import BeamBatch
+from spacy.training import Example
+from spacy.util import fix_random_seed, minibatch
+from thinc.api import (
+    Adam,
+    HashEmbed,
+    Maxout,
+    Model,
+    chain,
+    compounding,
+    concatenate,
+    list2ragged,
+    ragged2list,
+    with_array,
+)
+
+from models_app.ml.errors import TrainingStopped
+
+Span = tuple[int, int, str]
+ScoredSpan = tuple[int, int, str, float]
+
+# Chosen on CoNLL-2003's dev split (never on test) within the inference budget of 10,000
+# words/s on one core; see bench/bench_recognizer_ml.py and the notes in its docstring.
+DEFAULT_PARAMS: dict = {
+    "width": 96,
+    "depth": 4,
+    "window_size": 1,
+    "maxout_pieces": 3,
+    "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE", "ORTH"],
+    "rows": [10000, 2500, 5000, 1000, 10000],
+    "char_width": 16,
+    "char_count": 8,
+    "hidden_width": 128,
+    "dropout": 0.2,
+    "learn_rate": 0.001,
+    "l2": 1e-6,
+    "batch_words_start": 100,
+    "batch_words_stop": 1000,
+    "max_epochs": 30,
+    "patience": 5,
+    "dev_fraction": 0.1,
+    "beam_width": 4,
+}
+
+_TEMPERATURES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+@spacy.registry.architectures("textwheel.RichEmbed.v1")
+def rich_embed(
+    width: int, attrs: list[str], rows: list[int], char_width: int, char_count: int
+) -> Model:
+    """Hashed lexical attributes and character bytes, concatenated and mixed by one Maxout."""
+    hashed = [
+        HashEmbed(width, n_rows, column=i, seed=8 + i, dropout=0.0) for i, n_rows in enumerate(rows)
+    ]
+    parts = [chain(FeatureExtractor(attrs), list2ragged(), with_array(concatenate(*hashed)))]
+    size = width * len(attrs)
+    if char_width:
+        # One Maxout over everything (rather than spaCy's CharacterEmbed with its own) saves
+        # a layer: inference speed matters as much as accuracy here.
+        parts.append(
+            chain(_character_embed.CharacterEmbed(nM=char_width, nC=char_count), list2ragged())
+        )
+        size += char_width * char_count
+    mix = with_array(Maxout(width, size, nP=3, dropout=0.0, normalize=True))
+    return chain(concatenate(*parts), mix, ragged2list())
+
+
+def _build_pipeline(language: str, entity_types: Sequence[str], params: dict) -> Language:
+    nlp = spacy.blank(language)
+    tok2vec = {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {
+            "@architectures": "textwheel.RichEmbed.v1",
+            "width": params["width"],
+            "attrs": list(params["attrs"]),
+            "rows": list(params["rows"]),
+            "char_width": params["char_width"],
+            "char_count": params["char_count"],
+        },
+        "encode": {
+            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+            "width": params["width"],
+            "depth": params["depth"],
+            "window_size": params["window_size"],
+            "maxout_pieces": params["maxout_pieces"],
+        },
+    }
+    model = {
+        "@architectures": "spacy.TransitionBasedParser.v2",
+        "state_type": "ner",
+        "extra_state_tokens": False,
+        "hidden_width": params["hidden_width"],
+        "maxout_pieces": 2,
+        "use_upper": True,
+        "tok2vec": tok2vec,
+    }
+    ner = nlp.add_pipe("ner", config={"model": model})
+    for entity_type in entity_types:
+        ner.add_label(entity_type)
+    return nlp
+
+
+def _make_examples(nlp: Language, texts, spans, entity_types) -> list[Example]:
+    wanted = set(entity_types)
+    examples = []
+    for text, doc_spans in zip(texts, spans, strict=True):
+        reference = nlp.make_doc(text)
+        ents = []
+        for begin, end, label in sorted(s for s in doc_spans if s[2] in wanted):
+            # "expand" keeps an entity whose edge falls inside a spaCy token (e.g. "U.S.-based").
+            span = reference.char_span(begin, end, label=label, alignment_mode="expand")
+            if span is not None and (not ents or span.start >= ents[-1].end):
+                ents.append(span)
+        reference.set_ents(ents, default="outside")
+        examples.append(Example(nlp.make_doc(text), reference))
+    return examples
+
+
+def _split(n: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, round(n * fraction)) if n >= 10 else 0
+    return sorted(order[n_dev:]), sorted(order[:n_dev])
+
+
+def _prf(gold: list[set], pred: list[set]) -> float:
+    tp = sum(len(g & p) for g, p in zip(gold, pred, strict=True))
+    n_pred = sum(len(p) for p in pred)
+    n_gold = sum(len(g) for g in gold)
+    if not tp:
+        return 0.0
+    precision, recall = tp / n_pred, tp / n_gold
+    return 2 * precision * recall / (precision + recall)
+
+
+def _greedy_f1(nlp: Language, examples) -> float:
+    docs = nlp.pipe((eg.x.text for eg in examples), batch_size=256)
+    pred = [{(e.start_char, e.end_char, e.label_) for e in doc.ents} for doc in docs]
+    gold = [{(e.start_char, e.end_char, e.label_) for e in eg.y.ents} for eg in examples]
+    return _prf(gold, pred)
+
+
+class TrainedRecognizer:
+    """A trained entity recognizer: spaCy pipeline plus the parameters it was built with."""
+
+    def __init__(self, nlp: Language, entity_types: Sequence[str], params: dict):
+        self.nlp = nlp
+        self.entity_types = list(entity_types)
+        self.params = dict(params)
+
+    def entities(self, texts: Sequence[str], batch_size: int = 256) -> list[list[ScoredSpan]]:
+        """(begin, end exclusive, type, score) per document, in character offsets, sorted."""
+        temperature = self.params.get("temperature", 1.0)
+        return [_scored_entities(*parsed, temperature) for parsed in self._parse(texts, batch_size)]
+
+    def _parse(self, texts: Sequence[str], batch_size: int) -> list[tuple]:
+        """(doc, beam scores, beam parses) per text; the parses are sorted best first."""
+        ner = self.nlp.get_pipe("ner")
+        width = int(self.params.get("beam_width", 4))
+        docs = list(self.nlp.tokenizer.pipe(texts, batch_size=batch_size))
+        results = [(doc, [], []) for doc in docs]
+        # Length-sorted batches keep the padding (and so the wasted work) small.
+        order = sorted((i for i, doc in enumerate(docs) if len(doc)), key=lambda i: len(docs[i]))
+        for batch in minibatch(order, size=batch_size):
+            batch_docs = [docs[i] for i in batch]
+            beams = _beam_parse(ner, batch_docs, width)
+            for i, doc, beam in zip(batch, batch_docs, beams, strict=True):
+                parses = [ents for _, ents in ner.moves.get_beam_parses(beam)]
+                results[i] = (doc, beam.scores[: len(parses)], parses)
+        return results
+
+
+def _beam_parse(ner, docs: list, width: int) -> list:
+    """Beam search over the NER transitions, scoring paths by summed log-probabilities.
+
+    spaCy's own beam_parse sums raw action scores, which suits beam-trained models; the greedy
+    model is trained with a softmax over all actions, so normalising each step makes a path's
+    score its log-probability: the top parse is then at least as good as the greedy one and the
+    beam's parse probabilities mean something.
+    """
+    batch = BeamBatch(ner.moves, ner.moves.init_batch(docs), None, width, density=0.0)
+    step_model = ner.model.predict(docs)
+    while not batch.is_done:
+        states = batch.get_unfinished_states()
+        if not states:
+            break
+        scores = step_model.predict(states)
+        top = scores.max(axis=1, keepdims=True)
+        log_z = top + np.log(np.exp(scores - top).sum(axis=1, keepdims=True))
+        batch.advance(np.ascontiguousarray(scores - log_z, dtype="float32"))
+    step_model.clear_memory()
+    return list(batch)
+
+
+def _scored_entities(doc, scores, parses, temperature: float) -> list[ScoredSpan]:
+    """Entities of the best parse, each scored by the beam mass of the parses containing it."""
+    if not parses:
+        return []
+    scores = np.asarray(scores, dtype="float64") / temperature
+    probs = np.exp(scores - scores.max())
+    probs /= probs.sum()
+    mass: dict = {}
+    for prob, ents in zip(probs, parses, strict=True):
+        for ent in ents:
+            mass[ent] = mass.get(ent, 0.0) + float(prob)
+    out = []
+    for start, end, label in sorted(parses[0]):
+        last = doc[end - 1]
+        score = round(min(1.0, mass[(start, end, label)]), 4)
+        out.append((doc[start].idx, last.idx + len(last.text), label, score))
+    return out
+
+
+def _fit_temperature(recognizer: TrainedRecognizer, examples) -> float:
+    """The beam temperature whose scores best predict correctness on the validation split."""
+    if not examples:
+        return 1.0
+    parsed = recognizer._parse([eg.x.text for eg in examples], 256)
+    gold = [{(e.start_char, e.end_char, e.label_) for e in eg.y.ents} for eg in examples]
+    best, best_loss = 1.0, math.inf
+    for temperature in _TEMPERATURES:
+        loss, count = 0.0, 0
+        for doc_gold, doc_parsed in zip(gold, parsed, strict=True):
+            for begin, end, label, score in _scored_entities(*doc_parsed, temperature):
+                p = min(max(score, 1e-4), 1 - 1e-4)
+                loss -= math.log(p if (begin, end, label) in doc_gold else 1 - p)
+                count += 1
+        if count and loss / count < best_loss:
+            best, best_loss = temperature, loss / count
+    return best
+
+
+def fit(
+    texts: Sequence[str],
+    spans: Sequence[Sequence[Span]],
+    *,
+    entity_types: Sequence[str],
+    language: str = "en",
+    seed: int = 0,
+    time_budget_s: float | None = None,
+    max_epochs: int | None = None,
+    dev: tuple[Sequence[str], Sequence[Sequence[Span]]] | None = None,
+    progress: Callable[[float, str], None] = lambda fraction, step: None,
+    should_stop: Callable[[], bool] = lambda: False,
+    params: dict | None = None,
+) -> TrainedRecognizer:
+    """Train on texts with (begin, end, type) character spans; early-stop on validation F1."""
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    if max_epochs is not None:
+        params["max_epochs"] = max_epochs
+    entity_types = sorted(set(entity_types))
+    started = time.monotonic()
+    fix_random_seed(seed)
+    nlp = _build_pipeline(language, entity_types, params)
+    if dev is not None:
+        train_examples = _make_examples(nlp, texts, spans, entity_types)
+        dev_examples = _make_examples(nlp, dev[0], dev[1], entity_types)
+    else:
+        examples = _make_examples(nlp, texts, spans, entity_types)
+        train_idx, dev_idx = _split(len(examples), params["dev_fraction"], seed)
+        train_examples = [examples[i] for i in train_idx]
+        dev_examples = [examples[i] for i in dev_idx]
+    if not train_examples:
+        raise ValueError("no training documents")
+
+    optimizer = Adam(
+        learn_rate=params["learn_rate"], L2=params["l2"], grad_clip=1.0, use_averages=True
+    )
+    nlp.initialize(lambda: train_examples[:1000], sgd=optimizer)
+    ner = nlp.get_pipe("ner")
+    rng = random.Random(seed)
+    # Small batches first, then larger ones: quick early progress, stable later steps.
+    batch_sizes = compounding(params["batch_words_start"], params["batch_words_stop"], 1.001)
+    best_f1, best_weights, best_epoch = -1.0, None, 0
+    n_epochs = params["max_epochs"]
+    for epoch in range(1, n_epochs + 1):
+        rng.shuffle(train_examples)
+        for batch in _batches_by_words(train_examples, batch_sizes):
+            if should_stop():
+                raise TrainingStopped()
+            nlp.update(batch, drop=params["dropout"], sgd=optimizer)
+        # Evaluate (and keep) the averaged weights, which generalise better than the last ones.
+        with nlp.use_params(optimizer.averages):
+            # Too little data to hold any out: keep training to the end, keep the last weights.
+            f1 = _greedy_f1(nlp, dev_examples) if dev_examples else None
+            if f1 is None or f1 > best_f1:
+                best_f1, best_weights, best_epoch = f1 or 0.0, ner.model.to_bytes(), epoch
+        elapsed = time.monotonic() - started
+        fraction = epoch / n_epochs
+        if time_budget_s:
+            fraction = max(fraction, elapsed / time_budget_s)
+        shown = "n/a (no validation documents)" if f1 is None else f"{f1:.3f}"
+        progress(min(fraction, 0.99), f"epoch {epoch}: dev F1 {shown}")
+        if epoch - best_epoch >= params["patience"]:
+            break
+        # Stop when another epoch would likely overrun the budget.
+        if time_budget_s and elapsed * (epoch + 1) / epoch > time_budget_s:
+            break
+    ner.model.from_bytes(best_weights)
+    params.update(
+        best_epoch=best_epoch,
+        dev_f1=round(best_f1, 4),
+        seed=seed,
+        language=language,
+        train_documents=len(train_examples),
+        dev_documents=len(dev_examples),
+    )
+    recognizer = TrainedRecognizer(nlp, entity_types, params)
+    recognizer.params["temperature"] = _fit_temperature(recognizer, dev_examples)
+    progress(1.0, f"done: best epoch {best_epoch}, dev F1 {best_f1:.3f}")
+    return recognizer
+
+
+def _batches_by_words(examples, sizes: Iterator[float]):
+    """Batches of examples holding about next(sizes) words each."""
+    batch, words, size = [], 0, next(sizes)
+    for eg in examples:
+        batch.append(eg)
+        words += len(eg.x)
+        if words >= size:
+            yield batch
+            batch, words, size = [], 0, next(sizes)
+    if batch:
+        yield batch

@@ -1,0 +1,372 @@
+"""Real-time endpoints: create, update, delete, their status machine, and the calls they serve."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from models_app import inference_selectors as selectors
+from models_app.models import ARN_TYPES, Endpoint, ModelKind, ModelVersion
+from models_app.models import EndpointStatus as S
+from models_app.services import serving
+from webapp import arns, background, ratelimit, resources
+from webapp.accounts.services.tags import tags_delete_all, tags_set
+from webapp.errors import ServiceError, in_use, invalid_request, unavailable, validation_error
+from webapp.validation import check_client_token, check_name, check_tags
+
+MAX_TEXT_BYTES = 10_000  # Comprehend's limit for ClassifyDocument and custom DetectEntities
+SERVING = (S.IN_SERVICE, S.UPDATING)  # an update keeps serving the old model until the new loads
+KIND_NOUN = {ModelKind.CLASSIFIER: "classifier", ModelKind.RECOGNIZER: "entity recognizer"}
+
+# The status machine: every change is one conditional UPDATE.
+ALLOWED_FROM = {
+    S.IN_SERVICE: (S.CREATING, S.UPDATING),
+    S.UPDATING: (S.IN_SERVICE, S.FAILED),
+    S.FAILED: (S.CREATING, S.UPDATING),
+    S.DELETING: (S.CREATING, S.IN_SERVICE, S.UPDATING, S.FAILED),
+}
+
+# Flywheels (a later app) tell which version a flywheel's endpoint serves: fn(account, arn).
+_flywheel_active_version: Callable | None = None
+
+
+def register_flywheel_resolver(resolver: Callable) -> None:
+    """Let the flywheel app say which model version a flywheel currently serves."""
+    global _flywheel_active_version
+    _flywheel_active_version = resolver
+
+
+def transition(pk: int, to: str, **fields) -> bool:
+    """Move an endpoint to `to` if its status allows it; False if someone else won."""
+    fields.setdefault("updated_at", timezone.now())
+    updated = Endpoint.objects.filter(pk=pk, status__in=ALLOWED_FROM[to]).update(
+        status=to, **fields
+    )
+    return updated == 1
+
+
+def endpoint_fail_dead(pk: int, reason: str) -> None:
+    """Work on an endpoint died: a new endpoint fails; an update falls back to the old model."""
+    endpoint = Endpoint.objects.filter(pk=pk).first()
+    if endpoint is None:
+        return
+    if endpoint.status == S.UPDATING and endpoint.version_id is not None:
+        transition(
+            pk,
+            S.IN_SERVICE,
+            message=f"The update failed and the endpoint still serves its previous model: {reason}",
+            desired_version_id=endpoint.version_id,
+            desired_inference_units=endpoint.current_inference_units
+            or endpoint.desired_inference_units,
+            desired_data_access_role_arn=endpoint.data_access_role_arn,
+        )
+    else:
+        transition(pk, S.FAILED, message=reason)
+
+
+# Checks shared by create and update.
+
+
+def _model_version(account, model_arn: str, field: str) -> ModelVersion:
+    """A trained version of the account named by a model ARN."""
+    parsed = arns.parse(model_arn, field=field, expected=tuple(ARN_TYPES.values()))
+    kind = next(k for k, t in ARN_TYPES.items() if t == parsed.resource_type)
+    version = arns.resolve(
+        account,
+        model_arn,
+        field=field,
+        expected=parsed.resource_type,
+        queryset_for=lambda arn: ModelVersion.objects.filter(
+            account=account, model__kind=kind, model__name=arn.name, version_name=arn.version or ""
+        ).select_related("model", "account"),
+    )
+    if not version.is_usable:
+        raise unavailable(
+            f"The {KIND_NOUN[kind]} {model_arn} is {version.status}; only a trained version "
+            "can be served."
+        )
+    return version
+
+
+def _flywheel_version(account, flywheel_arn: str, field: str) -> ModelVersion:
+    resources.resolve_any(account, flywheel_arn, field=field)
+    version = _flywheel_active_version(account, flywheel_arn) if _flywheel_active_version else None
+    if version is None:
+        raise unavailable(f"The flywheel {flywheel_arn} has no active model version to serve.")
+    return version
+
+
+def _units(value, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise validation_error(f"{field} must be a whole number of at least 1.")
+    most = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
+    if most and value > most:
+        raise ServiceError(
+            "ResourceLimitExceededException",
+            f"An endpoint can have at most {most} inference units; {value} were asked for.",
+            400,
+        )
+    return value
+
+
+def endpoint_create(
+    *,
+    account,
+    name,
+    model_arn=None,
+    flywheel_arn=None,
+    desired_inference_units,
+    data_access_role_arn=None,
+    tags=None,
+    client_request_token=None,
+) -> Endpoint:
+    """CreateEndpoint: record it CREATING and load its model in a worker before IN_SERVICE."""
+    name = check_name(name, field="EndpointName", max_length=40)
+    units = _units(desired_inference_units, "DesiredInferenceUnits")
+    role = arns.parse_role(data_access_role_arn) if data_access_role_arn else ""
+    pairs = check_tags(tags)
+    token = check_client_token(client_request_token)
+    if bool(model_arn) == bool(flywheel_arn):
+        raise invalid_request("Give either ModelArn or FlywheelArn (one of them, not both).")
+    if token:
+        # A retried request (botocore reuses the token) gets the endpoint it already made.
+        existing = selectors.endpoints(account).filter(client_request_token=token).first()
+        if existing is not None:
+            if existing.name != name:
+                raise validation_error("ClientRequestToken was already used for another endpoint.")
+            return existing
+    if model_arn:
+        version = _model_version(account, model_arn, "ModelArn")
+    else:
+        version = _flywheel_version(account, flywheel_arn, "FlywheelArn")
+    if selectors.endpoints(account).filter(name=name).exists():
+        raise in_use(f"An endpoint named {name} already exists.")
+    job_id = background.new_job_id()
+    try:
+        with transaction.atomic():
+            endpoint = Endpoint.objects.create(
+                account=account,
+                kind=version.model.kind,
+                name=name,
+                status=S.CREATING,
+                desired_version=version,
+                flywheel_arn=flywheel_arn or "",
+                desired_inference_units=units,
+                data_access_role_arn=role,
+                desired_data_access_role_arn=role,
+                client_request_token=token or "",
+                rq_job_id=job_id,
+                progress_step="Waiting for a worker to load the model",
+            )
+            if pairs:
+                tags_set(account=account, resource_arn=endpoint.arn, tags=pairs)
+            background.enqueue(
+                "inference", "models_app.jobs.endpoint_deploy_job", endpoint.pk, job_id=job_id
+            )
+    except IntegrityError:
+        raise in_use(f"An endpoint named {name} already exists.") from None
+    return endpoint
+
+
+def endpoint_describe(*, account, arn: str) -> Endpoint:
+    return selectors.endpoint_by_arn(account, arn)
+
+
+def endpoint_update(
+    *,
+    account,
+    arn: str,
+    desired_model_arn=None,
+    desired_inference_units=None,
+    desired_data_access_role_arn=None,
+    flywheel_arn=None,
+) -> Endpoint:
+    """UpdateEndpoint: UPDATING while a worker loads the new model; calls keep the old one."""
+    endpoint = selectors.endpoint_by_arn(account, arn)
+    if not any((desired_model_arn, desired_inference_units, desired_data_access_role_arn)) and (
+        not flywheel_arn
+    ):
+        raise invalid_request(
+            "Give DesiredModelArn, DesiredInferenceUnits, DesiredDataAccessRoleArn or FlywheelArn."
+        )
+    if desired_model_arn and flywheel_arn:
+        raise invalid_request("Give DesiredModelArn or FlywheelArn, not both.")
+    fields = {"message": ""}
+    if desired_model_arn:
+        version = _model_version(account, desired_model_arn, "DesiredModelArn")
+        fields.update(desired_version=version, flywheel_arn="")
+    elif flywheel_arn:
+        version = _flywheel_version(account, flywheel_arn, "FlywheelArn")
+        fields.update(desired_version=version, flywheel_arn=flywheel_arn)
+    else:
+        version = endpoint.version or endpoint.desired_version
+        fields["desired_version"] = version
+    if version.model.kind != endpoint.kind:
+        raise invalid_request(
+            f"The endpoint {arn} serves a {KIND_NOUN[endpoint.kind]}; "
+            f"{version.arn} is a {KIND_NOUN[version.model.kind]}."
+        )
+    if desired_inference_units is not None:
+        fields["desired_inference_units"] = _units(desired_inference_units, "DesiredInferenceUnits")
+    if desired_data_access_role_arn:
+        fields["desired_data_access_role_arn"] = arns.parse_role(
+            desired_data_access_role_arn, field="DesiredDataAccessRoleArn"
+        )
+    job_id = background.new_job_id()
+    with transaction.atomic():
+        if not transition(
+            endpoint.pk,
+            S.UPDATING,
+            rq_job_id=job_id,
+            heartbeat_at=None,
+            progress=0.0,
+            progress_step="Waiting for a worker to load the model",
+            **fields,
+        ):
+            endpoint.refresh_from_db()
+            raise in_use(
+                f"The endpoint {arn} is {endpoint.status}; it can be updated when it is "
+                "IN_SERVICE (or FAILED)."
+            )
+        background.enqueue(
+            "inference", "models_app.jobs.endpoint_deploy_job", endpoint.pk, job_id=job_id
+        )
+    return selectors.endpoints(account).get(pk=endpoint.pk)
+
+
+def endpoint_delete(*, account, arn: str) -> None:
+    """DeleteEndpoint: the endpoint and its tags go at once; calls to it stop being served."""
+    endpoint = selectors.endpoint_by_arn(account, arn)
+    with transaction.atomic():
+        if not transition(endpoint.pk, S.DELETING):
+            raise in_use(f"The endpoint {arn} is already being deleted.")
+        tags_delete_all(account=account, resource_arn=endpoint.arn)
+        Endpoint.objects.filter(pk=endpoint.pk).delete()
+
+
+def endpoint_deploy(*, endpoint_id: int) -> None:
+    """Worker side of create and update: load the desired model, then put it in service."""
+    with background.tracking(Endpoint, endpoint_id):
+        endpoint = (
+            Endpoint.objects.select_related("desired_version__model", "desired_version__account")
+            .filter(pk=endpoint_id)
+            .first()
+        )
+        if endpoint is None or endpoint.status not in (S.CREATING, S.UPDATING):
+            return  # deleted meanwhile, or someone else finished it
+        background.report_progress(Endpoint, endpoint_id, 0.3, "Loading the model")
+        serving.check(endpoint.desired_version)
+        transition(
+            endpoint_id,
+            S.IN_SERVICE,
+            version_id=endpoint.desired_version_id,
+            current_inference_units=endpoint.desired_inference_units,
+            data_access_role_arn=endpoint.desired_data_access_role_arn,
+            progress=1.0,
+            progress_step="In service",
+        )
+
+
+def version_in_use_check(version: ModelVersion) -> None:
+    """Refuse deleting a version an endpoint serves (or is moving to) or a running job uses."""
+    endpoint = selectors.endpoints_using(version).first()
+    if endpoint is not None:
+        raise in_use(
+            f"The model {version.arn} is used by the endpoint {endpoint.arn}; delete that "
+            f"endpoint or update it to another model first."
+        )
+    job = selectors.active_jobs_using(version).first()
+    if job is not None:
+        raise in_use(
+            f"The model {version.arn} is used by the analysis job {job.job_id}, which is "
+            f"{job.status}; wait for it to finish or stop it first."
+        )
+
+
+# Serving calls.
+
+
+def _check_text(text, *, bytes_given=False, reader_config=False) -> str:
+    if bytes_given or reader_config:
+        raise invalid_request(
+            "Textwheel analyses plain text only: send Text, without Bytes or DocumentReaderConfig."
+        )
+    if not isinstance(text, str) or not text:
+        raise invalid_request("Text is required.")
+    size = len(text.encode("utf-8"))
+    if size > MAX_TEXT_BYTES:
+        raise ServiceError(
+            "TextSizeLimitExceededException",
+            f"Input text size exceeds limit. Max length of request text allowed is "
+            f"{MAX_TEXT_BYTES} bytes while in this request the text size is {size} bytes",
+            400,
+        )
+    return text
+
+
+def _route(account, endpoint_arn: str, kind: str) -> tuple[dict, serving.ServedModel]:
+    """The endpoint a call names and the loaded model that answers it.
+
+    Resolved on every call (one small query; the model comes from this process's cache), so an
+    update or a flywheel promotion applies to the very next call.
+    """
+    route = selectors.endpoint_route(account, endpoint_arn, kind=kind)
+    arn = route["arn"]
+    if route["status"] not in SERVING:
+        raise unavailable(f"The endpoint {arn} is {route['status']}; it answers when IN_SERVICE.")
+    version_id, sha256 = route["version_id"], route["version__artifact_sha256"]
+    if route["flywheel_arn"] and _flywheel_active_version is not None:
+        active = _flywheel_active_version(account, route["flywheel_arn"])
+        if active is not None:
+            version_id, sha256 = active.pk, active.artifact_sha256
+    if version_id is None:
+        raise unavailable(f"The endpoint {arn} has no model in service.")
+    served = serving.cached(version_id, sha256)
+    if served is None:
+        served = serving.get(selectors.version_for_serving(version_id))
+    desired_id = route["desired_version_id"]
+    if route["status"] == S.UPDATING and desired_id and desired_id != version_id:
+        # Load the new model meanwhile, so the first call after the switch finds it ready.
+        serving.prefetch(desired_id, route["desired_version__artifact_sha256"])
+    return route, served
+
+
+def _throttle(route: dict, text: str) -> None:
+    per_unit = settings.INFERENCE_CHARS_PER_SECOND_PER_UNIT
+    if not per_unit:
+        return
+    units = route["current_inference_units"] or route["desired_inference_units"]
+    rate = per_unit * units
+    if not ratelimit.take(f"endpoint:{route['pk']}", len(text), rate=rate):
+        raise ServiceError(
+            "TooManyRequestsException",
+            f"The endpoint {route['arn']} has {units} inference unit(s), about "
+            f"{rate:,.0f} characters per second; slow down or update it to more units.",
+            400,
+        )
+
+
+def classify_document(
+    *, account, endpoint_arn: str, text, bytes_given=False, reader_config=False
+) -> dict:
+    """ClassifyDocument on a classifier endpoint: Classes or Labels, by score."""
+    text = _check_text(text, bytes_given=bytes_given, reader_config=reader_config)
+    route, served = _route(account, endpoint_arn, ModelKind.CLASSIFIER)
+    _throttle(route, text)
+    return served.analyse_one(text)
+
+
+def detect_entities(
+    *, account, endpoint_arn, text, bytes_given=False, reader_config=False
+) -> list[dict]:
+    """DetectEntities on a custom recognizer endpoint (the built-in model is not served)."""
+    if not endpoint_arn:
+        raise invalid_request(
+            "Textwheel serves only custom entity recognizers: give the EndpointArn of an entity "
+            "recognizer endpoint (Comprehend's built-in entity model is not available here)."
+        )
+    text = _check_text(text, bytes_given=bytes_given, reader_config=reader_config)
+    route, served = _route(account, endpoint_arn, ModelKind.RECOGNIZER)
+    _throttle(route, text)
+    return served.analyse_one(text)

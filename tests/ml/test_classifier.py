@@ -1,0 +1,206 @@
+"""The document classifier on small slices of the shared data: scores, determinism,
+calibrated outputs, save/load, time budget and stopping."""
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models_app.ml import artifacts
+from models_app.ml import formats as F
+from models_app.ml.classifier import TrainedClassifier, fit
+from models_app.ml.errors import TrainingStopped
+from models_app.ml.metrics import classification_metrics
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
+BAD_INPUTS = SHARED_DATA.parent / "bad-inputs"
+MC, ML = "MULTI_CLASS", "MULTI_LABEL"
+
+
+def read(path: Path, mode=MC) -> F.ClassifierData:
+    with open(path, "rb") as fh:
+        return F.read_classifier_csv(fh, mode=mode, source_name=path.name)
+
+
+def first_per_label(data: F.ClassifierData, labels: set, per_label: int):
+    """The first documents of each chosen label, in file order."""
+    seen: dict = defaultdict(int)
+    texts, gold = [], []
+    for text, label in zip(data.texts, data.labels, strict=True):
+        if label in labels and seen[label] < per_label:
+            seen[label] += 1
+            texts.append(text)
+            gold.append(label)
+    return texts, gold
+
+
+@pytest.fixture(scope="module")
+def clinc():
+    """20 CLINC150 intents, 60 training and 30 test utterances each, and a fitted model."""
+    train = read(SHARED_DATA / "clinc150" / "train.csv")
+    test = read(SHARED_DATA / "clinc150" / "test.csv")
+    intents = set(sorted(set(train.labels))[:20])
+    texts, labels = first_per_label(train, intents, 60)
+    test_texts, test_labels = first_per_label(test, intents, 30)
+    steps = []
+    model = fit(texts, labels, mode=MC, seed=0, time_budget_s=30,
+                progress=lambda fraction, step: steps.append((fraction, step)))
+    return model, texts, labels, test_texts, test_labels, steps
+
+
+@pytest.fixture(scope="module")
+def reuters():
+    """Reuters R10 (multi-label): 1,500 training and 600 test documents, fitted."""
+    train = read(SHARED_DATA / "reuters21578" / "r10_train.csv", ML)
+    test = read(SHARED_DATA / "reuters21578" / "r10_test.csv", ML)
+    model = fit(train.texts[:1500], train.labels[:1500], mode=ML, seed=0, time_budget_s=30)
+    return model, test.texts[:600], test.labels[:600]
+
+
+def test_multi_class_accuracy_on_a_clinc_slice(clinc):
+    model, _, _, test_texts, test_labels, _ = clinc
+    predicted = model.predict(test_texts)
+    m = classification_metrics(test_labels, predicted, mode=MC, labels=model.labels)
+    assert 0.90 <= m["Accuracy"] <= 1.0
+    assert m["F1Score"] >= 0.88
+    assert model.mode == MC and len(model.labels) == 20
+
+
+def test_model_selection_is_recorded_and_done_on_validation(clinc):
+    model, texts, *_ = clinc
+    params = model.params
+    assert params["model"] == "LinearSVC" and params["features"] in ("word", "word+char")
+    tried = [c for c in params["candidates"] if "seconds" in c]
+    assert len(tried) >= 2
+    assert all(0.5 < c["validation_accuracy"] <= 1.0 for c in tried)
+    best = max(c["validation_accuracy"] for c in tried)
+    assert params["validation"]["accuracy"] == pytest.approx(best)
+    assert 0 < params["validation_documents"] < len(texts)
+    json.dumps(params)  # stored as JSON by the caller
+
+
+def test_progress_reports_each_stage_in_order(clinc):
+    steps = clinc[-1]
+    fractions = [f for f, _ in steps]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    text = " | ".join(s for _, s in steps)
+    for stage in ("vectorising", "validation accuracy", "refitting", "done"):
+        assert stage in text
+
+
+def test_scores_are_sorted_calibrated_probabilities(clinc):
+    model, _, _, test_texts, _, _ = clinc
+    scored = model.predict_scores(test_texts[:25])
+    top = model.predict(test_texts[:25])
+    for row, label in zip(scored, top, strict=True):
+        values = [s for _, s in row]
+        assert values == sorted(values, reverse=True)
+        assert sum(values) == pytest.approx(1.0, abs=1e-4)
+        assert {name for name, _ in row} == set(model.labels)
+        assert row[0][0] == label
+    # Calibrated: confident on training-like text, and the temperature was fitted.
+    assert np.mean([row[0][1] for row in scored]) > 0.5
+    assert model.params["temperature"] > 0
+
+
+def test_same_data_same_model():
+    data = read(BAD_INPUTS / "classifier-ok-3-labels.csv")
+    a = fit(data.texts, data.labels, mode=MC, seed=0, time_budget_s=20)
+    b = fit(data.texts, data.labels, mode=MC, seed=0, time_budget_s=20)
+    assert np.array_equal(a.weights, b.weights) and np.array_equal(a.bias, b.bias)
+    assert a.params["hyperparameters"] == b.params["hyperparameters"]
+    # The BOM/CRLF copy of the file reads to the same rows, hence the same model.
+    bom = read(BAD_INPUTS / "classifier-bom-crlf.csv")
+    c = fit(bom.texts, bom.labels, mode=MC, seed=0, time_budget_s=20)
+    assert np.array_equal(a.weights, c.weights)
+
+
+def test_a_two_megabyte_document_trains():
+    data = read(BAD_INPUTS / "classifier-huge-document.csv")
+    model = fit(data.texts, data.labels, mode=MC, seed=0, time_budget_s=20)
+    assert model.predict(["wake me up at seven"]) == ["alarm"]
+
+
+def test_multi_label_micro_f1_and_thresholds(reuters):
+    model, texts, gold = reuters
+    predicted = model.predict(texts)
+    m = classification_metrics(gold, predicted, mode=ML, labels=model.labels)
+    assert 0.85 <= m["MicroF1Score"] <= 1.0
+    assert 0 < m["HammingLoss"] < 0.05
+    params = model.params
+    assert set(params["thresholds"]) == set(model.labels)
+    assert all(0 < t < 1 for t in params["thresholds"].values())
+    assert params["validation"]["micro_f1_tuned"] >= params["validation"]["micro_f1_global_cut"] - 0.02
+
+
+def test_multi_label_scores_and_at_least_one_label(reuters):
+    model, texts, _ = reuters
+    P = model.predict_proba(texts[:50])
+    assert P.shape == (50, len(model.labels)) and ((P >= 0) & (P <= 1)).all()
+    predicted = model.predict(texts[:50])
+    for row, labels in zip(P, predicted, strict=True):
+        over = {model.labels[j] for j in np.flatnonzero(row >= model.thresholds)}
+        if model.at_least_one and not over:
+            assert labels == [model.labels[int(row.argmax())]]
+        else:
+            assert set(labels) == over
+    scored = model.predict_scores(texts[:3])
+    assert [s for _, s in scored[0]] == sorted((s for _, s in scored[0]), reverse=True)
+
+
+def test_save_and_load_round_trip(tmp_path, reuters):
+    model, texts, _ = reuters
+    digest = artifacts.save_classifier(model, tmp_path / "v1", metadata={"metrics": {"x": 1}})
+    again = artifacts.save_classifier(model, tmp_path / "v2")
+    assert digest == again and len(digest) == 64  # same model, same bytes
+    loaded = artifacts.load_classifier(tmp_path / "v1", sha256=digest)
+    assert isinstance(loaded, TrainedClassifier)
+    np.testing.assert_array_equal(loaded.predict_proba(texts[:40]), model.predict_proba(texts[:40]))
+    assert loaded.predict(texts[:40]) == model.predict(texts[:40])
+    meta = json.loads((tmp_path / "v1" / "metadata.json").read_text())
+    assert meta["sha256"] == digest and meta["metadata"] == {"metrics": {"x": 1}}
+    assert {"numpy", "scikit-learn", "python"} <= set(meta["libraries"])
+    assert meta["params"]["model"] == "LinearSVC"
+    # Only the finished directories exist: no temporary leftovers.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1", "v2"]
+    assert artifacts.sha256_file(tmp_path / "v1" / "weights.npy") == meta["files"]["weights.npy"]
+
+
+def test_load_refuses_a_wrong_or_changed_artifact(tmp_path, clinc):
+    model = clinc[0]
+    digest = artifacts.save_classifier(model, tmp_path / "m")
+    with pytest.raises(artifacts.ArtifactError):
+        artifacts.load_classifier(tmp_path / "m", sha256="0" * 64)
+    with open(tmp_path / "m" / "bias.npy", "r+b") as fh:
+        fh.seek(-1, 2)
+        fh.write(b"\x01")
+    with pytest.raises(artifacts.ArtifactError, match="SHA-256"):
+        artifacts.load_classifier(tmp_path / "m", sha256=digest)
+    with pytest.raises(artifacts.ArtifactError):
+        artifacts.load_classifier(tmp_path / "missing")
+
+
+def test_should_stop_raises_training_stopped():
+    data = read(BAD_INPUTS / "classifier-ok-3-labels.csv")
+    calls = []
+
+    def stop_after_two():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(TrainingStopped):
+        fit(data.texts, data.labels, mode=MC, seed=0, should_stop=stop_after_two)
+    assert len(calls) == 3
+
+
+def test_a_tiny_budget_still_returns_the_baseline():
+    data = read(BAD_INPUTS / "classifier-ok-3-labels.csv")
+    model = fit(data.texts, data.labels, mode=MC, seed=0, time_budget_s=0.001)
+    tried = [c for c in model.params["candidates"] if "seconds" in c]
+    skipped = [c for c in model.params["candidates"] if "skipped" in c]
+    assert len(tried) >= 1 and skipped
+    assert model.predict(["set an alarm for 6 am"]) == ["alarm"]

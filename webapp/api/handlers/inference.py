@@ -1,0 +1,230 @@
+"""Endpoints, real-time analysis and asynchronous analysis jobs."""
+
+from datetime import UTC, datetime
+
+from models_app import inference_selectors as selectors
+from models_app.models import AnalysisJob, Endpoint, JobKind
+from models_app.services import analysis_jobs, endpoints
+from webapp.api import protocol
+
+# Shapes.
+
+
+def endpoint_properties(e: Endpoint) -> dict:
+    """Comprehend's EndpointProperties."""
+    current = e.version or e.desired_version
+    return {
+        "EndpointArn": e.arn,
+        "Status": e.status,
+        "Message": e.message or None,
+        "ModelArn": current.arn if current else None,
+        "DesiredModelArn": e.desired_version.arn if e.desired_version else None,
+        "DesiredInferenceUnits": e.desired_inference_units,
+        "CurrentInferenceUnits": e.current_inference_units,
+        "CreationTime": e.created_at,
+        "LastModifiedTime": e.updated_at,
+        "DataAccessRoleArn": e.data_access_role_arn or None,
+        "DesiredDataAccessRoleArn": e.desired_data_access_role_arn or None,
+        "FlywheelArn": e.flywheel_arn or None,
+    }
+
+
+def job_properties(job: AnalysisJob) -> dict:
+    """DocumentClassificationJobProperties / EntitiesDetectionJobProperties."""
+    props = {
+        "JobId": job.job_id,
+        "JobArn": job.arn,
+        "JobName": job.job_name or None,
+        "JobStatus": job.status,
+        "Message": job.message or None,
+        "SubmitTime": job.submit_time,
+        "EndTime": job.end_time,
+        "InputDataConfig": job.input_data_config,
+        # Describe gives the full path of output.tar.gz, as Comprehend does.
+        "OutputDataConfig": {**job.output_data_config, "S3Uri": job.output_uri},
+        "DataAccessRoleArn": job.data_access_role_arn or None,
+        "VolumeKmsKeyId": job.volume_kms_key_id or None,
+        "FlywheelArn": job.flywheel_arn or None,
+    }
+    if job.kind == JobKind.CLASSIFICATION:
+        props["DocumentClassifierArn"] = job.model_arn or None
+    else:
+        props["EntityRecognizerArn"] = job.model_arn or None
+        props["LanguageCode"] = job.language_code or None
+    return props
+
+
+def _time(value):
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+# Endpoints.
+
+
+def create_endpoint(account, user, body):
+    endpoint = endpoints.endpoint_create(
+        account=account,
+        name=body["EndpointName"],
+        model_arn=body.get("ModelArn"),
+        flywheel_arn=body.get("FlywheelArn"),
+        desired_inference_units=body["DesiredInferenceUnits"],
+        data_access_role_arn=body.get("DataAccessRoleArn"),
+        tags=body.get("Tags"),
+        client_request_token=body.get("ClientRequestToken"),
+    )
+    model = endpoint.version or endpoint.desired_version
+    return {"EndpointArn": endpoint.arn, "ModelArn": model.arn if model else None}
+
+
+def describe_endpoint(account, user, body):
+    endpoint = endpoints.endpoint_describe(account=account, arn=body["EndpointArn"])
+    return {"EndpointProperties": endpoint_properties(endpoint)}
+
+
+def list_endpoints(account, user, body):
+    flt = body.get("Filter") or {}
+    qs = selectors.endpoints_filtered(
+        account,
+        model_arn=flt.get("ModelArn"),
+        status=flt.get("Status"),
+        created_before=_time(flt.get("CreationTimeBefore")),
+        created_after=_time(flt.get("CreationTimeAfter")),
+    )
+    rows, token = protocol.page(
+        qs,
+        next_token=body.get("NextToken"),
+        max_results=body.get("MaxResults"),
+        scope=f"list-endpoints-{sorted(flt.items())}",
+    )
+    return {"EndpointPropertiesList": [endpoint_properties(e) for e in rows], "NextToken": token}
+
+
+def update_endpoint(account, user, body):
+    endpoint = endpoints.endpoint_update(
+        account=account,
+        arn=body["EndpointArn"],
+        desired_model_arn=body.get("DesiredModelArn"),
+        desired_inference_units=body.get("DesiredInferenceUnits"),
+        desired_data_access_role_arn=body.get("DesiredDataAccessRoleArn"),
+        flywheel_arn=body.get("FlywheelArn"),
+    )
+    desired = endpoint.desired_version
+    return {"DesiredModelArn": desired.arn if desired else None}
+
+
+def delete_endpoint(account, user, body):
+    endpoints.endpoint_delete(account=account, arn=body["EndpointArn"])
+    return {}
+
+
+# Real-time analysis.
+
+
+def classify_document(account, user, body):
+    return endpoints.classify_document(
+        account=account,
+        endpoint_arn=body["EndpointArn"],
+        text=body.get("Text"),
+        bytes_given="Bytes" in body,
+        reader_config="DocumentReaderConfig" in body,
+    )
+
+
+def detect_entities(account, user, body):
+    found = endpoints.detect_entities(
+        account=account,
+        endpoint_arn=body.get("EndpointArn"),
+        text=body.get("Text"),
+        bytes_given="Bytes" in body,
+        reader_config="DocumentReaderConfig" in body,
+    )
+    return {"Entities": found}
+
+
+# Asynchronous analysis jobs.
+
+_LIST_KEY = {
+    JobKind.CLASSIFICATION: "DocumentClassificationJobPropertiesList",
+    JobKind.ENTITIES: "EntitiesDetectionJobPropertiesList",
+}
+_PROPS_KEY = {
+    JobKind.CLASSIFICATION: "DocumentClassificationJobProperties",
+    JobKind.ENTITIES: "EntitiesDetectionJobProperties",
+}
+
+
+def _start(kind, account, body, model_field):
+    job = analysis_jobs.job_start(
+        account=account,
+        kind=kind,
+        job_name=body.get("JobName"),
+        model_arn=body.get(model_field),
+        flywheel_arn=body.get("FlywheelArn"),
+        input_data_config=body["InputDataConfig"],
+        output_data_config=body["OutputDataConfig"],
+        data_access_role_arn=body["DataAccessRoleArn"],
+        language_code=body.get("LanguageCode"),
+        tags=body.get("Tags"),
+        client_request_token=body.get("ClientRequestToken"),
+        volume_kms_key_id=body.get("VolumeKmsKeyId"),
+        vpc_config=body.get("VpcConfig"),
+    )
+    return {
+        "JobId": job.job_id,
+        "JobArn": job.arn,
+        "JobStatus": job.status,
+        model_field: job.model_arn or None,
+    }
+
+
+def start_document_classification_job(account, user, body):
+    return _start(JobKind.CLASSIFICATION, account, body, "DocumentClassifierArn")
+
+
+def start_entities_detection_job(account, user, body):
+    return _start(JobKind.ENTITIES, account, body, "EntityRecognizerArn")
+
+
+def _describe(kind):
+    def handler(account, user, body):
+        job = analysis_jobs.job_describe(account=account, kind=kind, job_id=body["JobId"])
+        return {_PROPS_KEY[kind]: job_properties(job)}
+
+    return handler
+
+
+def _list(kind):
+    def handler(account, user, body):
+        flt = body.get("Filter") or {}
+        qs = selectors.jobs_filtered(
+            account,
+            kind,
+            name=flt.get("JobName"),
+            status=flt.get("JobStatus"),
+            submitted_before=_time(flt.get("SubmitTimeBefore")),
+            submitted_after=_time(flt.get("SubmitTimeAfter")),
+        )
+        rows, token = protocol.page(
+            qs,
+            next_token=body.get("NextToken"),
+            max_results=body.get("MaxResults"),
+            scope=f"list-jobs-{kind}-{sorted(flt.items())}",
+        )
+        return {_LIST_KEY[kind]: [job_properties(j) for j in rows], "NextToken": token}
+
+    return handler
+
+
+describe_document_classification_job = _describe(JobKind.CLASSIFICATION)
+describe_entities_detection_job = _describe(JobKind.ENTITIES)
+list_document_classification_jobs = _list(JobKind.CLASSIFICATION)
+list_entities_detection_jobs = _list(JobKind.ENTITIES)
+
+
+def stop_entities_detection_job(account, user, body):
+    job = analysis_jobs.job_stop(account=account, kind=JobKind.ENTITIES, job_id=body["JobId"])
+    return {"JobId": job.job_id, "JobStatus": job.status}
