@@ -112,8 +112,9 @@
         el,
         [trace],
         layout({
-          xaxis: { title: { text: "Predicted label" }, type: "category", side: "bottom" },
-          yaxis: { title: { text: "True label" }, type: "category", autorange: "reversed" },
+          // automargin: long label names get the room they need instead of being clipped.
+          xaxis: { title: { text: "Predicted label", standoff: 12 }, type: "category", side: "bottom", automargin: true },
+          yaxis: { title: { text: "True label", standoff: 12 }, type: "category", autorange: "reversed", automargin: true },
         }),
         CONFIG
       );
