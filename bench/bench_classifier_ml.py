@@ -144,11 +144,11 @@ def build_scale_set(directory: Path, seed: int = 0) -> tuple[Path, Path]:
     clinc_test = _read(SHARED / "clinc150/test.csv", "MULTI_CLASS")
     news = _read(SHARED / "20newsgroups/train.csv", "MULTI_CLASS")
     by_intent_train, by_intent_test, by_group = {}, {}, {}
-    for text, label in zip(clinc_train.texts, clinc_train.labels):
+    for text, label in zip(clinc_train.texts, clinc_train.labels, strict=True):
         by_intent_train.setdefault(label, []).append(text)
-    for text, label in zip(clinc_test.texts, clinc_test.labels):
+    for text, label in zip(clinc_test.texts, clinc_test.labels, strict=True):
         by_intent_test.setdefault(label, []).append(text)
-    for text, label in zip(news.texts, news.labels):
+    for text, label in zip(news.texts, news.labels, strict=True):
         by_group.setdefault(label, []).append(text.split())
     held_out = {}
     for group, docs in by_group.items():

@@ -314,6 +314,46 @@ class Workers:
             proc.wait(60)
 
 
+# CPU accounting: what each call costs the server, the database and the clients, so a figure
+# measured on a busy machine can be read against the two cores an idle one would give.
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pids) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    return total
+
+
+def _family(root: int) -> list[int]:
+    """A process and its children (gunicorn's master and workers)."""
+    found = [root]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == root:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _named(name: str) -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
 # A lean signed client (botocore's SigV4 signer over a keep-alive HTTP connection)
 
 
@@ -386,21 +426,32 @@ def _load_process(args) -> dict:
             results["first_error"] = results["first_error"] or first
 
     pool = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    before = time.process_time()
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
+    results["cpu"] = time.process_time() - before
     return results
 
 
-def load(url, key_id, secret, calls, *, clients: int, processes: int, duration: float) -> dict:
-    """Run `clients` concurrent callers for `duration` seconds; throughput and latency."""
+def load(
+    url, key_id, secret, calls, *, clients: int, processes: int, duration: float, server=None
+) -> dict:
+    """Run `clients` concurrent callers for `duration` seconds; throughput, latency and CPU."""
     start_at = time.time() + 2.0
     until = start_at + duration
     per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     jobs = [(url, key_id, secret, calls, n, start_at, until, i) for i, n in enumerate(per) if n]
+    web = _family(server.proc.pid) if server else []
+    database = _named("postgres")
     with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
-        parts = pool.map(_load_process, jobs)
+        pending = pool.map_async(_load_process, jobs)
+        while time.time() < start_at:
+            time.sleep(0.01)
+        cpu_before = (_cpu_of(web), _cpu_of(database))
+        parts = pending.get()
+        cpu_after = (_cpu_of(web), _cpu_of(database))
     latencies = sorted(x for p in parts for x in p["latencies"])
     errors = sum(p["errors"] for p in parts)
     if not latencies:
@@ -409,7 +460,11 @@ def load(url, key_id, secret, calls, *, clients: int, processes: int, duration: 
     def pct(q):
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
+    calls_done = max(1, len(latencies) + errors)
     return {
+        "server_cpu_ms": (cpu_after[0] - cpu_before[0]) * 1000 / calls_done,
+        "database_cpu_ms": (cpu_after[1] - cpu_before[1]) * 1000 / calls_done,
+        "client_cpu_ms": sum(p.get("cpu", 0.0) for p in parts) * 1000 / calls_done,
         "requests": len(latencies),
         "errors": errors,
         "first_error": next((p["first_error"] for p in parts if p["first_error"]), None),
@@ -438,6 +493,15 @@ def _report(name: str, result: dict, rps_target: float, p99_target: float) -> No
         + (f"  first error: {result['first_error']}" if result["errors"] else ""),
         flush=True,
     )
+    if result.get("server_cpu_ms"):
+        total = result["server_cpu_ms"] + result["database_cpu_ms"] + result["client_cpu_ms"]
+        print(
+            f"    CPU per call: web {result['server_cpu_ms']:.2f} ms, PostgreSQL (every database "
+            f"on the machine) {result['database_cpu_ms']:.2f} ms, signing clients "
+            f"{result['client_cpu_ms']:.2f} ms; total {total:.2f} ms = at most "
+            f"{2000 / total:.0f} calls/s on 2 idle cores",
+            flush=True,
+        )
 
 
 def _endpoint(client: SignedClient, name: str, model_arn: str) -> str:
@@ -506,6 +570,7 @@ def bench_realtime(args, account, key_id, secret, arns_by_model, parts) -> None:
                     clients=args.clients,
                     processes=args.processes,
                     duration=args.duration,
+                    server=server,
                 )
                 _report(name, result, 300, 50)
         if "entities" in parts:
@@ -522,6 +587,7 @@ def bench_realtime(args, account, key_id, secret, arns_by_model, parts) -> None:
                 clients=args.clients,
                 processes=args.processes,
                 duration=args.duration,
+                server=server,
             )
             _report("DetectEntities, CoNLL-2003 test sentences", result, 150, 80)
     finally:

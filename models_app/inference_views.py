@@ -218,8 +218,16 @@ def job_list(request):
         jobs = jobs.filter(kind=kind)
     if status:
         jobs = jobs.filter(status=status)
+    rows = list(jobs[:500])
+    for job in rows:
+        # The version may be gone (deleted after the job); its ARN still names it.
+        job.model_label = (
+            forms.version_label(job.version)
+            if job.version
+            else job.model_arn.split(":", 5)[-1].split("/", 1)[-1]
+        )
     context = {
-        "jobs": list(jobs[:500]),
+        "jobs": rows,
         "filters": filters,
         "has_any": has_any,
         "filtered": bool(kind or status),

@@ -88,6 +88,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_ROOT / 'textwheel.sqlite3'}")
 }
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+# Reusing connections saves a connect per API call; set DB_CONN_MAX_AGE=60 in production.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The web server and the worker write to one SQLite file at once; wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
@@ -169,3 +171,5 @@ ANALYSIS_CHUNK_BYTES = env.int("ANALYSIS_CHUNK_BYTES", default=16 * 1024 * 1024)
 ANALYSIS_TASK_ATTEMPTS = env.int("ANALYSIS_TASK_ATTEMPTS", default=3)
 # Real-time calls that arrive while a model is busy are answered together, up to this many.
 INFERENCE_MAX_BATCH = env.int("INFERENCE_MAX_BATCH", default=16)
+# Under load, a real-time call waits this long for others to share its batch (0 = never waits).
+INFERENCE_BATCH_LINGER_MS = env.float("INFERENCE_BATCH_LINGER_MS", default=1.0)

@@ -159,7 +159,8 @@ def load_classifier(directory: str | os.PathLike, sha256: str | None = None) -> 
 
     blocks = [
         Block(kind=b["kind"], weight=b["weight"], min_df=b["min_df"],
-              max_features=b["max_features"], skip=b["skip"], columns=array(b["columns"]),
+              max_features=b["max_features"], skip=b["skip"], prefix=b["prefix"],
+              columns=array(b["columns"]),
               idf=array(b["idf"]))
         for b in spec["features"]["blocks"]
     ]

@@ -13,10 +13,10 @@ import math
 import re
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,8 +36,9 @@ MULTI_CLASS = "MULTI_CLASS"
 MULTI_LABEL = "MULTI_LABEL"
 
 N_JOBS = 2
-# Without an explicit budget: 40 s per 20,000 documents (at least 40 s, at most 4 h).
-DEFAULT_BUDGET_PER_20K_DOCS_S = 40.0
+# Without an explicit budget: 40 s plus 2.5 s per million characters of text, at most 4 h.
+DEFAULT_BUDGET_S = 40.0
+DEFAULT_BUDGET_PER_MB_S = 2.5
 MAX_DEFAULT_BUDGET_S = 4 * 3600.0
 # Above this many documents x labels the exact-vocabulary SVM search is too slow and
 # too big; hashed features with naive Bayes / SGD take over.
@@ -45,9 +46,17 @@ LARGE_WORK = 3e8
 LARGE_DOCS = 300_000
 SGD_EPOCHS = 5
 SHORT_TEXT_CHARS = 300
+# Order of magnitude of liblinear's cost per stored feature value and label, measured on
+# the shared data sets; only used before anything has been timed. One multi-label fit
+# per label also converts the data each time, hence the higher figure.
+SVM_SECONDS_PER_NNZ_LABEL = {MULTI_CLASS: 5e-8, MULTI_LABEL: 2e-7}
+# Typical cost of each feature set relative to the others, before both are measured.
+VECTORISE_RATIO = {"word": 1.0, "word+char": 1.5, "large-word": 1.0}
+SVM_RATIO = {"word": 1.0, "word+char": 4.0, "large-word": 1.0}
 MAX_VALIDATION_DOCS = 50_000
+MAX_SEARCH_DOCS = 200_000  # training documents used to compare candidates
 PREDICT_BATCH = 20_000
-CHAR_PREFIX = 2000  # character n-grams look only at the start of long documents
+CHAR_PREFIX = 1000  # character n-grams look only at the start of long documents
 HEAD_TOKENS = 10
 HEAD_WEIGHT = 0.5
 MAX_VOCABULARY = 1_000_000
@@ -78,20 +87,10 @@ class WordAnalyzer:
         tokens = [_stem(t) for t in _TOKEN.findall(doc.lower())]
         if self.head:
             tokens = tokens[: self.head]
-        grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+        grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
         if self.skip:
-            grams += [f"{a} _ {b}" for a, b in zip(tokens, tokens[2:])]
+            grams += [f"{a} _ {b}" for a, b in zip(tokens, tokens[2:], strict=False)]
         return grams
-
-
-class CharPrefix:
-    """Preprocessor for character n-grams: lower-cased start of the document."""
-
-    def __init__(self, limit: int = CHAR_PREFIX):
-        self.limit = limit
-
-    def __call__(self, doc: str) -> str:
-        return doc[: self.limit].lower()
 
 
 # ---------------------------------------------------------------------------
@@ -103,7 +102,9 @@ class CharPrefix:
 
 HASH_SPACE = 2 ** 31 - 1
 CHUNK_DOCS = 20_000
-PARALLEL_CHARS = 4_000_000  # below this much text, worker processes cost more than they save
+# Below this much text, shipping texts and counts to worker processes costs more than
+# the second core saves (measured on 20 Newsgroups: 17 MB ran faster in one process).
+PARALLEL_CHARS = 50_000_000
 
 
 @dataclass
@@ -115,25 +116,27 @@ class Block:
     min_df: int = 1
     max_features: int = MAX_VOCABULARY
     skip: bool = True  # word blocks: add skip-bigrams
+    prefix: int = CHAR_PREFIX  # char blocks: characters of each document looked at
     columns: np.ndarray | None = None  # sorted term hashes kept as features
     idf: np.ndarray | None = None
 
     def spec(self) -> dict:
         return {"kind": self.kind, "weight": self.weight, "min_df": self.min_df,
-                "max_features": self.max_features, "skip": self.skip}
+                "max_features": self.max_features, "skip": self.skip, "prefix": self.prefix}
 
-    def hasher(self) -> HashingVectorizer:
-        common = dict(n_features=HASH_SPACE, alternate_sign=False, norm=None,
-                      dtype=np.float32)
-        if self.kind == "word":
-            return HashingVectorizer(analyzer=WordAnalyzer(skip=self.skip), **common)
-        if self.kind == "head":
-            return HashingVectorizer(analyzer=WordAnalyzer(head=HEAD_TOKENS, skip=False),
-                                     **common)
+    def count(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Raw term counts, documents x HASH_SPACE."""
         if self.kind == "char":
-            return HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5),
-                                     preprocessor=CharPrefix(), **common)
-        raise ValueError(f"unknown feature block {self.kind!r}")
+            return _char_counts(texts, self.prefix)
+        if self.kind == "word":
+            analyzer = WordAnalyzer(skip=self.skip)
+        elif self.kind == "head":
+            analyzer = WordAnalyzer(head=HEAD_TOKENS, skip=False)
+        else:
+            raise ValueError(f"unknown feature block {self.kind!r}")
+        hasher = HashingVectorizer(analyzer=analyzer, n_features=HASH_SPACE,
+                                   alternate_sign=False, norm=None, dtype=np.float32)
+        return hasher.transform(texts)
 
     def fit(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Choose the vocabulary and IDF from raw hashed counts; return weighted features."""
@@ -144,23 +147,25 @@ class Block:
             order = np.lexsort((ids, -df))[: self.max_features]
             keep = np.zeros(len(ids), dtype=bool)
             keep[order] = True
-        self.columns = ids[keep].astype(np.int64)
-        n_docs = counts.shape[0]
-        self.idf = (np.log((1 + n_docs) / (1 + df[keep])) + 1).astype(np.float32)
+        self.columns = ids[keep].astype(np.int32)
+        self.idf = (np.log((1 + counts.shape[0]) / (1 + df[keep])) + 1).astype(np.float32)
         return self.weigh(counts)
 
     def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Sublinear TF-IDF, L2-normalised, times the block weight (as TfidfVectorizer)."""
+        """TF-IDF features of raw counts, over the fitted vocabulary."""
         pos = np.searchsorted(self.columns, counts.indices)
         pos = np.minimum(pos, len(self.columns) - 1)
-        known = self.columns[pos] == counts.indices
+        return self._weigh(counts, pos, self.columns[pos] == counts.indices)
+
+    def _weigh(self, counts: sp.csr_matrix, pos: np.ndarray, known: np.ndarray) -> sp.csr_matrix:
+        """Sublinear TF-IDF, L2-normalised, times the block weight (as TfidfVectorizer)."""
         indptr = np.concatenate([[0], np.cumsum(known)])[counts.indptr]
         data = counts.data[known]
         np.log(data, out=data)
         data += 1
-        data *= self.idf[pos[known]]
-        X = sp.csr_matrix((data, pos[known].astype(np.int32), indptr),
-                          shape=(counts.shape[0], len(self.columns)))
+        cols = pos[known].astype(np.int32)
+        data *= self.idf[cols]
+        X = sp.csr_matrix((data, cols, indptr), shape=(counts.shape[0], len(self.columns)))
         X = normalize(X, copy=False)
         if self.weight != 1:
             X.data *= np.float32(self.weight)
@@ -172,7 +177,60 @@ class Block:
 
 
 def _count_chunk(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_matrix]:
-    return [block.hasher().transform(texts) for block in blocks]
+    return [block.count(texts) for block in blocks]
+
+
+_CHAR_NGRAMS = (2, 3, 4, 5)
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constants for a polynomial hash
+_MIX_N = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _char_counts(texts: Sequence[str], prefix: int, chunk_chars: int = 2_000_000) -> sp.csr_matrix:
+    """Character 2-5-gram counts within words (like scikit-learn's char_wb), vectorised.
+
+    Each document is lower-cased, cut to `prefix` characters, its whitespace runs
+    folded to single spaces and padded with a space at each end; an n-gram is kept when
+    it stays inside one document and has no space except at its ends. Doing this with
+    numpy on code points is many times faster than building n-gram strings in Python.
+    """
+    docs = [" " + " ".join(t[:prefix].lower().split()) + " " for t in texts]
+    docs = [doc if doc != "  " else " " for doc in docs]  # an empty text has no n-grams
+    parts, start, size = [], 0, 0
+    for i, doc in enumerate(docs):
+        size += len(doc)
+        if size >= chunk_chars or i == len(docs) - 1:
+            parts.append(_char_counts_chunk(docs[start:i + 1]))
+            start, size = i + 1, 0
+    if not parts:
+        return sp.csr_matrix((0, HASH_SPACE), dtype=np.float32)
+    return sp.vstack(parts, format="csr")
+
+
+def _char_counts_chunk(docs: list[str]) -> sp.csr_matrix:
+    codes = np.frombuffer("".join(docs).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.uint64), lengths)
+    spaces = np.concatenate([[0], np.cumsum(codes == 32)])
+    keys = []
+    with np.errstate(over="ignore"):  # the hash is meant to wrap around modulo 2**64
+        for n in _CHAR_NGRAMS:
+            m = len(codes) - n + 1
+            if m <= 0:
+                continue
+            h = np.zeros(m, dtype=np.uint64)
+            for k in range(n):
+                h = h * _MIX + codes[k:k + m]
+            h = h * _MIX_N + np.uint64(n)
+            interior = spaces[n - 1:n - 1 + m] - spaces[1:1 + m]
+            ok = (doc_of[:m] == doc_of[n - 1:n - 1 + m]) & (interior == 0)
+            keys.append((doc_of[:m][ok] << np.uint64(31)) | (h[ok] % np.uint64(HASH_SPACE)))
+    keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+    uniq, counts = np.unique(keys, return_counts=True)
+    rows = (uniq >> np.uint64(31)).astype(np.int64)
+    cols = (uniq & np.uint64(HASH_SPACE)).astype(np.int32)
+    indptr = np.searchsorted(rows, np.arange(len(docs) + 1))
+    return sp.csr_matrix((counts.astype(np.float32), cols, indptr),
+                         shape=(len(docs), HASH_SPACE))
 
 
 def _hashed_counts(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_matrix]:
@@ -456,7 +514,7 @@ def _tune_thresholds(S: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, bool, fl
             rest = tp.sum() - tp[k], fp.sum() - fp[k], fn.sum() - fn[k]
             col, pos = S[:, k][:, None] >= _GRID[None, :], T[:, k][:, None]
             ctp, cfp, cfn = (col & pos).sum(0), (col & ~pos).sum(0), (~col & pos).sum(0)
-            f1s = [_micro_f1(rest[0] + a, rest[1] + b, rest[2] + c) for a, b, c in zip(ctp, cfp, cfn)]
+            f1s = [_micro_f1(rest[0] + a, rest[1] + b, rest[2] + c) for a, b, c in zip(ctp, cfp, cfn, strict=True)]
             j = int(np.argmax(f1s))
             if f1s[j] > _micro_f1(tp.sum(), fp.sum(), fn.sum()) + 1e-9:
                 thresholds[k] = float(_GRID[j])
@@ -500,11 +558,11 @@ def _split(y_keys: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(fit_idx), np.sort(val_idx)
 
 
-def _ml_keys(Y: np.ndarray) -> np.ndarray:
+def _ml_keys(rows: list[list[int]], n_labels: int) -> np.ndarray:
     """Stratify multi-label data on each document's rarest label."""
-    freq = Y.sum(0)
-    masked = np.where(Y, freq[None, :], np.inf)
-    return masked.argmin(axis=1)
+    freq = np.bincount([k for row in rows for k in row], minlength=n_labels)
+    return np.fromiter((min(row, key=freq.__getitem__, default=-1) for row in rows), dtype=np.int64,
+                       count=len(rows))
 
 
 # ---------------------------------------------------------------------------
@@ -551,7 +609,7 @@ class TrainedClassifier:
         """Per document, every (label, probability) sorted by probability, highest first."""
         P = self.predict_proba(texts)
         order = np.argsort(-P, axis=1, kind="stable")
-        return [[(self.labels[j], float(row[j])) for j in idx] for row, idx in zip(P, order)]
+        return [[(self.labels[j], float(row[j])) for j in idx] for row, idx in zip(P, order, strict=True)]
 
     def predict(self, texts: Sequence[str]) -> list:
         """Multi-class: the top label. Multi-label: labels over their thresholds."""
@@ -572,8 +630,10 @@ class TrainedClassifier:
 # Training
 
 
-def _default_budget(n_docs: int) -> float:
-    return min(MAX_DEFAULT_BUDGET_S, DEFAULT_BUDGET_PER_20K_DOCS_S * max(1.0, n_docs / 20_000))
+def default_time_budget(texts: Sequence[str]) -> float:
+    """The time budget fit uses when none is given: it grows with the amount of text."""
+    mb = sum(len(t) for t in texts) / 1e6
+    return min(MAX_DEFAULT_BUDGET_S, DEFAULT_BUDGET_S + DEFAULT_BUDGET_PER_MB_S * mb)
 
 
 @dataclass
@@ -629,7 +689,10 @@ class _Search:
         self.Y_val = data.matrix(data.val_idx).toarray() if self.mode == MULTI_LABEL else None
         self.results: list[dict] = []
         self.vec_seconds: dict[str, float] = {}
-        self.svm_seconds: dict[str, float] = {}  # LinearSVC(C=1) per feature set
+        self.svm_seconds: dict[str, float] = {}  # LinearSVC(C=1) per feature set, measured
+        self.svm_prior: dict[str, float] = {}  # the same, estimated before measuring
+        self.nnz: dict[str, int] = {}  # stored values of each vectorised feature set
+        self.features: dict[str, Features] = {}
         self.best: dict | None = None
         self.best_scores: np.ndarray | None = None
         self.fraction = 0.05
@@ -640,38 +703,61 @@ class _Search:
     def refit_estimate(self) -> float:
         if not self.best:
             return 0.0
-        scale = len(self.texts) / max(1, len(self.fit_texts))
-        return 1.2 * scale * (self.vec_seconds[self.best["features"]] + self.best["seconds"])
+        return self._refit(self.best["features"], self.best["seconds"])
 
-    def affordable(self, seconds: float) -> bool:
-        """Whether a step of this estimated length still leaves time to refit the best."""
+    def affordable(self, seconds: float, features: str | None = None) -> bool:
+        """Whether a step of this length still leaves time to refit the best model,
+        or this candidate's own refit should it win (when features is given)."""
         if self.best is None:
             return True
-        return self.elapsed() + seconds + self.refit_estimate() <= self.budget
+        refit = self.refit_estimate()
+        if features is not None:
+            refit = max(refit, self._refit(features, seconds))
+        return self.elapsed() + seconds + refit <= self.budget
+
+    def _refit(self, features: str, fit_seconds: float) -> float:
+        scale = len(self.texts) / max(1, len(self.fit_texts))
+        vec = self.vec_seconds.get(features) or self._scaled(
+            self.vec_seconds, features, VECTORISE_RATIO
+        )
+        return 1.2 * scale * (vec + fit_seconds)
 
     def step(self, fraction: float, message: str) -> None:
         self.fraction = max(self.fraction, min(fraction, 0.75))
         self.progress(self.fraction, message)
 
     def fit_cost(self, cand: Candidate) -> float:
+        """Estimated seconds for a candidate: measured where possible, else scaled."""
         base = self.svm_seconds.get(cand.features)
         if base is None:
-            base = self._scaled(self.svm_seconds, cand.features)
+            base = self._scaled(self.svm_seconds or self.svm_prior, cand.features, SVM_RATIO)
         return base * cand.cost
 
-    @staticmethod
-    def _scaled(measured: dict[str, float], name: str) -> float:
-        """Estimate a feature set's cost from another one's (char n-grams cost ~2.5x words)."""
+    def svm_affordable(self, name: str, X) -> bool:
+        """Whether LinearSVC(C=1) on X, and its refit, fit in the budget (a rough prior)."""
+        workers = 1 if self.mode == MULTI_CLASS else N_JOBS
+        rate = SVM_SECONDS_PER_NNZ_LABEL[self.mode]
+        self.svm_prior[name] = rate * X.nnz * self.n_labels / workers
+        self.nnz[name] = X.nnz
+        seconds = self.svm_prior[name]
+        return self.elapsed() + seconds + self._refit(name, seconds) <= self.budget
+
+    def _scaled(self, measured: dict[str, float], name: str, ratios: dict[str, float]) -> float:
+        """Estimate a feature set's cost from another's: by their sizes once both are
+        known (liblinear's time grows with the stored values), else by a typical ratio."""
         if not measured:
             return 0.0
         other, seconds = next(iter(measured.items()))
-        weight = {"word": 1.0, "word+char": 2.5, "large-word": 1.0}
-        return seconds * weight[name] / weight[other]
+        if ratios is SVM_RATIO and name in self.nnz and other in self.nnz:
+            return seconds * self.nnz[name] / max(1, self.nnz[other])
+        return seconds * ratios[name] / ratios[other]
 
     def vectorise(self, name: str):
         """Fit features on the training part; None when the budget does not allow it."""
         _check_stop(self.should_stop)
-        estimate = self._scaled(self.vec_seconds, name) + self.fit_cost(Candidate(name, "svm", 1.0))
+        estimate = self._scaled(self.vec_seconds, name, VECTORISE_RATIO) + self.fit_cost(
+            Candidate(name, "svm", 1.0)
+        )
         if not self.affordable(estimate):
             self.results.append({"features": name, "skipped": "time budget"})
             self.step(self.fraction, f"skipping {name} features (time budget)")
@@ -682,6 +768,18 @@ class _Search:
         X_fit = features.fit_transform(self.fit_texts)
         X_val = features.transform(self.val_texts)
         self.vec_seconds[name] = time.monotonic() - t0
+        self.nnz[name] = X_fit.nnz
+        self.features[name] = features
+        return X_fit, X_val
+
+    def word_part(self, X_fit, X_val):
+        """The word blocks of the word+char matrices, by column slicing (no re-counting)."""
+        union = self.features["word+char"]
+        n_word = sum(b.n_features for b in union.blocks if b.kind != "char")
+        X_fit, X_val = X_fit[:, :n_word], X_val[:, :n_word]
+        # Counting words is most of the union's vectorising time.
+        self.vec_seconds["word"] = self.vec_seconds["word+char"] / VECTORISE_RATIO["word+char"]
+        self.nnz["word"] = X_fit.nnz
         return X_fit, X_val
 
     def run(self, X_fit, X_val, candidates: list[Candidate], parallel: bool = False) -> None:
@@ -689,7 +787,7 @@ class _Search:
         todo = []
         for cand in candidates:
             _check_stop(self.should_stop)
-            if self.affordable(self.fit_cost(cand)):
+            if self.affordable(self.fit_cost(cand), cand.features):
                 todo.append(cand)
             else:
                 self.results.append({"candidate": cand.name, "skipped": "time budget"})
@@ -702,7 +800,7 @@ class _Search:
                 outcomes = list(pool.map(lambda c: self._evaluate(c, X_fit, X_val), todo))
         else:
             outcomes = [self._evaluate(c, X_fit, X_val) for c in todo]
-        for cand, (score, D, seconds) in zip(todo, outcomes):
+        for cand, (score, D, seconds) in zip(todo, outcomes, strict=True):
             if cand.model == "svm" and cand.value == 1.0:
                 self.svm_seconds[cand.features] = seconds
             elif cand.model == "svm" and cand.features not in self.svm_seconds:
@@ -746,32 +844,52 @@ def _search(search: _Search, large: bool) -> None:
         if multi_class:
             search.run(*Xs, [Candidate("large-word", "sgd", 1e-6)])
         return
-    # Character n-grams are cheap and valuable on short texts (intents, titles), costly
-    # and less useful on long ones, so they lead or follow accordingly.
-    mean_chars = sum(len(t) for t in search.fit_texts) / len(search.fit_texts)
-    order = ["word+char", "word"] if mean_chars <= SHORT_TEXT_CHARS else ["word", "word+char"]
-    first, second = order
-    Xs = search.vectorise(first)
-    c1, c2 = Candidate(first, "svm", 1.0), Candidate(first, "svm", 2.0)
-    search.run(*Xs, [c1, c2], parallel=multi_class)
-    # Walk C one more step in the direction that helped.
-    c_next = 4.0 if search.score_of(c2) > search.score_of(c1) else 0.5
-    extra = [Candidate(first, "svm", c_next)]
-    if multi_class and first == "word":
-        extra.append(Candidate("word", "cnb", 0.3))
-    search.run(*Xs, extra, parallel=multi_class)
-    if c_next == 0.5 and search.score_of(extra[0]) > search.score_of(c1):
-        search.run(*Xs, [Candidate(first, "svm", 0.25)])
-    del Xs
-    tried = [c for c in C_GRID if search.score_of(Candidate(first, "svm", c)) >= 0]
-    best_c = max(tried, key=lambda c: search.score_of(Candidate(first, "svm", c)), default=1.0)
-    Xs = search.vectorise(second)
-    if Xs is None:
+    # Words and characters are counted once; the word-only feature set is a column
+    # slice of the union.
+    union = search.vectorise("word+char")
+    words = search.word_part(*union)
+    if multi_class:
+        # Character n-grams help most, so the union leads when its SVMs fit the budget.
+        if search.svm_affordable("word+char", union[0]):
+            _walk_c(search, "word+char", union, parallel=True)
+            best_c = _best_c(search, "word+char")
+            search.run(*words, [Candidate("word", "svm", best_c), Candidate("word", "cnb", 0.3)],
+                       parallel=True)
+        else:
+            if not search.svm_affordable("word", words[0]):
+                search.run(*words, [Candidate("word", "cnb", 0.3)])
+            _walk_c(search, "word", words, parallel=True)
+            search.run(*words, [Candidate("word", "cnb", 0.3)])
+            search.run(*union, [Candidate("word+char", "svm", _best_c(search, "word"))],
+                       parallel=True)
         return
-    round2 = [Candidate(second, "svm", best_c)]
-    if multi_class and second == "word":
-        round2.append(Candidate("word", "cnb", 0.3))
-    search.run(*Xs, round2, parallel=multi_class)
+    # Multi-label SVMs cost one fit per label: words first, then the union if affordable.
+    if not search.svm_affordable("word", words[0]):
+        search.run(*words, [Candidate("word", "cnb", 0.3)])
+    _walk_c(search, "word", words, parallel=False)
+    search.run(*union, [Candidate("word+char", "svm", _best_c(search, "word"))])
+
+
+def _walk_c(search: _Search, name: str, Xs, parallel: bool) -> None:
+    """Try C = 1 and 2, then one more step in the direction that helped."""
+    c1, c2 = Candidate(name, "svm", 1.0), Candidate(name, "svm", 2.0)
+    if parallel:
+        search.run(*Xs, [c1, c2], parallel=True)
+    else:
+        search.run(*Xs, [c1])
+        search.run(*Xs, [Candidate(name, "svm", 0.5)])
+        if search.score_of(Candidate(name, "svm", 0.5)) <= search.score_of(c1):
+            search.run(*Xs, [c2])
+        return
+    search.run(*Xs, [Candidate(name, "svm", 4.0 if search.score_of(c2) > search.score_of(c1)
+                                else 0.5)])
+
+
+def _best_c(search: _Search, name: str) -> float:
+    tried = [c for c in C_GRID if search.score_of(Candidate(name, "svm", c)) >= 0]
+    if not tried:
+        return 1.0
+    return max(tried, key=lambda c: search.score_of(Candidate(name, "svm", c)))
 
 
 def fit(
@@ -791,7 +909,7 @@ def fit(
     if len(texts) != len(labels) or len(texts) < 4:
         raise ValueError("fit needs at least 4 documents and one label entry per document")
     start = time.monotonic()
-    budget = float(time_budget_s) if time_budget_s else _default_budget(len(texts))
+    budget = float(time_budget_s) if time_budget_s else default_time_budget(texts)
     progress(0.0, "preparing data")
     _check_stop(should_stop)
 
@@ -802,10 +920,16 @@ def fit(
     if mode == MULTI_CLASS:
         keys = data.y
     else:
-        keys = _ml_keys(data.matrix(np.arange(len(texts))).toarray())
+        keys = _ml_keys(data.rows, n_labels)
     n_val = min(int(round(0.2 * len(texts))), MAX_VALIDATION_DOCS)
     n_val = max(n_val, min(n_labels, len(texts) // 2), 2)
     data.fit_idx, data.val_idx = _split(keys, n_val, seed)
+    if len(data.fit_idx) > MAX_SEARCH_DOCS:
+        # Comparing candidates on a stratified subsample is far cheaper and ranks them
+        # the same; only the final refit sees every document.
+        rest = np.setdiff1d(np.arange(len(texts)), data.val_idx)
+        sub, _ = _split(keys[rest], len(rest) - MAX_SEARCH_DOCS, seed)
+        data.fit_idx = rest[sub]
 
     large = len(texts) > LARGE_DOCS or len(texts) * n_labels > LARGE_WORK
     search = _Search(texts, data, seed, budget, progress, should_stop)
@@ -862,7 +986,7 @@ def fit(
         params["temperature"] = round(kwargs["temperature"], 6)
     else:
         params["thresholds"] = {
-            name: round(float(t), 4) for name, t in zip(data.label_names, kwargs["thresholds"])
+            name: round(float(t), 4) for name, t in zip(data.label_names, kwargs["thresholds"], strict=True)
         }
         params["at_least_one"] = bool(kwargs["at_least_one"])
     model = TrainedClassifier(labels=data.label_names, mode=mode, params=params,

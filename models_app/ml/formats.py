@@ -11,8 +11,9 @@ import codecs
 import csv
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from .errors import DataError
 
@@ -496,7 +497,7 @@ def _check_test(test: ClassifierData, train_counts: Counter, mode: str) -> None:
     unknown = sorted(lab for lab in test_counts if lab not in train_counts)
     if unknown:
         first_line = None
-        for labels, line in zip(test.labels, test.lines):
+        for labels, line in zip(test.labels, test.lines, strict=True):
             row = [labels] if mode == MULTI_CLASS else labels
             if any(lab in unknown for lab in row):
                 first_line = line

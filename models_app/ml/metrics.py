@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,7 +48,7 @@ def _label_counts(gold_sets, pred_sets, labels: Sequence[str]):
     tp = np.zeros(len(labels), dtype=np.int64)
     fp = np.zeros(len(labels), dtype=np.int64)
     fn = np.zeros(len(labels), dtype=np.int64)
-    for g, p in zip(gold_sets, pred_sets):
+    for g, p in zip(gold_sets, pred_sets, strict=True):
         for lab in g & p:
             tp[index[lab]] += 1
         for lab in p - g:
@@ -75,9 +75,9 @@ def classification_metrics(
     labels = _all_labels(labels, gold_sets, pred_sets)
     tp, fp, fn = _label_counts(gold_sets, pred_sets, labels)
     support = tp + fn
-    precision = [_ratio(t, t + f) for t, f in zip(tp, fp)]
-    recall = [_ratio(t, s) for t, s in zip(tp, support)]
-    f1 = [_f1(p, r) for p, r in zip(precision, recall)]
+    precision = [_ratio(t, t + f) for t, f in zip(tp, fp, strict=True)]
+    recall = [_ratio(t, s) for t, s in zip(tp, support, strict=True)]
+    f1 = [_f1(p, r) for p, r in zip(precision, recall, strict=True)]
     # Labels that never occur in the test data (neither gold nor predicted) say nothing
     # about the model, so the macro averages leave them out.
     present = [i for i in range(len(labels)) if support[i] or fp[i]]
@@ -86,7 +86,7 @@ def classification_metrics(
     micro_p = _ratio(total_tp, total_tp + total_fp)
     micro_r = _ratio(total_tp, total_tp + total_fn)
     if mode == MULTI_CLASS:
-        accuracy = _ratio(sum(g == p for g, p in zip(gold_sets, pred_sets)), n_docs)
+        accuracy = _ratio(sum(g == p for g, p in zip(gold_sets, pred_sets, strict=True)), n_docs)
         hamming = 1.0 - accuracy if n_docs else 0.0
     else:
         accuracy = _ratio(total_tp, total_tp + total_fn)
@@ -129,14 +129,14 @@ def confusion_matrix_json(
     if mode == MULTI_CLASS:
         index = {lab: i for i, lab in enumerate(present)}
         matrix = np.zeros((len(present), len(present)), dtype=np.int64)
-        for g, p in zip(gold, predicted):
+        for g, p in zip(gold, predicted, strict=True):
             matrix[index[g], index[p]] += 1
         return {"type": "multi_class", "confusion_matrix": matrix.tolist(),
                 "labels": present, "all_labels": all_labels}
     tp, fp, fn = _label_counts(gold_sets, pred_sets, present)
     n_docs = len(gold_sets)
     matrices = [
-        [[int(n_docs - t - f - n), int(f)], [int(n), int(t)]] for t, f, n in zip(tp, fp, fn)
+        [[int(n_docs - t - f - n), int(f)], [int(n), int(t)]] for t, f, n in zip(tp, fp, fn, strict=True)
     ]
     return {"type": "multi_label", "confusion_matrix": matrices, "labels": present,
             "all_labels": all_labels}
@@ -150,7 +150,7 @@ def _score_matrix(scores, labels: Sequence[str]) -> np.ndarray:
         return scores.astype(np.float64)
     index = {lab: i for i, lab in enumerate(labels)}
     out = np.zeros((len(scores), len(labels)))
-    for row, pairs in zip(out, scores):
+    for row, pairs in zip(out, scores, strict=True):
         for lab, score in pairs:
             if lab in index:
                 row[index[lab]] = score

@@ -7,6 +7,7 @@ changes (a new model is a new version), so the key can never serve stale files.
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -36,7 +37,9 @@ class ServedModel:
         labels = getattr(model, "labels", None) or []
         self._label_index = {label: j for j, label in enumerate(labels)}
         analyse = self.entities if kind == ModelKind.RECOGNIZER else self.classify
-        self._batcher = _Batcher(analyse, settings.INFERENCE_MAX_BATCH)
+        self._batcher = _Batcher(
+            analyse, settings.INFERENCE_MAX_BATCH, settings.INFERENCE_BATCH_LINGER_MS / 1000
+        )
 
     def analyse_one(self, text: str):
         """One real-time call: batched with calls that arrive meanwhile in this process."""
@@ -123,13 +126,19 @@ class _Batcher:
     process the calls run one after another anyway (the GIL). So the first caller leads: it runs
     its own text together with every call queued meanwhile (up to `most`), then hands the lead to
     the oldest call still waiting. Nobody waits for more than the batch before theirs.
+
+    Under load (calls finishing less than BUSY_SECONDS apart) a lead with no company first
+    waits `linger` seconds: the calls behind it in other threads catch up and share its batch.
     """
 
-    def __init__(self, analyse, most: int):
-        self.analyse, self.most = analyse, max(1, most)
+    BUSY_SECONDS = 0.01
+
+    def __init__(self, analyse, most: int, linger: float = 0.0):
+        self.analyse, self.most, self.linger = analyse, max(1, most), linger
         self.lock = threading.Lock()
         self.pending: list[_Slot] = []
         self.busy = False
+        self.finished_at = 0.0
 
     def submit(self, text: str):
         slot = _Slot(text)
@@ -139,11 +148,18 @@ class _Batcher:
         if not lead:
             slot.event.wait()  # set when our result is in, or when the lead passes to us
         if not slot.done:  # we lead, and our slot is the oldest pending one
+            if (
+                self.linger
+                and len(self.pending) == 1
+                and time.monotonic() - self.finished_at < self.BUSY_SECONDS
+            ):
+                time.sleep(self.linger)
             with self.lock:
                 batch, self.pending = self.pending[: self.most], self.pending[self.most :]
             try:
                 self._run(batch)
             finally:  # whatever happened, the next caller must not wait forever
+                self.finished_at = time.monotonic()
                 with self.lock:
                     if self.pending:
                         self.pending[0].event.set()

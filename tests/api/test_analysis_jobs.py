@@ -180,12 +180,23 @@ def test_stopping_a_job(api, owner, store, settings, monkeypatch, transactional_
     error = error_of(lambda: client.stop_entities_detection_job(JobId="0" * 32))
     assert error["Code"] == "JobNotFoundException"
 
+    # Stopped while a worker is on a chunk: STOP_REQUESTED until that worker notices.
+    busy = start_entities(client, owner, version, uri)["JobId"]
+    run_split_only(monkeypatch)
+    first = AnalysisTask.objects.filter(job__job_id=busy, role=TaskRole.CHUNK).order_by("index")[0]
+    claimed = analysis_jobs._claim(first.pk)
+    assert client.stop_entities_detection_job(JobId=busy)["JobStatus"] == "STOP_REQUESTED"
+    analysis_jobs._execute(claimed)  # the worker's next look at the job stops it
+    assert describe(client, busy)["JobStatus"] == "STOPPED"
+    assert AnalysisJob.objects.get(job_id=busy).documents_done == 0
+
     done = start_entities(client, owner, version, uri)["JobId"]
     run_queued_jobs()
     error = error_of(lambda: client.stop_entities_detection_job(JobId=done))
     assert error["Code"] == "InvalidRequestException" and "COMPLETED" in error["Message"]
     listed = client.list_entities_detection_jobs(Filter={"JobStatus": "STOPPED"})
-    assert {p["JobId"] for p in listed["EntitiesDetectionJobPropertiesList"]} == {queued, running}
+    stopped = {p["JobId"] for p in listed["EntitiesDetectionJobPropertiesList"]}
+    assert stopped == {queued, running, busy}
 
 
 def test_a_dead_workers_chunk_is_retried_not_failed(

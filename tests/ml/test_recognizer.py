@@ -164,3 +164,10 @@ def test_entity_list_mode_trains_the_same_model(train_data):
         for b, e, _, _ in ents
     }
     assert {"Germany", "Britain"} <= found
+
+
+def test_word_dropout_option_trains(train_data):
+    texts, spans = (part[:120] for part in train_data)
+    recognizer = fit(texts, spans, entity_types=TYPES, max_epochs=1, params={"word_dropout": 0.3})
+    assert recognizer.params["word_dropout"] == 0.3
+    assert len(recognizer.entities(texts[:5])) == 5
