@@ -32,14 +32,34 @@ SHARED = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "
 # name: (mode, train file, test file or None for a 10% stratified autosplit, metric, target)
 DATASETS = {
     "clinc150": ("MULTI_CLASS", "clinc150/train.csv", "clinc150/test.csv", "Accuracy", 0.93),
-    "20ng-partial": ("MULTI_CLASS", "20newsgroups/custom-classifier-partial-dataset.csv", None,
-                     "Accuracy", 0.80),
-    "20ng-complete": ("MULTI_CLASS", "20newsgroups/custom-classifier-complete-dataset.csv.gz",
-                      None, "Accuracy", 0.94),
-    "reuters": ("MULTI_LABEL", "reuters21578/train.csv", "reuters21578/test.csv",
-                "MicroF1Score", 0.87),
-    "goemotions": ("MULTI_LABEL", "goemotions/train.csv", "goemotions/test.csv",
-                   "MicroF1Score", 0.52),
+    "20ng-partial": (
+        "MULTI_CLASS",
+        "20newsgroups/custom-classifier-partial-dataset.csv",
+        None,
+        "Accuracy",
+        0.80,
+    ),
+    "20ng-complete": (
+        "MULTI_CLASS",
+        "20newsgroups/custom-classifier-complete-dataset.csv.gz",
+        None,
+        "Accuracy",
+        0.94,
+    ),
+    "reuters": (
+        "MULTI_LABEL",
+        "reuters21578/train.csv",
+        "reuters21578/test.csv",
+        "MicroF1Score",
+        0.87,
+    ),
+    "goemotions": (
+        "MULTI_LABEL",
+        "goemotions/train.csv",
+        "goemotions/test.csv",
+        "MicroF1Score",
+        0.52,
+    ),
     "scale-1m": ("MULTI_CLASS", None, None, "Accuracy", None),
 }
 SCALE_DOCS = 1_000_000
@@ -126,8 +146,12 @@ def _autosplit(data: formats.ClassifierData, mode: str, seed: int):
     def pick(keep):
         idx = [i for i in range(n) if (i in chosen) == keep]
         return formats.ClassifierData(
-            texts=[data.texts[i] for i in idx], labels=[data.labels[i] for i in idx],
-            lines=[data.lines[i] for i in idx], source_name=data.source_name)
+            texts=[data.texts[i] for i in idx],
+            labels=[data.labels[i] for i in idx],
+            lines=[data.lines[i] for i in idx],
+            source_name=data.source_name,
+        )
+
     return pick(False), pick(True)
 
 
@@ -163,16 +187,18 @@ def build_scale_set(directory: Path, seed: int = 0) -> tuple[Path, Path]:
         words = rng.choice(messages[group])
         n = rng.randint(20, 40)
         start = rng.randint(0, max(0, len(words) - n))
-        return rng.choice(utterances[intent]) + " " + " ".join(words[start:start + n])
+        return rng.choice(utterances[intent]) + " " + " ".join(words[start : start + n])
 
     def write(path: Path, n_docs: int, utterances, messages):
         import csv
+
         with open(path, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             for k in range(n_docs):
                 intent, group = pairs[k % len(pairs)] if k < len(pairs) else rng.choice(pairs)
-                writer.writerow([f"{intent}/{group}", document(utterances, messages, intent,
-                                                               group)])
+                writer.writerow(
+                    [f"{intent}/{group}", document(utterances, messages, intent, group)]
+                )
 
     train_path, test_path = directory / "scale-train.csv", directory / "scale-test.csv"
     write(train_path, SCALE_DOCS, by_intent_train, by_group)
@@ -201,40 +227,67 @@ def run_one(name: str, seed: int, budget: float | None) -> dict:
         t_read = time.monotonic() - start
 
         def progress(fraction, step):
-            print(f"  [{name}] {time.monotonic() - start:7.1f}s {fraction:4.0%} {step}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  [{name}] {time.monotonic() - start:7.1f}s {fraction:4.0%} {step}",
+                file=sys.stderr,
+                flush=True,
+            )
+
         t0 = time.monotonic()
-        model = classifier.fit(train.texts, train.labels, mode=mode, seed=seed,
-                               time_budget_s=budget, progress=progress)
+        model = classifier.fit(
+            train.texts, train.labels, mode=mode, seed=seed, time_budget_s=budget, progress=progress
+        )
         t_fit = time.monotonic() - t0
         t0 = time.monotonic()
         proba = model.predict_proba(test.texts)
         predicted = model.predict_from_proba(proba)
-        scores = metrics.classification_metrics(test.labels, predicted, mode=mode,
-                                                labels=model.labels)
+        scores = metrics.classification_metrics(
+            test.labels, predicted, mode=mode, labels=model.labels
+        )
         metrics.confusion_matrix_json(test.labels, predicted, mode=mode, labels=model.labels)
         if len(model.labels) <= 200:
             metrics.precision_recall_curves(test.labels, proba, labels=model.labels, mode=mode)
         t_eval = time.monotonic() - t0
         total = time.monotonic() - start
     return {
-        "data set": name, "docs": f"{len(train.texts):,}/{len(test.texts):,}",
-        "labels": len(model.labels), "metric": metric, "value": round(scores[metric], 4),
-        "target": target, "fit s": round(t_fit, 1), "total s": round(total, 1),
-        "read s": round(t_read, 1), "eval s": round(t_eval, 1), "build s": round(t_build, 1),
-        "peak RSS GiB": round(mem.peak / 2 ** 30, 2),
+        "data set": name,
+        "docs": f"{len(train.texts):,}/{len(test.texts):,}",
+        "labels": len(model.labels),
+        "metric": metric,
+        "value": round(scores[metric], 4),
+        "target": target,
+        "fit s": round(t_fit, 1),
+        "total s": round(total, 1),
+        "read s": round(t_read, 1),
+        "eval s": round(t_eval, 1),
+        "build s": round(t_build, 1),
+        "peak RSS GiB": round(mem.peak / 2**30, 2),
         "model": f"{model.params['features']} + {model.params['model']}"
-                 f"({json.dumps(model.params['hyperparameters'])[1:-1]})",
-        "validation": model.params["validation"], "warnings": len(warnings),
-        "all metrics": {k: (round(v, 4) if isinstance(v, float) else v)
-                        for k, v in scores.items() if k != "per_label"},
+        f"({json.dumps(model.params['hyperparameters'])[1:-1]})",
+        "validation": model.params["validation"],
+        "warnings": len(warnings),
+        "all metrics": {
+            k: (round(v, 4) if isinstance(v, float) else v)
+            for k, v in scores.items()
+            if k != "per_label"
+        },
         "candidates": model.params["candidates"],
     }
 
 
 def print_table(rows: list[dict]) -> None:
-    cols = ["data set", "docs", "labels", "metric", "value", "target", "fit s", "total s",
-            "peak RSS GiB", "model"]
+    cols = [
+        "data set",
+        "docs",
+        "labels",
+        "metric",
+        "value",
+        "target",
+        "fit s",
+        "total s",
+        "peak RSS GiB",
+        "model",
+    ]
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
     print(" | ".join(c.ljust(widths[c]) for c in cols))
     print("-+-".join("-" * widths[c] for c in cols))
@@ -244,12 +297,20 @@ def print_table(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", choices=list(DATASETS),
-                        help="run only this data set (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(DATASETS),
+        help="run only this data set (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--budget", type=float, default=45.0,
-                        help="fit's time budget in seconds (default 45, the product's "
-                             "CLASSIFIER_TIME_BUDGET_SECONDS; 0 = fit's own default)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=45.0,
+        help="fit's time budget in seconds (default 45, the product's "
+        "CLASSIFIER_TIME_BUDGET_SECONDS; 0 = fit's own default)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -95,9 +95,7 @@ def model_summary(model) -> dict:
     """DocumentClassifierSummary / EntityRecognizerSummary for one model and its versions."""
     versions = sorted(model.versions.all(), key=lambda v: (v.submit_time, v.pk))
     latest = versions[-1] if versions else None
-    name_key = (
-        "DocumentClassifierName" if model.kind == ModelKind.CLASSIFIER else "RecognizerName"
-    )
+    name_key = "DocumentClassifierName" if model.kind == ModelKind.CLASSIFIER else "RecognizerName"
     return {
         name_key: model.name,
         "NumberOfVersions": len(versions),

@@ -51,8 +51,12 @@ def library_versions() -> dict[str, str]:
     import scipy
     import sklearn
 
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
 
 
 def _write_json(path: Path, obj) -> None:
@@ -80,8 +84,9 @@ def _publish(tmp: Path, target: Path, names: list[str]) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def save_classifier(model: TrainedClassifier, directory: str | os.PathLike,
-                    metadata: dict | None = None) -> str:
+def save_classifier(
+    model: TrainedClassifier, directory: str | os.PathLike, metadata: dict | None = None
+) -> str:
     """Write the model and metadata.json into directory; return the model files' SHA-256."""
     target = Path(directory)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -94,24 +99,41 @@ def save_classifier(model: TrainedClassifier, directory: str | os.PathLike,
             arrays[f"idf_{i}.npy"] = block.idf
             blocks.append({**block.spec(), "columns": f"columns_{i}.npy", "idf": f"idf_{i}.npy"})
         if model.mode == "MULTI_LABEL":
-            arrays.update({"platt_a.npy": model.platt_a, "platt_b.npy": model.platt_b,
-                           "thresholds.npy": model.thresholds})
+            arrays.update(
+                {
+                    "platt_a.npy": model.platt_a,
+                    "platt_b.npy": model.platt_b,
+                    "thresholds.npy": model.thresholds,
+                }
+            )
         for name, array in arrays.items():
             _write_array(tmp / name, array)
-        _write_json(tmp / MODEL_JSON, {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "mode": model.mode,
-            "labels": model.labels, "params": model.params, "temperature": model.temperature,
-            "at_least_one": bool(model.at_least_one),
-            "features": {"name": model.features.name, "blocks": blocks},
-        })
+        _write_json(
+            tmp / MODEL_JSON,
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "mode": model.mode,
+                "labels": model.labels,
+                "temperature": model.temperature,
+                "at_least_one": bool(model.at_least_one),
+                "features": {"name": model.features.name, "blocks": blocks},
+            },
+        )
         model_files = sorted([*arrays, MODEL_JSON])
         digest = sha256_files(tmp, model_files)
-        _write_json(tmp / METADATA, {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "sha256": digest,
-            "files": {name: sha256_file(tmp / name) for name in model_files},
-            "libraries": library_versions(), "params": model.params,
-            "metadata": metadata or {},
-        })
+        _write_json(
+            tmp / METADATA,
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "sha256": digest,
+                "files": {name: sha256_file(tmp / name) for name in model_files},
+                "libraries": library_versions(),
+                "params": model.params,
+                "metadata": metadata or {},
+            },
+        )
         _publish(tmp, target, [*model_files, METADATA])
     finally:
         if tmp.exists():
@@ -151,6 +173,9 @@ def load_classifier(directory: str | os.PathLike, sha256: str | None = None) -> 
                 f"(expected {expected}, found {digest})"
             )
     spec = _read_json(root / MODEL_JSON)
+    # Parameters (with timings) live in metadata.json, outside the hash, so refitting the
+    # same data gives the same model files and digest.
+    params = meta.get("params", {})
 
     def array(name: str) -> np.ndarray:
         if name not in files:
@@ -158,17 +183,26 @@ def load_classifier(directory: str | os.PathLike, sha256: str | None = None) -> 
         return np.load(root / name, allow_pickle=False)
 
     blocks = [
-        Block(kind=b["kind"], weight=b["weight"], min_df=b["min_df"],
-              max_features=b["max_features"], skip=b["skip"], prefix=b["prefix"],
-              columns=array(b["columns"]),
-              idf=array(b["idf"]))
+        Block(
+            kind=b["kind"],
+            weight=b["weight"],
+            min_df=b["min_df"],
+            max_features=b["max_features"],
+            skip=b["skip"],
+            prefix=b["prefix"],
+            columns=array(b["columns"]),
+            idf=array(b["idf"]),
+        )
         for b in spec["features"]["blocks"]
     ]
     multi_label = spec["mode"] == "MULTI_LABEL"
     return TrainedClassifier(
-        labels=spec["labels"], mode=spec["mode"], params=spec["params"],
+        labels=spec["labels"],
+        mode=spec["mode"],
+        params=params,
         features=Features(spec["features"]["name"], blocks),
-        weights=array("weights.npy"), bias=array("bias.npy"),
+        weights=array("weights.npy"),
+        bias=array("bias.npy"),
         temperature=spec["temperature"],
         platt_a=array("platt_a.npy") if multi_label else None,
         platt_b=array("platt_b.npy") if multi_label else None,

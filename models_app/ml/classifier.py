@@ -15,7 +15,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -45,6 +45,9 @@ MAX_DEFAULT_BUDGET_S = 4 * 3600.0
 LARGE_WORK = 3e8
 LARGE_DOCS = 300_000
 SGD_EPOCHS = 5
+# Wall seconds per document, label and epoch of SGDClassifier on two threads (measured on
+# the 1,000,000-document benchmark set).
+SGD_SECONDS_PER_DOC_LABEL = 6e-7
 SHORT_TEXT_CHARS = 300
 # Order of magnitude of liblinear's cost per stored feature value and label, measured on
 # the shared data sets; only used before anything has been timed. One multi-label fit
@@ -100,7 +103,7 @@ class WordAnalyzer:
 # parallel chunks) and the hashes seen in training become the vocabulary: collisions
 # are negligible at that size, and no term strings need sorting or storing.
 
-HASH_SPACE = 2 ** 31 - 1
+HASH_SPACE = 2**31 - 1
 CHUNK_DOCS = 20_000
 # Below this much text, shipping texts and counts to worker processes costs more than
 # the second core saves (measured on 20 Newsgroups: 17 MB ran faster in one process).
@@ -121,8 +124,14 @@ class Block:
     idf: np.ndarray | None = None
 
     def spec(self) -> dict:
-        return {"kind": self.kind, "weight": self.weight, "min_df": self.min_df,
-                "max_features": self.max_features, "skip": self.skip, "prefix": self.prefix}
+        return {
+            "kind": self.kind,
+            "weight": self.weight,
+            "min_df": self.min_df,
+            "max_features": self.max_features,
+            "skip": self.skip,
+            "prefix": self.prefix,
+        }
 
     def count(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Raw term counts, documents x HASH_SPACE."""
@@ -134,8 +143,13 @@ class Block:
             analyzer = WordAnalyzer(head=HEAD_TOKENS, skip=False)
         else:
             raise ValueError(f"unknown feature block {self.kind!r}")
-        hasher = HashingVectorizer(analyzer=analyzer, n_features=HASH_SPACE,
-                                   alternate_sign=False, norm=None, dtype=np.float32)
+        hasher = HashingVectorizer(
+            analyzer=analyzer,
+            n_features=HASH_SPACE,
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+        )
         return hasher.transform(texts)
 
     def fit(self, counts: sp.csr_matrix) -> sp.csr_matrix:
@@ -199,7 +213,7 @@ def _char_counts(texts: Sequence[str], prefix: int, chunk_chars: int = 2_000_000
     for i, doc in enumerate(docs):
         size += len(doc)
         if size >= chunk_chars or i == len(docs) - 1:
-            parts.append(_char_counts_chunk(docs[start:i + 1]))
+            parts.append(_char_counts_chunk(docs[start : i + 1]))
             start, size = i + 1, 0
     if not parts:
         return sp.csr_matrix((0, HASH_SPACE), dtype=np.float32)
@@ -219,18 +233,17 @@ def _char_counts_chunk(docs: list[str]) -> sp.csr_matrix:
                 continue
             h = np.zeros(m, dtype=np.uint64)
             for k in range(n):
-                h = h * _MIX + codes[k:k + m]
+                h = h * _MIX + codes[k : k + m]
             h = h * _MIX_N + np.uint64(n)
-            interior = spaces[n - 1:n - 1 + m] - spaces[1:1 + m]
-            ok = (doc_of[:m] == doc_of[n - 1:n - 1 + m]) & (interior == 0)
+            interior = spaces[n - 1 : n - 1 + m] - spaces[1 : 1 + m]
+            ok = (doc_of[:m] == doc_of[n - 1 : n - 1 + m]) & (interior == 0)
             keys.append((doc_of[:m][ok] << np.uint64(31)) | (h[ok] % np.uint64(HASH_SPACE)))
     keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
     uniq, counts = np.unique(keys, return_counts=True)
     rows = (uniq >> np.uint64(31)).astype(np.int64)
     cols = (uniq & np.uint64(HASH_SPACE)).astype(np.int32)
     indptr = np.searchsorted(rows, np.arange(len(docs) + 1))
-    return sp.csr_matrix((counts.astype(np.float32), cols, indptr),
-                         shape=(len(docs), HASH_SPACE))
+    return sp.csr_matrix((counts.astype(np.float32), cols, indptr), shape=(len(docs), HASH_SPACE))
 
 
 def _hashed_counts(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_matrix]:
@@ -240,7 +253,7 @@ def _hashed_counts(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_mat
         return _count_chunk(blocks, texts)
     size = min(CHUNK_DOCS, -(-len(texts) // N_JOBS))
     parts = Parallel(n_jobs=N_JOBS)(
-        delayed(_count_chunk)(blocks, texts[i:i + size]) for i in range(0, len(texts), size)
+        delayed(_count_chunk)(blocks, texts[i : i + size]) for i in range(0, len(texts), size)
     )
     return [sp.vstack([p[k] for p in parts], format="csr") for k in range(len(blocks))]
 
@@ -248,7 +261,7 @@ def _hashed_counts(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_mat
 FEATURE_SETS = {
     "word": ("word", "head"),
     "word+char": ("word", "head", "char"),
-    "large-word": ("word",),
+    "large-word": ("word", "head"),
 }
 
 
@@ -267,15 +280,19 @@ class Features:
         min_df = 1 if n_docs < 5000 else 2
         # Skip-bigrams help short texts (word order varies) but only bloat long ones.
         skip = mean_chars <= SHORT_TEXT_CHARS
+        # Large sets: vocabularies bounded so labels x features float32 weights stay near 1 GB.
+        cap = max(2**16, min(MAX_VOCABULARY, 2**28 // max(1, n_labels)))
         blocks = []
         for kind in FEATURE_SETS[name]:
-            if kind == "head":
+            if kind == "head" and name == "large-word":
+                blocks.append(
+                    Block("head", weight=HEAD_WEIGHT, min_df=3, max_features=cap // 4, skip=False)
+                )
+            elif kind == "head":
                 blocks.append(Block("head", weight=HEAD_WEIGHT, skip=False))
             elif kind == "char":
                 blocks.append(Block("char", min_df=2))
             elif name == "large-word":
-                # Bounded so labels x features float32 weights stay near 1 GB.
-                cap = max(2 ** 16, min(MAX_VOCABULARY, 2 ** 28 // max(1, n_labels)))
                 blocks.append(Block("word", min_df=3, max_features=cap, skip=False))
             else:
                 blocks.append(Block("word", min_df=min_df, skip=skip))
@@ -370,7 +387,7 @@ def _fit_cnb(X, Y: sp.csc_matrix, alpha: float):
     counts = (Y.T.astype(np.float32) @ X).tocsr()  # labels x features, sparse
     total = np.asarray(X.sum(axis=0), dtype=np.float32).ravel()
     W = np.empty((Y.shape[1], X.shape[1]), dtype=np.float32)
-    step = max(1, 2 ** 26 // max(1, X.shape[1]))
+    step = max(1, 2**26 // max(1, X.shape[1]))
     for start in range(0, Y.shape[1], step):
         stop = min(start + step, Y.shape[1])
         comp = total + np.float32(alpha) - counts[start:stop].toarray()
@@ -378,12 +395,37 @@ def _fit_cnb(X, Y: sp.csc_matrix, alpha: float):
     return W, np.zeros(Y.shape[1], dtype=np.float32)
 
 
+def _fit_mnb(X, Y: sp.csc_matrix, alpha: float):
+    """Multinomial naive Bayes over TF-IDF weights, in float32, label block by block.
+
+    Complement NB suits a few labels; with hundreds, every label's complement is nearly
+    the whole corpus and its weights stop differing, while the plain multinomial model
+    keeps each label's own profile.
+    """
+    counts = (Y.T.astype(np.float32) @ X).tocsr()
+    n_docs = np.asarray(Y.sum(axis=0), dtype=np.float64).ravel()
+    prior = np.log(np.maximum(n_docs, 1) / max(1.0, n_docs.sum())).astype(np.float32)
+    W = np.empty((Y.shape[1], X.shape[1]), dtype=np.float32)
+    step = max(1, 2**26 // max(1, X.shape[1]))
+    for start in range(0, Y.shape[1], step):
+        stop = min(start + step, Y.shape[1])
+        smoothed = counts[start:stop].toarray() + np.float32(alpha)
+        W[start:stop] = np.log(smoothed / smoothed.sum(axis=1, keepdims=True))
+    return W, prior
+
+
 def _fit_sgd(X, y: np.ndarray, n_labels: int, alpha: float, seed: int, epochs: int):
     """Multi-class one-vs-rest SGD (modified Huber loss) for very large sets."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = SGDClassifier(loss="modified_huber", alpha=alpha, max_iter=epochs, tol=None,
-                              random_state=seed, n_jobs=N_JOBS)
+        model = SGDClassifier(
+            loss="modified_huber",
+            alpha=alpha,
+            max_iter=epochs,
+            tol=None,
+            random_state=seed,
+            n_jobs=N_JOBS,
+        )
         model.fit(X, y)
     return _dense_ovr(model.coef_, model.intercept_, model.classes_, n_labels, X.shape[1])
 
@@ -392,22 +434,33 @@ def _scores(X, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Decision values in batches, so a huge set never needs docs x labels float64 at once."""
     out = np.empty((X.shape[0], W.shape[0]), dtype=np.float32)
     for start in range(0, X.shape[0], PREDICT_BATCH):
-        out[start:start + PREDICT_BATCH] = X[start:start + PREDICT_BATCH] @ W.T + b
+        out[start : start + PREDICT_BATCH] = X[start : start + PREDICT_BATCH] @ W.T + b
     return out
 
 
-MODEL_NAMES = {"svm": "LinearSVC", "cnb": "ComplementNB", "sgd": "SGDClassifier"}
-HYPERPARAMETER = {"svm": "C", "cnb": "alpha", "sgd": "alpha"}
+MODEL_NAMES = {
+    "svm": "LinearSVC",
+    "cnb": "ComplementNB",
+    "mnb": "MultinomialNB",
+    "sgd": "SGDClassifier",
+}
+HYPERPARAMETER = {"svm": "C", "cnb": "alpha", "mnb": "alpha", "sgd": "alpha"}
 # Rough cost of a candidate relative to LinearSVC(C=1) on the same features.
-RELATIVE_COST = {("svm", 0.25): 0.7, ("svm", 0.5): 0.85, ("svm", 1.0): 1.0, ("svm", 2.0): 1.25,
-                 ("svm", 4.0): 1.6}
+RELATIVE_COST = {
+    ("svm", 0.25): 0.7,
+    ("svm", 0.5): 0.85,
+    ("svm", 1.0): 1.0,
+    ("svm", 2.0): 1.25,
+    ("svm", 4.0): 1.6,
+}
 C_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+NB = ("cnb", "mnb")
 
 
 @dataclass(frozen=True)
 class Candidate:
     features: str
-    model: str  # "svm", "cnb" or "sgd"
+    model: str  # "svm", "cnb", "mnb" or "sgd"
     value: float  # C or alpha
 
     @property
@@ -416,12 +469,14 @@ class Candidate:
 
     @property
     def cost(self) -> float:
-        return RELATIVE_COST.get((self.model, self.value), 0.1 if self.model == "cnb" else 1.0)
+        return RELATIVE_COST.get((self.model, self.value), 0.1 if self.model in NB else 1.0)
 
 
 def _fit_candidate(cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int, should_stop):
     if cand.model == "cnb":
         return _fit_cnb(X, Y, cand.value)
+    if cand.model == "mnb":
+        return _fit_mnb(X, Y, cand.value)
     if cand.model == "sgd":
         return _fit_sgd(X, y, n_labels, cand.value, seed, epochs=SGD_EPOCHS)
     if mode == MULTI_CLASS:
@@ -435,11 +490,14 @@ def _fit_candidate(cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int
 
 def _fit_temperature(D: np.ndarray, y: np.ndarray) -> float:
     """Softmax temperature minimising validation log loss."""
+
     def nll(log_t: float) -> float:
         logp = log_softmax(D / math.exp(log_t), axis=1)
         return float(-logp[np.arange(len(y)), y].mean())
+
     res = minimize_scalar(nll, bounds=(math.log(1e-3), math.log(1e3)), method="bounded")
-    return float(math.exp(res.x))
+    # Six significant digits: the last bits of the optimum depend on summation order.
+    return float(f"{math.exp(res.x):.6g}")
 
 
 def _softmax(D: np.ndarray, temperature: float) -> np.ndarray:
@@ -514,7 +572,10 @@ def _tune_thresholds(S: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, bool, fl
             rest = tp.sum() - tp[k], fp.sum() - fp[k], fn.sum() - fn[k]
             col, pos = S[:, k][:, None] >= _GRID[None, :], T[:, k][:, None]
             ctp, cfp, cfn = (col & pos).sum(0), (col & ~pos).sum(0), (~col & pos).sum(0)
-            f1s = [_micro_f1(rest[0] + a, rest[1] + b, rest[2] + c) for a, b, c in zip(ctp, cfp, cfn, strict=True)]
+            f1s = [
+                _micro_f1(rest[0] + a, rest[1] + b, rest[2] + c)
+                for a, b, c in zip(ctp, cfp, cfn, strict=True)
+            ]
             j = int(np.argmax(f1s))
             if f1s[j] > _micro_f1(tp.sum(), fp.sum(), fn.sum()) + 1e-9:
                 thresholds[k] = float(_GRID[j])
@@ -561,8 +622,11 @@ def _split(y_keys: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, np.nd
 def _ml_keys(rows: list[list[int]], n_labels: int) -> np.ndarray:
     """Stratify multi-label data on each document's rarest label."""
     freq = np.bincount([k for row in rows for k in row], minlength=n_labels)
-    return np.fromiter((min(row, key=freq.__getitem__, default=-1) for row in rows), dtype=np.int64,
-                       count=len(rows))
+    return np.fromiter(
+        (min(row, key=freq.__getitem__, default=-1) for row in rows),
+        dtype=np.int64,
+        count=len(rows),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -584,7 +648,6 @@ class TrainedClassifier:
     platt_b: np.ndarray | None = None
     thresholds: np.ndarray | None = None
     at_least_one: bool = True
-    extra: dict = field(default_factory=dict)
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores, documents x labels."""
@@ -596,7 +659,7 @@ class TrainedClassifier:
         out = []
         texts = list(texts)
         for start in range(0, len(texts), PREDICT_BATCH):
-            D = self.decision_function(texts[start:start + PREDICT_BATCH])
+            D = self.decision_function(texts[start : start + PREDICT_BATCH])
             if self.mode == MULTI_CLASS:
                 out.append(_softmax(D, self.temperature))
             else:
@@ -609,7 +672,10 @@ class TrainedClassifier:
         """Per document, every (label, probability) sorted by probability, highest first."""
         P = self.predict_proba(texts)
         order = np.argsort(-P, axis=1, kind="stable")
-        return [[(self.labels[j], float(row[j])) for j in idx] for row, idx in zip(P, order, strict=True)]
+        return [
+            [(self.labels[j], float(row[j])) for j in idx]
+            for row, idx in zip(P, order, strict=True)
+        ]
 
     def predict(self, texts: Sequence[str]) -> list:
         """Multi-class: the top label. Multi-label: labels over their thresholds."""
@@ -728,6 +794,8 @@ class _Search:
 
     def fit_cost(self, cand: Candidate) -> float:
         """Estimated seconds for a candidate: measured where possible, else scaled."""
+        if cand.model == "sgd":
+            return SGD_SECONDS_PER_DOC_LABEL * SGD_EPOCHS * len(self.fit_texts) * self.n_labels
         base = self.svm_seconds.get(cand.features)
         if base is None:
             base = self._scaled(self.svm_seconds or self.svm_prior, cand.features, SVM_RATIO)
@@ -806,20 +874,37 @@ class _Search:
             elif cand.model == "svm" and cand.features not in self.svm_seconds:
                 self.svm_seconds[cand.features] = seconds / cand.cost
             metric = "accuracy" if self.mode == MULTI_CLASS else "micro-F1"
-            result = {"candidate": cand.name, "features": cand.features,
-                      "model": MODEL_NAMES[cand.model], HYPERPARAMETER[cand.model]: cand.value,
-                      f"validation_{metric}": round(float(score), 5), "seconds": round(seconds, 2)}
+            result = {
+                "candidate": cand.name,
+                "features": cand.features,
+                "model": MODEL_NAMES[cand.model],
+                HYPERPARAMETER[cand.model]: cand.value,
+                f"validation_{metric}": round(float(score), 5),
+                "seconds": round(seconds, 2),
+            }
             self.results.append(result)
             self.step(self.fraction + 0.08, f"{cand.name}: validation {metric} {score:.4f}")
             if self.best is None or score > self.best["score"] + 1e-9:
-                self.best = {"candidate": cand, "features": cand.features, "score": score,
-                             "seconds": seconds}
+                self.best = {
+                    "candidate": cand,
+                    "features": cand.features,
+                    "score": score,
+                    "seconds": seconds,
+                }
                 self.best_scores = D
 
     def _evaluate(self, cand: Candidate, X_fit, X_val):
         t0 = time.monotonic()
-        W, b = _fit_candidate(cand, X_fit, self.y_fit, self.Y_fit, self.n_labels, self.mode,
-                              self.seed, self.should_stop)
+        W, b = _fit_candidate(
+            cand,
+            X_fit,
+            self.y_fit,
+            self.Y_fit,
+            self.n_labels,
+            self.mode,
+            self.seed,
+            self.should_stop,
+        )
         D = _scores(X_val, W, b)
         seconds = time.monotonic() - t0
         if self.mode == MULTI_CLASS:
@@ -840,7 +925,7 @@ def _search(search: _Search, large: bool) -> None:
     multi_class = search.mode == MULTI_CLASS
     if large:
         Xs = search.vectorise("large-word")
-        search.run(*Xs, [Candidate("large-word", "cnb", 0.1)])
+        search.run(*Xs, [Candidate("large-word", "mnb", 0.1), Candidate("large-word", "cnb", 0.1)])
         if multi_class:
             search.run(*Xs, [Candidate("large-word", "sgd", 1e-6)])
         return
@@ -853,15 +938,19 @@ def _search(search: _Search, large: bool) -> None:
         if search.svm_affordable("word+char", union[0]):
             _walk_c(search, "word+char", union, parallel=True)
             best_c = _best_c(search, "word+char")
-            search.run(*words, [Candidate("word", "svm", best_c), Candidate("word", "cnb", 0.3)],
-                       parallel=True)
+            search.run(
+                *words,
+                [Candidate("word", "svm", best_c), Candidate("word", "cnb", 0.3)],
+                parallel=True,
+            )
         else:
             if not search.svm_affordable("word", words[0]):
                 search.run(*words, [Candidate("word", "cnb", 0.3)])
             _walk_c(search, "word", words, parallel=True)
             search.run(*words, [Candidate("word", "cnb", 0.3)])
-            search.run(*union, [Candidate("word+char", "svm", _best_c(search, "word"))],
-                       parallel=True)
+            search.run(
+                *union, [Candidate("word+char", "svm", _best_c(search, "word"))], parallel=True
+            )
         return
     # Multi-label SVMs cost one fit per label: words first, then the union if affordable.
     if not search.svm_affordable("word", words[0]):
@@ -878,18 +967,20 @@ def _walk_c(search: _Search, name: str, Xs, parallel: bool) -> None:
     else:
         search.run(*Xs, [c1])
         search.run(*Xs, [Candidate(name, "svm", 0.5)])
-        if search.score_of(Candidate(name, "svm", 0.5)) <= search.score_of(c1):
-            search.run(*Xs, [c2])
+        lower = search.score_of(Candidate(name, "svm", 0.5)) > search.score_of(c1)
+        search.run(*Xs, [Candidate(name, "svm", 0.25) if lower else c2])
         return
-    search.run(*Xs, [Candidate(name, "svm", 4.0 if search.score_of(c2) > search.score_of(c1)
-                                else 0.5)])
+    search.run(
+        *Xs, [Candidate(name, "svm", 4.0 if search.score_of(c2) > search.score_of(c1) else 0.5)]
+    )
 
 
 def _best_c(search: _Search, name: str) -> float:
+    """The best C tried on these features; ties go to the C closest to 1."""
     tried = [c for c in C_GRID if search.score_of(Candidate(name, "svm", c)) >= 0]
     if not tried:
         return 1.0
-    return max(tried, key=lambda c: search.score_of(Candidate(name, "svm", c)))
+    return max(tried, key=lambda c: (search.score_of(Candidate(name, "svm", c)), -abs(math.log(c))))
 
 
 def fit(
@@ -953,10 +1044,16 @@ def fit(
             pa, pb = _fit_platt(D[:, few].reshape(-1, 1), Y_val[:, few].reshape(-1, 1))
             a[few], b[few] = pa[0], pb[0]
         thresholds, at_least_one, f1 = _tune_thresholds(expit(a * D + b), Y_val)
-        kwargs.update(platt_a=a.astype(np.float32), platt_b=b.astype(np.float32),
-                      thresholds=thresholds.astype(np.float32), at_least_one=at_least_one)
-        validation = {"micro_f1_global_cut": round(float(best["score"]), 5),
-                      "micro_f1_tuned": round(float(f1), 5)}
+        kwargs.update(
+            platt_a=a.astype(np.float32),
+            platt_b=b.astype(np.float32),
+            thresholds=thresholds.astype(np.float32),
+            at_least_one=at_least_one,
+        )
+        validation = {
+            "micro_f1_global_cut": round(float(best["score"]), 5),
+            "micro_f1_tuned": round(float(f1), 5),
+        }
     del D, search.best_scores
 
     _check_stop(should_stop)
@@ -965,8 +1062,9 @@ def fit(
     features = Features.create(cand.features, texts, n_labels)
     X_all = features.fit_transform(texts)
     _check_stop(should_stop)
-    W, b = _fit_candidate(cand, X_all, data.y, data.matrix(all_idx), n_labels, mode, seed,
-                          should_stop)
+    W, b = _fit_candidate(
+        cand, X_all, data.y, data.matrix(all_idx), n_labels, mode, seed, should_stop
+    )
     del X_all
     params = {
         "features": cand.features,
@@ -977,6 +1075,7 @@ def fit(
         "calibration": "softmax temperature" if mode == MULTI_CLASS else "per-label Platt",
         "validation": validation,
         "validation_documents": int(len(data.val_idx)),
+        "search_documents": int(len(data.fit_idx)),
         "candidates": search.results,
         "seed": seed,
         "time_budget_s": round(budget, 1),
@@ -986,10 +1085,18 @@ def fit(
         params["temperature"] = round(kwargs["temperature"], 6)
     else:
         params["thresholds"] = {
-            name: round(float(t), 4) for name, t in zip(data.label_names, kwargs["thresholds"], strict=True)
+            name: round(float(t), 4)
+            for name, t in zip(data.label_names, kwargs["thresholds"], strict=True)
         }
         params["at_least_one"] = bool(kwargs["at_least_one"])
-    model = TrainedClassifier(labels=data.label_names, mode=mode, params=params,
-                              features=features, weights=W, bias=b, **kwargs)
+    model = TrainedClassifier(
+        labels=data.label_names,
+        mode=mode,
+        params=params,
+        features=features,
+        weights=W,
+        bias=b,
+        **kwargs,
+    )
     progress(1.0, "done")
     return model

@@ -35,12 +35,36 @@ MAX_ROW_BYTES = 100 * 1024 * 1024
 LIKELY_DELIMITERS = (";", ",", ":", "/", "+", "&", "#", "~", "^", "\\", "\t")
 
 HEADER_LABEL_WORDS = {
-    "label", "labels", "class", "classes", "category", "categories", "tag", "tags",
-    "intent", "topic", "target", "y", "annotation", "annotations",
+    "label",
+    "labels",
+    "class",
+    "classes",
+    "category",
+    "categories",
+    "tag",
+    "tags",
+    "intent",
+    "topic",
+    "target",
+    "y",
+    "annotation",
+    "annotations",
 }
 HEADER_TEXT_WORDS = {
-    "text", "texts", "document", "documents", "doc", "content", "sentence", "body",
-    "utterance", "message", "review", "x", "input", "source",
+    "text",
+    "texts",
+    "document",
+    "documents",
+    "doc",
+    "content",
+    "sentence",
+    "body",
+    "utterance",
+    "message",
+    "review",
+    "x",
+    "input",
+    "source",
 }
 
 # How many names to list in one message before summarising the rest.
@@ -92,25 +116,28 @@ def _decoded_lines(stream: BinaryIO, source_name: str) -> Iterator[str]:
             raise DataError(
                 f"the line is longer than {MAX_ROW_BYTES // (1024 * 1024)} MB. "
                 "Each document must be on one line of at most that size.",
-                file=source_name, line=line_no,
+                file=source_name,
+                line=line_no,
             )
         if b"\x00" in raw:
             raise DataError(
                 "the file contains binary data (NUL bytes), not UTF-8 text. "
                 "Upload a UTF-8 text file.",
-                file=source_name, line=line_no,
+                file=source_name,
+                line=line_no,
             )
         try:
             # Lines split on b"\n" never cut a UTF-8 sequence, so strict per-line decoding
             # is exact and lets the error name its line.
             text = codecs.decode(raw, "utf-8")
         except UnicodeDecodeError as exc:
-            bad = raw[exc.start:exc.start + 1].hex().upper()
-            column = len(raw[:exc.start].decode("utf-8", "replace")) + 1
+            bad = raw[exc.start : exc.start + 1].hex().upper()
+            column = len(raw[: exc.start].decode("utf-8", "replace")) + 1
             raise DataError(
                 f"the file is not valid UTF-8 (byte 0x{bad} at character {column}). "
                 "Save the file with UTF-8 encoding and upload it again.",
-                file=source_name, line=line_no,
+                file=source_name,
+                line=line_no,
             ) from None
         if line_no == 1 and text.startswith("\ufeff"):
             text = text[1:]
@@ -149,13 +176,15 @@ def _csv_error(exc: csv.Error, start: int, current: int, source_name: str) -> Da
         return DataError(
             "a double quote opened on this line is never closed (the file ends inside the "
             'quoted text). Close the quote, or write a quote inside quoted text as two quotes ("").',
-            file=source_name, line=start,
+            file=source_name,
+            line=start,
         )
     if "field larger than field limit" in text:
         return DataError(
             f"the row starting here is larger than {MAX_ROW_BYTES // (1024 * 1024)} MB; "
             "a double quote is probably never closed.",
-            file=source_name, line=start,
+            file=source_name,
+            line=start,
         )
     if current > start:
         # The row ran past its own line inside quotes: the quote that opened on the first
@@ -164,18 +193,21 @@ def _csv_error(exc: csv.Error, start: int, current: int, source_name: str) -> Da
             "a double quote opened on this line is not closed on it; the quoted text runs on "
             f"to line {current}, where the file stops making sense. Close the quote, or write "
             'a quote inside quoted text as two quotes ("").',
-            file=source_name, line=start,
+            file=source_name,
+            line=start,
         )
     if "expected after" in text:
         return DataError(
             "quoted text is followed by more characters before the next comma. Put the whole "
             'field in double quotes and write each quote inside it as two quotes ("").',
-            file=source_name, line=current,
+            file=source_name,
+            line=current,
         )
     if "new-line character" in text:
         return DataError(
             "the row contains a bare carriage return. Use \\n or \\r\\n line endings.",
-            file=source_name, line=current,
+            file=source_name,
+            line=current,
         )
     return DataError(f"the row is not valid CSV ({text}).", file=source_name, line=current)
 
@@ -195,25 +227,29 @@ def read_classifier_csv(
         if len(row) == 1:
             hint = (
                 " This does not look like a Comprehend CSV file."
-                if line == 1 and len(row[0]) > 200 else ""
+                if line == 1 and len(row[0]) > 200
+                else ""
             )
             raise DataError(
                 "the row has a label but no text column. Each row must be LABEL,TEXT with a "
                 "comma between the label and the text." + hint,
-                file=source_name, line=line,
+                file=source_name,
+                line=line,
             )
         if len(row) > 2:
             raise DataError(
                 f"the row has {len(row)} columns, but it must have 2 (LABEL,TEXT). If the text "
                 'contains commas, put it in double quotes: label,"text, with commas".',
-                file=source_name, line=line,
+                file=source_name,
+                line=line,
             )
         raw_label, text = row
         if not text.strip():
             raise DataError(
                 "the row has a label but its text is empty. Remove the row or add the "
                 "document's text.",
-                file=source_name, line=line,
+                file=source_name,
+                line=line,
             )
         label = _parse_labels(raw_label, mode, delimiter, source_name, line)
         _append(data, text, label, line)
@@ -234,7 +270,8 @@ def _parse_labels(raw: str, mode: str, delimiter: str, source_name: str, line: i
     if not raw.strip():
         raise DataError(
             "the row has no label. The first column must hold the label.",
-            file=source_name, line=line,
+            file=source_name,
+            line=line,
         )
     if mode == MULTI_CLASS:
         return raw.strip()
@@ -243,7 +280,8 @@ def _parse_labels(raw: str, mode: str, delimiter: str, source_name: str, line: i
         raise DataError(
             f'the row has an empty label ("{raw}"): two delimiters "{delimiter}" in a row, or a '
             "delimiter at the start or end. Remove the extra delimiter.",
-            file=source_name, line=line,
+            file=source_name,
+            line=line,
         )
     # A label repeated on one row carries no extra information.
     return list(dict.fromkeys(parts))
@@ -254,7 +292,8 @@ def _append(data: ClassifierData, text: str, label, line: int) -> None:
         raise DataError(
             f"the file has more than {MAX_DOCUMENTS:,} documents, the most a classifier can be "
             "trained with.",
-            file=data.source_name, line=line,
+            file=data.source_name,
+            line=line,
         )
     data.texts.append(text)
     data.labels.append(label)
@@ -278,10 +317,9 @@ def _check_header(data: ClassifierData, mode: str) -> None:
     """Reject a first row that looks like column names rather than a document."""
     first_labels = data.labels[0] if mode == MULTI_LABEL else [data.labels[0]]
     first_text = data.texts[0].strip().lower()
-    looks_like_names = (
-        any(lab.lower() in HEADER_LABEL_WORDS for lab in first_labels)
-        or first_text in HEADER_TEXT_WORDS
-    )
+    # Either column order counts: "text,label" headers happen too.
+    names = HEADER_LABEL_WORDS | HEADER_TEXT_WORDS
+    looks_like_names = any(lab.lower() in names for lab in first_labels) or first_text in names
     if not looks_like_names or len(data.texts) < 2:
         return
     counts = _label_counts(data.labels[1:], mode)
@@ -289,7 +327,8 @@ def _check_header(data: ClassifierData, mode: str) -> None:
         raise DataError(
             f'the first row ("{",".join(first_labels)},{data.texts[0].strip()}") looks like a '
             "header row. Comprehend CSV files have no header: remove line 1.",
-            file=data.source_name, line=data.lines[0],
+            file=data.source_name,
+            line=data.lines[0],
         )
 
 
@@ -330,19 +369,22 @@ def read_classifier_manifest(
             raise DataError(
                 f"the line is not valid JSON ({exc.msg} at character {exc.colno}). Each line "
                 "must be one complete JSON object.",
-                file=source_name, line=line,
+                file=source_name,
+                line=line,
             ) from None
         if not isinstance(obj, dict):
             raise DataError(
                 "the line is not a JSON object. Each line must be an object with a "
                 '"source" attribute and the label attribute.',
-                file=source_name, line=line,
+                file=source_name,
+                line=line,
             )
         source = obj.get("source")
         if not isinstance(source, str):
             raise DataError(
                 'the object has no "source" attribute holding the document text.',
-                file=source_name, line=line,
+                file=source_name,
+                line=line,
             )
         if not source.strip():
             raise DataError('the "source" text is empty.', file=source_name, line=line)
@@ -359,7 +401,8 @@ def _manifest_labels(obj: dict, mode: str, names: list[str], source_name: str, l
     if not present:
         raise DataError(
             f"the object has none of the label attributes {_name_list(names)}.",
-            file=source_name, line=line,
+            file=source_name,
+            line=line,
         )
     for name in present:
         found.extend(_attribute_labels(obj, name, source_name, line))
@@ -367,7 +410,8 @@ def _manifest_labels(obj: dict, mode: str, names: list[str], source_name: str, l
     if any(not lab.strip() for lab in found):
         raise DataError(
             f'the label attribute "{present[0]}" holds an empty label.',
-            file=source_name, line=line,
+            file=source_name,
+            line=line,
         )
     found = [lab.strip() for lab in found]
     if mode == MULTI_CLASS:
@@ -375,7 +419,8 @@ def _manifest_labels(obj: dict, mode: str, names: list[str], source_name: str, l
             raise DataError(
                 f"a multi-class document must have exactly one label, but this one has "
                 f"{len(found)}: {_name_list(found)}.",
-                file=source_name, line=line,
+                file=source_name,
+                line=line,
             )
         return found[0]
     if not found:
@@ -405,12 +450,14 @@ def _attribute_labels(obj: dict, name: str, source_name: str, line: int) -> list
                 raise DataError(
                     f'the label attribute "{name}" holds the class id {item}, but '
                     f'"{name}-metadata" has no "class-name" or "class-map" giving its name.',
-                    file=source_name, line=line,
+                    file=source_name,
+                    line=line,
                 )
         else:
             raise DataError(
                 f'the label attribute "{name}" must be a label name or a list of label names.',
-                file=source_name, line=line,
+                file=source_name,
+                line=line,
             )
     return labels
 

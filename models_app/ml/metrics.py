@@ -104,8 +104,13 @@ def classification_metrics(
         "NumberOfTrainedDocuments": None,
         "NumberOfTestDocuments": n_docs,
         "per_label": [
-            {"label": lab, "precision": precision[i], "recall": recall[i], "f1": f1[i],
-             "support": int(support[i])}
+            {
+                "label": lab,
+                "precision": precision[i],
+                "recall": recall[i],
+                "f1": f1[i],
+                "support": int(support[i]),
+            }
             for i, lab in enumerate(labels)
         ],
     }
@@ -131,15 +136,24 @@ def confusion_matrix_json(
         matrix = np.zeros((len(present), len(present)), dtype=np.int64)
         for g, p in zip(gold, predicted, strict=True):
             matrix[index[g], index[p]] += 1
-        return {"type": "multi_class", "confusion_matrix": matrix.tolist(),
-                "labels": present, "all_labels": all_labels}
+        return {
+            "type": "multi_class",
+            "confusion_matrix": matrix.tolist(),
+            "labels": present,
+            "all_labels": all_labels,
+        }
     tp, fp, fn = _label_counts(gold_sets, pred_sets, present)
     n_docs = len(gold_sets)
     matrices = [
-        [[int(n_docs - t - f - n), int(f)], [int(n), int(t)]] for t, f, n in zip(tp, fp, fn, strict=True)
+        [[int(n_docs - t - f - n), int(f)], [int(n), int(t)]]
+        for t, f, n in zip(tp, fp, fn, strict=True)
     ]
-    return {"type": "multi_label", "confusion_matrix": matrices, "labels": present,
-            "all_labels": all_labels}
+    return {
+        "type": "multi_label",
+        "confusion_matrix": matrices,
+        "labels": present,
+        "all_labels": all_labels,
+    }
 
 
 def _score_matrix(scores, labels: Sequence[str]) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from models_app.ml import artifacts
+from models_app.ml import classifier as classifier_module
 from models_app.ml import formats as F
 from models_app.ml.classifier import TrainedClassifier, fit
 from models_app.ml.errors import TrainingStopped
@@ -47,8 +48,14 @@ def clinc():
     texts, labels = first_per_label(train, intents, 60)
     test_texts, test_labels = first_per_label(test, intents, 30)
     steps = []
-    model = fit(texts, labels, mode=MC, seed=0, time_budget_s=30,
-                progress=lambda fraction, step: steps.append((fraction, step)))
+    model = fit(
+        texts,
+        labels,
+        mode=MC,
+        seed=0,
+        time_budget_s=30,
+        progress=lambda fraction, step: steps.append((fraction, step)),
+    )
     return model, texts, labels, test_texts, test_labels, steps
 
 
@@ -107,12 +114,16 @@ def test_scores_are_sorted_calibrated_probabilities(clinc):
     assert model.params["temperature"] > 0
 
 
-def test_same_data_same_model():
+def test_same_data_same_model(tmp_path):
     data = read(BAD_INPUTS / "classifier-ok-3-labels.csv")
     a = fit(data.texts, data.labels, mode=MC, seed=0, time_budget_s=20)
     b = fit(data.texts, data.labels, mode=MC, seed=0, time_budget_s=20)
     assert np.array_equal(a.weights, b.weights) and np.array_equal(a.bias, b.bias)
     assert a.params["hyperparameters"] == b.params["hyperparameters"]
+    # Timings differ between the two fits, but they stay out of the hashed files.
+    assert artifacts.save_classifier(a, tmp_path / "a") == artifacts.save_classifier(
+        b, tmp_path / "b"
+    )
     # The BOM/CRLF copy of the file reads to the same rows, hence the same model.
     bom = read(BAD_INPUTS / "classifier-bom-crlf.csv")
     c = fit(bom.texts, bom.labels, mode=MC, seed=0, time_budget_s=20)
@@ -134,7 +145,9 @@ def test_multi_label_micro_f1_and_thresholds(reuters):
     params = model.params
     assert set(params["thresholds"]) == set(model.labels)
     assert all(0 < t < 1 for t in params["thresholds"].values())
-    assert params["validation"]["micro_f1_tuned"] >= params["validation"]["micro_f1_global_cut"] - 0.02
+    assert (
+        params["validation"]["micro_f1_tuned"] >= params["validation"]["micro_f1_global_cut"] - 0.02
+    )
 
 
 def test_multi_label_scores_and_at_least_one_label(reuters):
@@ -204,3 +217,27 @@ def test_a_tiny_budget_still_returns_the_baseline():
     skipped = [c for c in model.params["candidates"] if "skipped" in c]
     assert len(tried) >= 1 and skipped
     assert model.predict(["set an alarm for 6 am"]) == ["alarm"]
+
+
+def test_large_sets_switch_to_cheap_models_on_a_subsample(monkeypatch, clinc):
+    _, texts, labels, test_texts, test_labels, _ = clinc
+    # Pretend 1,200 documents are "large" and cap the search set, as for a million.
+    monkeypatch.setattr(classifier_module, "LARGE_DOCS", 1000)
+    monkeypatch.setattr(classifier_module, "MAX_SEARCH_DOCS", 500)
+    model = fit(texts, labels, mode=MC, seed=0, time_budget_s=30)
+    params = model.params
+    assert params["features"] == "large-word"
+    assert params["model"] in ("MultinomialNB", "ComplementNB", "SGDClassifier")
+    assert params["search_documents"] == 500
+    accuracy = np.mean(
+        [p == g for p, g in zip(model.predict(test_texts), test_labels, strict=True)]
+    )
+    assert accuracy >= 0.75
+
+
+def test_empty_input_and_empty_texts_predict():
+    data = read(BAD_INPUTS / "classifier-ok-3-labels.csv")
+    model = fit(data.texts, data.labels, mode=MC, seed=0, time_budget_s=10)
+    assert model.predict([]) == [] and model.predict_scores([]) == []
+    assert model.predict_proba([]).shape == (0, 3)
+    assert model.predict([""])[0] in model.labels

@@ -35,8 +35,9 @@ def csv_bytes(rows) -> bytes:
 
 def data(labels, mode=MC, name="train.csv"):
     texts = [f"document number {i}" for i in range(len(labels))]
-    return F.ClassifierData(texts=texts, labels=list(labels), lines=list(range(1, len(labels) + 1)),
-                            source_name=name)
+    return F.ClassifierData(
+        texts=texts, labels=list(labels), lines=list(range(1, len(labels) + 1)), source_name=name
+    )
 
 
 def expect_error(fn, *, line=None, contains=()):
@@ -94,25 +95,31 @@ def test_bad_rows_name_file_and_line(name, line, contains):
 
 
 def test_empty_file_has_no_documents():
-    expect_error(lambda: read_bad("classifier-empty.csv"), contains=["classifier-empty.csv",
-                                                                     "no documents"])
+    expect_error(
+        lambda: read_bad("classifier-empty.csv"), contains=["classifier-empty.csv", "no documents"]
+    )
 
 
 def test_one_label_needs_at_least_two():
     d = read_bad("classifier-one-label.csv")
-    expect_error(lambda: F.validate_classifier_training(d, mode=MC, test=None),
-                 contains=["at least two labels", "accept_reservations"])
+    expect_error(
+        lambda: F.validate_classifier_training(d, mode=MC, test=None),
+        contains=["at least two labels", "accept_reservations"],
+    )
 
 
 def test_too_few_documents_per_label_names_the_label_and_minimum():
     d = read_bad("classifier-too-few-per-label.csv")
-    expect_error(lambda: F.validate_classifier_training(d, mode=MC, test=None),
-                 contains=['"lonely_label" (5)', "at least 10"])
+    expect_error(
+        lambda: F.validate_classifier_training(d, mode=MC, test=None),
+        contains=['"lonely_label" (5)', "at least 10"],
+    )
 
 
 def test_multilabel_empty_label_names_line_one():
-    expect_error(lambda: read_bad("multilabel-empty-label.csv", ML), line=1,
-                 contains=["empty label", "||"])
+    expect_error(
+        lambda: read_bad("multilabel-empty-label.csv", ML), line=1, contains=["empty label", "||"]
+    )
 
 
 def test_multilabel_with_another_delimiter_warns_naming_it():
@@ -140,8 +147,8 @@ def test_random_bytes_are_refused_as_not_text():
 def test_encoding_error_deep_in_a_stream_names_its_line():
     body = b"a,x\n" * 5000 + b"b,caf\xe9\n"
     err = expect_error(
-        lambda: F.read_classifier_csv(io.BytesIO(body), mode=MC, source_name="t.csv"),
-        line=5001)
+        lambda: F.read_classifier_csv(io.BytesIO(body), mode=MC, source_name="t.csv"), line=5001
+    )
     assert err.file == "t.csv"
 
 
@@ -162,6 +169,10 @@ def test_multilabel_rows_are_split_and_deduplicated():
     d = read_text("x|y,t1\ny,t2\nx|x,t3\n", mode=ML)
     assert d.labels == [["x", "y"], ["y"], ["x"]]
     assert d.warnings == []
+
+
+def test_a_reversed_header_is_caught_too():
+    expect_error(lambda: read_text("text,label\na,one\nb,two\n"), line=1, contains=["header"])
 
 
 def test_label_only_header_word_is_not_a_header_when_used_as_a_label_elsewhere():
@@ -186,18 +197,23 @@ def test_labels_under_fifty_documents_warn_by_name():
 
 def test_too_many_labels_multi_class_and_multi_label(monkeypatch):
     mc = data([f"l{i}" for i in range(1001) for _ in range(10)])
-    expect_error(lambda: F.validate_classifier_training(mc, mode=MC, test=None),
-                 contains=["1,001 labels", "at most 1,000"])
+    expect_error(
+        lambda: F.validate_classifier_training(mc, mode=MC, test=None),
+        contains=["1,001 labels", "at most 1,000"],
+    )
     ml = data([[f"l{i}"] for i in range(101) for _ in range(10)], mode=ML)
-    expect_error(lambda: F.validate_classifier_training(ml, mode=ML, test=None),
-                 contains=["101 labels", "at most 100"])
+    expect_error(
+        lambda: F.validate_classifier_training(ml, mode=ML, test=None),
+        contains=["101 labels", "at most 100"],
+    )
 
 
 def test_too_many_documents_in_validation(monkeypatch):
     monkeypatch.setattr(F, "MAX_DOCUMENTS", 20)
-    expect_error(lambda: F.validate_classifier_training(data(["a", "b"] * 11), mode=MC,
-                                                        test=None),
-                 contains=["22 documents", "at most 20"])
+    expect_error(
+        lambda: F.validate_classifier_training(data(["a", "b"] * 11), mode=MC, test=None),
+        contains=["22 documents", "at most 20"],
+    )
 
 
 def test_multilabel_rare_labels_are_kept_with_a_warning():
@@ -210,8 +226,10 @@ def test_test_labels_must_exist_in_training():
     train = data(["a"] * 50 + ["b"] * 50)
     test = data(["a", "b", "zebra", "yak"], name="test.csv")
     test.lines = [1, 2, 3, 4]
-    err = expect_error(lambda: F.validate_classifier_training(train, mode=MC, test=test),
-                       contains=['"yak"', '"zebra"', "test.csv", "line 3"])
+    err = expect_error(
+        lambda: F.validate_classifier_training(train, mode=MC, test=test),
+        contains=['"yak"', '"zebra"', "test.csv", "line 3"],
+    )
     assert err.file == "test.csv"
 
 
@@ -220,8 +238,10 @@ def test_read_then_validate_an_empty_test_file():
     with pytest.raises(DataError):
         F.read_classifier_csv(io.BytesIO(b""), mode=MC, source_name="test.csv")
     empty = F.ClassifierData(source_name="test.csv")
-    expect_error(lambda: F.validate_classifier_training(train, mode=MC, test=empty),
-                 contains=["no documents"])
+    expect_error(
+        lambda: F.validate_classifier_training(train, mode=MC, test=empty),
+        contains=["no documents"],
+    )
 
 
 # --- augmented manifests ----------------------------------------------------------------
@@ -237,8 +257,9 @@ def test_manifest_with_label_names_and_ground_truth_ids():
         {"source": "spam text", "job": "spam"},
         {"source": "ham text", "job": 1, "job-metadata": {"class-name": "ham"}},
     )
-    d = F.read_classifier_manifest(stream, mode=MC, label_attribute_names=["job"],
-                                   source_name="m.jsonl")
+    d = F.read_classifier_manifest(
+        stream, mode=MC, label_attribute_names=["job"], source_name="m.jsonl"
+    )
     assert d.texts == ["spam text", "ham text"] and d.labels == ["spam", "ham"]
     assert d.lines == [1, 2]
 
@@ -246,11 +267,15 @@ def test_manifest_with_label_names_and_ground_truth_ids():
 def test_multilabel_manifest_lists_and_class_map():
     stream = manifest(
         {"source": "t1", "genre": ["action", "comedy"]},
-        {"source": "t2", "genre": [0, 2],
-         "genre-metadata": {"class-map": {"0": "action", "2": "drama"}}},
+        {
+            "source": "t2",
+            "genre": [0, 2],
+            "genre-metadata": {"class-map": {"0": "action", "2": "drama"}},
+        },
     )
-    d = F.read_classifier_manifest(stream, mode=ML, label_attribute_names=["genre"],
-                                   source_name="m.jsonl")
+    d = F.read_classifier_manifest(
+        stream, mode=ML, label_attribute_names=["genre"], source_name="m.jsonl"
+    )
     assert d.labels == [["action", "comedy"], ["action", "drama"]]
 
 
@@ -269,6 +294,9 @@ def test_multilabel_manifest_lists_and_class_map():
 def test_manifest_errors_name_the_line(line, contains):
     stream = manifest({"source": "fine", "job": "a"}, raw_lines=[line])
     expect_error(
-        lambda: F.read_classifier_manifest(stream, mode=MC, label_attribute_names=["job"],
-                                           source_name="m.jsonl"),
-        line=2, contains=contains)
+        lambda: F.read_classifier_manifest(
+            stream, mode=MC, label_attribute_names=["job"], source_name="m.jsonl"
+        ),
+        line=2,
+        contains=contains,
+    )

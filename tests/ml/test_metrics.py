@@ -34,8 +34,13 @@ def test_multi_class_metrics_by_hand():
     assert m["HammingLoss"] == pytest.approx(2 / 7)
     assert m["NumberOfLabels"] == 4 and m["NumberOfTestDocuments"] == 7
     rows = {r["label"]: r for r in m["per_label"]}
-    assert rows["1"] == {"label": "1", "precision": pytest.approx(2 / 3), "recall": 1.0,
-                         "f1": pytest.approx(0.8), "support": 2}
+    assert rows["1"] == {
+        "label": "1",
+        "precision": pytest.approx(2 / 3),
+        "recall": 1.0,
+        "f1": pytest.approx(0.8),
+        "support": 2,
+    }
     assert rows["0"]["precision"] == 0.0 and rows["0"]["support"] == 1
 
 
@@ -60,8 +65,13 @@ def test_labels_absent_from_the_test_data_do_not_dilute_macro_averages():
         assert with_extra[key] == pytest.approx(plain[key])
     assert with_extra["NumberOfLabels"] == 5
     assert with_extra["HammingLoss"] == pytest.approx(3 / 15)  # E is a label slot too
-    assert with_extra["per_label"][-1] == {"label": "E", "precision": 0.0, "recall": 0.0,
-                                           "f1": 0.0, "support": 0}
+    assert with_extra["per_label"][-1] == {
+        "label": "E",
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 0,
+    }
 
 
 def test_perfect_predictions():
@@ -108,8 +118,7 @@ def test_precision_recall_curves_match_scikit_learn():
 def test_precision_recall_curves_from_predict_scores_pairs_and_downsampling():
     gold = [["x"], ["y"], ["x", "y"], []] * 50
     pairs = [[("x", 0.9 - i / 1000), ("y", i / 1000)] for i in range(200)]
-    curves = precision_recall_curves(gold, pairs, labels=["x", "y", "z"], mode=ML,
-                                     max_points=10)
+    curves = precision_recall_curves(gold, pairs, labels=["x", "y", "z"], mode=ML, max_points=10)
     assert len(curves["x"]["thresholds"]) <= 10 and len(curves["x"]["thresholds"]) >= 9
     assert curves["x"]["recall"][0] == 1.0  # lowest threshold keeps every positive
     assert curves["x"]["thresholds"] == sorted(curves["x"]["thresholds"])
