@@ -7,6 +7,7 @@ Runs (each in its own process, so peak RSS is per run):
 
 Usage: python bench/bench_recognizer_ml.py [--only RUN] [--dev {carve,conll-dev}]
                                           [--time-budget SECONDS] [--max-epochs N]
+                                          [--params JSON]  (overrides of DEFAULT_PARAMS)
 Data: $TEXTWHEEL_SHARED_DATA, default <repo>/../shared/data. Speed is words of the scored split
 per CPU second of this (single-threaded) process, so other load on the machine does not skew it.
 
@@ -59,7 +60,9 @@ def _annotated(folder: Path, split: str):
     return [t for t, _ in examples], [s for _, s in examples]
 
 
-def run(name: str, dev_mode: str, max_epochs: int | None, budget: float | None) -> dict:
+def run(
+    name: str, dev_mode: str, max_epochs: int | None, budget: float | None, params: dict | None
+) -> dict:
     """Train and score one benchmark run; return its figures."""
     folder = DATA / ("wnut17" if name == "wnut17" else "conll2003")
     eval_split = "dev" if name == "wnut17" else "test"
@@ -69,10 +72,22 @@ def run(name: str, dev_mode: str, max_epochs: int | None, budget: float | None) 
         lines = _documents(folder / "train.txt")["train.txt"]
         examples = F.annotate_with_entity_list(lines, entity_list)
         texts, spans = [t for t, _ in examples], [s for _, s in examples]
+        # How good the list's own annotation of train is, against the gold annotations.
+        gold = _annotated(folder, "train")
+        assert gold[0] == texts
+        quality = evaluate(spans, gold[1])
+        print(
+            f"  [{name}] entity-list annotation of train vs gold: P {quality['Recall']:.3f} "
+            f"R {quality['Precision']:.3f} (gold entities on unknown spans not counted), "
+            f"{sum(s[2] == F.UNKNOWN for doc in spans for s in doc)} unknown spans",
+            file=sys.stderr,
+            flush=True,
+        )
     else:
         texts, spans = _annotated(folder, "train")
     types = F.check_training_examples(
-        list(zip(texts, spans, strict=True)), {s[2] for doc in spans for s in doc}
+        list(zip(texts, spans, strict=True)),
+        {s[2] for doc in spans for s in doc if s[2] != F.UNKNOWN},
     )
     dev = None
     # Entity-list mode has no gold annotations to early-stop on, so it always carves.
@@ -89,6 +104,7 @@ def run(name: str, dev_mode: str, max_epochs: int | None, budget: float | None) 
         dev=dev,
         max_epochs=max_epochs,
         time_budget_s=budget,
+        params=params,
         progress=lambda fraction, step: print(
             f"  [{name}] {time.monotonic() - started:6.0f}s {fraction:4.0%} {step}",
             file=sys.stderr,
@@ -151,10 +167,13 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--time-budget", type=float, default=None, help="seconds per training")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--params", type=json.loads, default=None, help="overrides, e.g. '{\"dropout\": 0.3}'"
+    )
     args = parser.parse_args()
 
     if args.only:
-        results = [run(args.only, args.dev, args.max_epochs, args.time_budget)]
+        results = [run(args.only, args.dev, args.max_epochs, args.time_budget, args.params)]
     else:
         results = []
         for name in RUNS:
@@ -173,6 +192,8 @@ def main() -> None:
                     command += ["--max-epochs", str(args.max_epochs)]
                 if args.time_budget:
                     command += ["--time-budget", str(args.time_budget)]
+                if args.params:
+                    command += ["--params", json.dumps(args.params)]
                 subprocess.run(command, check=True)
                 results += json.loads(Path(out.name).read_text())
     if args.json:

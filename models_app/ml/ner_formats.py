@@ -10,7 +10,8 @@ Shapes:
 * documents: a mapping file name -> list of lines (`read_documents`);
 * annotations: `Annotation` rows (`read_annotations`);
 * training examples: a list of `(text, [(begin, end, type), ...])`, offsets into `text`, end
-  exclusive (`build_examples`, `annotate_with_entity_list`, `read_augmented_manifest`).
+  exclusive (`build_examples`, `annotate_with_entity_list`, `read_augmented_manifest`); only
+  `annotate_with_entity_list` also gives spans of type `UNKNOWN` (annotation not known).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
 from models_app.ml.errors import DataError
-from models_app.ml.ner_metrics import count_mentions
+from models_app.ml.ner_metrics import UNKNOWN, count_mentions
 
 ONE_DOC_PER_LINE = "ONE_DOC_PER_LINE"
 ONE_DOC_PER_FILE = "ONE_DOC_PER_FILE"
@@ -381,16 +383,30 @@ def annotate_with_entity_list(
     """Annotate texts with an entity list: exact, case-sensitive, whole-token matches.
 
     Longer matches win over shorter ones they overlap (ties: the leftmost), and matches never
-    overlap. A text listed with several types takes the first type in list order.
+    overlap. A match is left as annotation of type `UNKNOWN` (training ignores its tokens and
+    scoring ignores predictions on it) rather than guessed when it is unreliable:
+    * its text is listed with several types (e.g. "Chicago" as a place and as a team);
+    * it has no letter (e.g. "3", listed because a team is called that somewhere);
+    * it is one token that the texts use at least as often in lower case, so it is mostly a
+      common word (e.g. "The", listed as a place by a slip in the source annotations).
     """
-    types: dict[str, str] = {}
+    types: dict[str, set[str]] = {}
     max_tokens = 0
     for text, type_ in entity_list:
         text = text.strip()
         n_tokens = len(_TOKEN_RE.findall(text))
-        if n_tokens and text not in types:
-            types[text] = type_
+        if n_tokens:
+            types.setdefault(text, set()).add(type_)
             max_tokens = max(max_tokens, n_tokens)
+    texts = list(texts)
+    token_counts = Counter(token for text in texts for token in _TOKEN_RE.findall(text))
+
+    def reliable(text: str, one_token: bool) -> bool:
+        if len(types[text]) > 1 or not any(c.isalpha() for c in text):
+            return False
+        lower = text.lower()
+        return not (one_token and lower != text and token_counts[lower] >= token_counts[text])
+
     examples = []
     for text in texts:
         tokens = [(m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
@@ -398,14 +414,15 @@ def annotate_with_entity_list(
         for i, (begin, _) in enumerate(tokens):
             for j in range(i, min(i + max_tokens, len(tokens))):
                 end = tokens[j][1]
-                type_ = types.get(text[begin:end])
-                if type_ is not None:
-                    candidates.append((begin, end, type_))
+                if text[begin:end] in types:
+                    candidates.append((begin, end, i == j))
         candidates.sort(key=lambda c: (c[0] - c[1], c[0]))
         taken = [False] * (len(text) + 1)
         spans = []
-        for begin, end, type_ in candidates:
+        for begin, end, one_token in candidates:
             if not any(taken[begin:end]):
+                listed = text[begin:end]
+                type_ = next(iter(types[listed])) if reliable(listed, one_token) else UNKNOWN
                 spans.append((begin, end, type_))
                 for k in range(begin, end):
                     taken[k] = True

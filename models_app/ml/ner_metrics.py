@@ -3,6 +3,9 @@
 An entity counts as correct only when its begin, end and type all equal a gold entity's.
 Overall figures are micro-averaged over every entity; an undefined ratio (no predictions, no
 gold entities) is 0.
+
+A gold span of type `UNKNOWN` marks text whose annotation is not known (entity-list mode leaves
+doubtful matches so): it is not an entity to find, and predictions overlapping it are not scored.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from collections.abc import Iterable, Sequence
 
 Span = tuple  # (begin, end, type) or (begin, end, type, score); the score is ignored
 
+# Not a valid entity type name (those are upper-case words), so it never clashes with one.
+UNKNOWN = "-"
+
 
 def count_mentions(spans: Iterable[Iterable[Span]]) -> dict[str, int]:
     """Mentions per entity type, e.g. for NumberOfTrainMentions from the training spans."""
-    counts = Counter(span[2] for doc_spans in spans for span in doc_spans)
+    counts = Counter(span[2] for doc_spans in spans for span in doc_spans if span[2] != UNKNOWN)
     return dict(sorted(counts.items()))
 
 
@@ -42,8 +48,13 @@ def evaluate(
         raise ValueError(f"{len(gold)} gold documents but {len(predicted)} predicted")
     tp, n_pred, n_gold = Counter(), Counter(), Counter()
     for doc_gold, doc_pred in zip(gold, predicted, strict=True):
-        gold_set = {tuple(span[:3]) for span in doc_gold}
-        pred_set = {tuple(span[:3]) for span in doc_pred}
+        unknown = [span for span in doc_gold if span[2] == UNKNOWN]
+        gold_set = {tuple(span[:3]) for span in doc_gold if span[2] != UNKNOWN}
+        pred_set = {
+            tuple(span[:3])
+            for span in doc_pred
+            if not any(span[0] < u[1] and u[0] < span[1] for u in unknown)
+        }
         n_gold.update(span[2] for span in gold_set)
         n_pred.update(span[2] for span in pred_set)
         tp.update(span[2] for span in gold_set & pred_set)

@@ -8,6 +8,7 @@ import pytest
 
 from models_app.ml import ner_formats as F
 from models_app.ml.errors import DataError
+from models_app.ml.ner_metrics import count_mentions
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -177,24 +178,52 @@ def test_entity_list_annotation_is_longest_first_whole_token_and_non_overlapping
         ("York", "LOCATION"),
         ("Times Square", "LOCATION"),
         ("Bob", "PERSON"),
-        ("Bob", "ORGANIZATION"),  # listed twice: the first type wins
         ("U.S.", "LOCATION"),
     ]
     texts = [
         "The New York Times Square office",  # longest first: "New York Times", not "Times Square"
-        "Yorkshire and bob and Bobby and Bob .",  # no partial tokens, case-sensitive
+        "Yorkshire and bob and Bobby and Bob met Bob .",  # no partial tokens, case-sensitive
         "U.S.-based New York",
         "",
     ]
     examples = F.annotate_with_entity_list(texts, entity_list)
     assert [[t[b:e] for b, e, _ in spans] for t, spans in examples] == [
         ["New York Times"],
-        ["Bob"],
+        ["Bob", "Bob"],
         ["U.S.", "New York"],
         [],
     ]
     assert examples[0][1] == [(4, 18, "ORGANIZATION")]
-    assert examples[1][1] == [(32, 35, "PERSON")]
+    assert examples[1][1] == [(32, 35, "PERSON"), (40, 43, "PERSON")]
+
+
+def test_entity_list_annotation_leaves_unreliable_matches_unknown():
+    entity_list = [
+        ("Chicago", "LOCATION"),
+        ("Chicago", "ORGANIZATION"),  # a city and a team: which one is not known
+        ("Chicago Bulls", "ORGANIZATION"),
+        ("3", "ORGANIZATION"),  # no letter
+        ("The", "LOCATION"),  # mostly the word "the"
+        ("May", "PERSON"),  # "may" is rarer than "May": a name
+        ("iPhone", "PRODUCT"),
+        ("ebay", "ORGANIZATION"),  # listed in lower case: kept
+    ]
+    texts = [
+        "Chicago beat the Chicago Bulls 3 - 1 .",
+        "The iPhone is on ebay and the rest is in the box .",
+        "May said she may come in May .",
+    ]
+    examples = F.annotate_with_entity_list(texts, entity_list)
+    unknown = F.UNKNOWN
+    assert examples[0][1] == [(0, 7, unknown), (17, 30, "ORGANIZATION"), (31, 32, unknown)]
+    assert examples[1][1] == [(0, 3, unknown), (4, 10, "PRODUCT"), (17, 21, "ORGANIZATION")]
+    assert examples[2][1] == [(0, 3, "PERSON"), (25, 28, "PERSON")]
+    # Unknown spans are not mentions of any type.
+    assert count_mentions(spans for _, spans in examples) == {
+        "ORGANIZATION": 2,
+        "PERSON": 2,
+        "PRODUCT": 1,
+    }
 
 
 def test_entity_list_annotation_of_the_bad_input_docs(bad_docs):

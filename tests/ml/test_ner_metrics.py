@@ -2,7 +2,7 @@
 
 import pytest
 
-from models_app.ml.ner_metrics import count_mentions, evaluate, recognizer_metadata
+from models_app.ml.ner_metrics import UNKNOWN, count_mentions, evaluate, recognizer_metadata
 
 GOLD = [
     [(0, 3, "PERSON"), (10, 15, "PLACE")],
@@ -48,6 +48,23 @@ def test_it_counts_duplicates_once_and_handles_nothing_predicted():
     assert (nothing["Precision"], nothing["Recall"], nothing["F1Score"]) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError):
         evaluate(gold, [])
+
+
+def test_unknown_gold_spans_are_neither_found_nor_held_against_predictions():
+    gold = [[(0, 3, "PERSON"), (10, 17, UNKNOWN), (20, 25, "PLACE")]]
+    predicted = [
+        [
+            (0, 3, "PERSON"),  # right
+            (10, 17, "ORG"),  # on the unknown span: not scored
+            (12, 19, "ORG"),  # overlaps it: not scored
+            (20, 25, "ORG"),  # wrong type
+        ]
+    ]
+    result = evaluate(gold, predicted)
+    assert result["Precision"] == pytest.approx(1 / 2)
+    assert result["Recall"] == pytest.approx(1 / 2)
+    assert UNKNOWN not in {item["Type"] for item in result["EntityTypes"]}
+    assert count_mentions(gold) == {"PERSON": 1, "PLACE": 1}
 
 
 def test_it_shapes_comprehend_recognizer_metadata():

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import spacy
 
 from models_app.ml import ner_formats as F
 from models_app.ml.errors import TrainingStopped
@@ -14,8 +15,8 @@ from models_app.ml.ner_artifacts import (
     read_metadata,
     save_recognizer,
 )
-from models_app.ml.ner_metrics import evaluate
-from models_app.ml.recognizer import fit
+from models_app.ml.ner_metrics import UNKNOWN, evaluate
+from models_app.ml.recognizer import _make_examples, fit
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -171,3 +172,25 @@ def test_word_dropout_option_trains(train_data):
     recognizer = fit(texts, spans, entity_types=TYPES, max_epochs=1, params={"word_dropout": 0.3})
     assert recognizer.params["word_dropout"] == 0.3
     assert len(recognizer.entities(texts[:5])) == 5
+
+
+def test_unknown_spans_become_missing_annotation():
+    texts = ["Chicago beat Boston .", "Chicago beat the Chicago Bulls ."]
+    spans = [
+        [(0, 7, UNKNOWN), (13, 19, "ORGANIZATION")],
+        [(0, 7, UNKNOWN), (17, 30, "ORGANIZATION")],
+    ]
+    examples = _make_examples(spacy.blank("en"), texts, spans, ["ORGANIZATION"])
+    # None is spaCy's missing tag: the NER oracle allows any action there, so no loss.
+    assert examples[0].get_aligned_ner() == [None, "O", "U-ORGANIZATION", "O"]
+    assert examples[1].get_aligned_ner() == [
+        None,
+        "O",
+        "O",
+        "B-ORGANIZATION",
+        "L-ORGANIZATION",
+        "O",
+    ]
+    # Without unknown spans every other token is outside an entity, as before.
+    [plain] = _make_examples(spacy.blank("en"), texts[:1], [spans[0][1:]], ["ORGANIZATION"])
+    assert plain.get_aligned_ner() == ["O", "O", "U-ORGANIZATION", "O"]
