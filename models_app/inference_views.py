@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Case, F, FloatField, Value, When
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -17,6 +19,7 @@ from models_app.services import analysis_jobs, endpoints
 from webapp import storage
 from webapp.accounts.services.tags import tags_of
 from webapp.errors import ServiceError
+from webapp.tables import DESC, Column, table_page
 
 ENTITY_COLOURS = 12  # the .ent-c<n> colour classes of console.css
 # Which form field a service error is about, from the words of its message (first match wins).
@@ -50,10 +53,35 @@ def _endpoint(request, name: str):
     return get_object_or_404(selectors.endpoints(request.account), name=name)
 
 
+ENDPOINT_COLUMNS = (
+    Column("Name", "name", ("name",)),
+    Column("Type", "type", ("kind",)),
+    Column(
+        "Model version",
+        "model",
+        (
+            Coalesce("version__model__name", "desired_version__model__name"),
+            Coalesce("version__version_name", "desired_version__version_name"),
+        ),
+    ),
+    Column("Status", "status", ("status",)),
+    Column(
+        "Inference units",
+        "units",
+        (Coalesce("current_inference_units", "desired_inference_units"),),
+        num=True,
+        first=DESC,
+    ),
+    Column("Created", "created", ("created_at",), first=DESC),
+    Column("Actions", hide_label=True),
+)
+
+
 @login_required
 def endpoint_list(request):
-    rows = list(selectors.endpoints(request.account).order_by("name"))
-    return render(request, "inference/endpoint_list.html", {"endpoints": rows})
+    endpoints = selectors.endpoints(request.account)
+    table = table_page(request, endpoints, ENDPOINT_COLUMNS, default="name")
+    return render(request, "inference/endpoint_list.html", {"table": table})
 
 
 @login_required
@@ -206,10 +234,31 @@ def _job(request, job_id: str):
     return get_object_or_404(selectors.jobs(request.account), job_id=job_id)
 
 
+# How much of a job is done, as its `fraction` says, for sorting in the database.
+_JOB_PROGRESS = Case(
+    When(status=JobStatus.COMPLETED, then=Value(1.0)),
+    When(
+        documents_total__gt=0,
+        then=Cast(F("documents_done") + F("documents_failed"), FloatField()) / F("documents_total"),
+    ),
+    default=Value(0.0),
+    output_field=FloatField(),
+)
+JOB_COLUMNS = (
+    Column("Name", "name", (Coalesce(NullIf("job_name", Value("")), "job_id"),)),
+    Column("Type", "type", ("kind",)),
+    Column("Model version", "model", ("model_arn",)),
+    Column("Status", "status", ("status",)),
+    Column("Progress", "progress", (_JOB_PROGRESS,), first=DESC),
+    Column("Documents", "documents", ("documents_total",), num=True, first=DESC),
+    Column("Submitted", "submitted", ("submit_time",), first=DESC),
+)
+
+
 @login_required
 def job_list(request):
     filters = forms.JobFilterForm(request.GET)
-    jobs = selectors.jobs(request.account).order_by("-submit_time", "-id")
+    jobs = selectors.jobs(request.account)
     has_any = jobs.exists()
     kind = status = ""
     if filters.is_valid():
@@ -218,8 +267,8 @@ def job_list(request):
         jobs = jobs.filter(kind=kind)
     if status:
         jobs = jobs.filter(status=status)
-    rows = list(jobs[:500])
-    for job in rows:
+    table = table_page(request, jobs, JOB_COLUMNS, default="submitted")
+    for job in table.rows:
         # The version may be gone (deleted after the job); its ARN still names it.
         job.model_label = (
             forms.version_label(job.version)
@@ -227,7 +276,7 @@ def job_list(request):
             else job.model_arn.split(":", 5)[-1].split("/", 1)[-1]
         )
     context = {
-        "jobs": rows,
+        "table": table,
         "filters": filters,
         "has_any": has_any,
         "filtered": bool(kind or status),

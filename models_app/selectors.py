@@ -2,7 +2,9 @@
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, FloatField, OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelVersion
 from webapp import arns
@@ -58,6 +60,24 @@ def version_by_arn(account, value: str, *, kind: str, field: str) -> ModelVersio
 
 def models(account, kind: str) -> QuerySet:
     return CustomModel.objects.filter(account=account, kind=kind).prefetch_related("versions")
+
+
+def models_with_latest(account, kind: str) -> QuerySet:
+    """The account's models that have a version, each annotated with its version count and its
+    latest version's id, name, status and F1 score, so that the list sorts on any of them."""
+    latest = ModelVersion.objects.filter(model=OuterRef("pk")).order_by("-submit_time", "-pk")
+    f1 = Cast(KeyTextTransform("F1Score", "metrics"), FloatField())
+    return (
+        CustomModel.objects.filter(account=account, kind=kind)
+        .annotate(
+            version_count=Count("versions"),
+            latest_pk=Subquery(latest.values("pk")[:1]),
+            latest_name=Subquery(latest.values("version_name")[:1]),
+            latest_status=Subquery(latest.values("status")[:1]),
+            latest_f1=Subquery(latest.annotate(f1=f1).values("f1")[:1]),
+        )
+        .filter(latest_pk__isnull=False)
+    )
 
 
 def model_lookup(account, arn):

@@ -24,6 +24,7 @@ from models_app.services import classifiers, recognizers, serving
 from webapp import storage
 from webapp.accounts.services.tags import tags_of
 from webapp.errors import ServiceError
+from webapp.tables import DESC, Column, table_page
 
 ACTIVE = (ModelStatus.SUBMITTED, ModelStatus.TRAINING, ModelStatus.STOP_REQUESTED)
 USABLE = (ModelStatus.TRAINED, ModelStatus.TRAINED_WITH_WARNING)
@@ -175,6 +176,17 @@ def _annotate(spec: Kind, versions, best_pk=None) -> None:
 # Lists
 
 
+def _list_columns(spec: Kind) -> tuple[Column, ...]:
+    return (
+        Column(spec.name_label, "name", ("name",)),
+        Column("Versions", "versions", ("version_count",), num=True, first=DESC),
+        Column("Latest version", "latest", ("latest_name",)),
+        Column("Status", "status", ("latest_status",)),
+        Column(spec.f1_label, "f1", ("latest_f1",), num=True, first=DESC),
+        Column("Created", "created", ("created_at",), first=DESC),
+    )
+
+
 @login_required
 def model_list(request, kind):
     spec = KINDS[kind]
@@ -182,27 +194,18 @@ def model_list(request, kind):
     status = name = ""
     if filters.is_valid():
         status, name = filters.cleaned_data["status"], filters.cleaned_data["name"].strip()
-    models = selectors.models(request.account, kind)
+    models = selectors.models_with_latest(request.account, kind)
     has_any = models.exists()
     if name:
         models = models.filter(name__icontains=name)
-    rows = []
-    for model in models:
-        versions = sorted(model.versions.all(), key=lambda v: (v.submit_time, v.pk))
-        latest = versions[-1] if versions else None
-        if latest is None or (status and latest.status != status):
-            continue
-        rows.append(
-            {
-                "model": model,
-                "count": len(versions),
-                "latest": latest,
-                "f1": _cell((latest.metrics or {}).get("F1Score"), spec.percent),
-            }
-        )
+    if status:
+        models = models.filter(latest_status=status)
+    table = table_page(request, models, _list_columns(spec), default="name")
+    for model in table.rows:
+        model.f1 = _cell(model.latest_f1, spec.percent)
     context = {
         "kind": spec,
-        "rows": rows,
+        "table": table,
         "filters": filters,
         "has_any": has_any,
         "filtered": bool(status or name),

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Frame, Page, Response, expect, sync_playwright
+from axe_playwright_python.base import AXE_SCRIPT
+from playwright.sync_api import (
+    ConsoleMessage,
+    Frame,
+    Page,
+    Response,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import PASSWORD, REPO
 
@@ -30,6 +39,26 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 10_000  # a console page that takes longer than this is a failure, not a wait
 ACCOUNT_ID = re.compile(r"\d{12}")
+# axe-core (bundled by axe-playwright-python, injected into the page: nothing is fetched) with the
+# WCAG 2.x A and AA rules, which include color-contrast, label, button-name, link-name and the
+# aria-* rules, and its best practices (landmarks, headings, empty table headers).
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    },
+    "resultTypes": ["violations", "incomplete"],
+}
+# The violations, and also text whose contrast axe could not work out (text drawn over other
+# elements, say), except in two places where it cannot know what the reader sees: the charts'
+# SVG labels, which plotly draws, and an open modal dialog, an opaque panel in the top layer
+# that axe takes for text overlapping the page beneath it.
+AXE_RUN = """options => axe.run(document, options).then(r => r.violations.concat(
+  r.incomplete
+    .filter(v => v.id === "color-contrast")
+    .map(v => ({...v, id: "color-contrast (undetermined)", nodes: v.nodes.filter(
+      n => !document.querySelector(n.target[0])?.closest(".chart, dialog[open]"))}))
+    .filter(v => v.nodes.length)))"""
 
 _RECORD = pytest.StashKey["BrowserRecord"]()
 _REPORTS = pytest.StashKey[dict]()
@@ -60,8 +89,38 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
 
 
+def _run_axe(page: Page) -> list[dict]:
+    # A page that polls reloads itself when the work it shows is done; audit the new document.
+    for _ in range(3):
+        page.wait_for_load_state()
+        try:
+            page.evaluate(AXE_SCRIPT)
+            return page.evaluate(AXE_RUN, AXE_OPTIONS)
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc):
+                raise
+    raise AssertionError(f"{page.url} kept navigating; it could not be audited")
+
+
+def audit(page: Page) -> None:
+    """Fail when the page breaks an accessibility rule or scrolls sideways at this width."""
+    violations = _run_axe(page)
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']}\n"
+        + "\n".join(f"    {n['html'][:200]}\n      {n['failureSummary']}" for n in v["nodes"][:5])
+        for v in violations
+    ]
+    assert not found, f"Accessibility violations on {page.url}:\n" + "\n".join(found)
+    widths = page.evaluate(
+        "[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"{page.url} scrolls sideways: {widths[0]} px in {widths[1]} px"
+
+
 def shot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as docs/screenshots/<test name>-<name>.png."""
+    """Check the page (see `audit`) and save a full-page screenshot as
+    docs/screenshots/<test name>-<name>.png."""
+    audit(page)
     record = _PAGES[id(page)]
     path = SCREENSHOTS / f"{record.name}-{_safe(name)}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
@@ -138,13 +197,14 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """Fail the test itself (not its teardown) when the page logged any JavaScript error."""
+    """Fail the test itself (not its teardown) when the page logged any JavaScript error, or when
+    the page it ends on fails the audit."""
     result = yield
     record = item.stash.get(_RECORD, None)
     if record is not None:
         page = item.funcargs["page"]
         if not page.is_closed():
-            page.evaluate("0")  # a round trip delivers console events still in flight
+            audit(page)  # also a round trip that delivers console events still in flight
         if record.errors:
             pytest.fail("Errors in the browser console:\n" + "\n".join(record.errors))
     return result

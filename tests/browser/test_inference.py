@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot, sign_up
+from tests.browser.conftest import audit, shot, sign_up
 from tests.conftest import BAD_INPUTS
 
 pytestmark = pytest.mark.browser
@@ -34,6 +34,7 @@ def train_classifier(page: Page, api, store, user: dict, name: str = "intents") 
     expect(row.get_by_role("cell").nth(1).locator(".badge")).to_have_text(
         "Trained", timeout=WAIT_MS
     )
+    audit(page)
     return f"{name} · v1"
 
 
@@ -41,6 +42,7 @@ def create_endpoint(page: Page, name: str, version_label: str) -> None:
     """Create an endpoint from the console and wait on its page until it is in service."""
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Endpoints").click()
     expect(page.get_by_role("heading", name="Endpoints", exact=True)).to_be_visible()
+    audit(page)
     page.get_by_role("link", name="Create endpoint").first.click()
     expect(page.get_by_role("heading", name="Create endpoint")).to_be_visible()
     page.get_by_label("Endpoint name").fill(name)
@@ -91,6 +93,7 @@ def test_run_analysis_job_and_download_output(page: Page, worker, api, store, tm
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Analysis jobs").click()
     expect(page.get_by_role("heading", name="Analysis jobs", exact=True)).to_be_visible()
+    audit(page)
     page.get_by_role("link", name="Create job").first.click()
     expect(page.get_by_role("heading", name="Create analysis job")).to_be_visible()
     page.get_by_label("Job name").fill("inbox-intents")

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot, sign_up
+from tests.browser.conftest import audit, shot, sign_up
 from tests.conftest import BAD_INPUTS
 
 pytestmark = pytest.mark.browser
@@ -21,6 +21,7 @@ def test_create_classifier_watch_it_train_and_start_a_new_version(page: Page, wo
     ).click()
     expect(page.get_by_role("heading", name="Custom classification")).to_be_visible()
     expect(page.get_by_text("No classifiers yet.")).to_be_visible()
+    audit(page)
     page.get_by_role("link", name="Create classifier").first.click()
     expect(page.get_by_role("heading", name="Create classifier")).to_be_visible()
 
@@ -89,6 +90,7 @@ def test_create_recognizer_watch_it_train_and_try_it(page: Page, start_worker):
         "link", name="Custom entity recognition"
     ).click()
     expect(page.get_by_role("heading", name="Custom entity recognition")).to_be_visible()
+    audit(page)
     page.get_by_role("link", name="Create recognizer").first.click()
     expect(page.get_by_role("heading", name="Create recognizer")).to_be_visible()
 

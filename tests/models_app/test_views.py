@@ -117,7 +117,7 @@ def test_it_lists_classifiers_and_filters_them(client, owner, outsider):
     url = reverse("models_app:classifier-list")
 
     body = text(client.get(url))
-    assert 'class="table sortable-table"' in body
+    assert 'aria-sort="ascending"><a class="sort-link" href="?sort=name&dir=desc"' in body
     assert ">news</a>" in body and ">spam</a>" in body and "secret" not in body
     assert "0.5000" in body and "Training" in body  # spam's F1, news's latest status
 

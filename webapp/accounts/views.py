@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.db.models import Case, When
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,6 +12,20 @@ from webapp.accounts.models import AccessKey, Membership
 from webapp.accounts.services.access_keys import access_key_create, access_key_revoke
 from webapp.accounts.services.accounts import member_add, user_signup
 from webapp.errors import ServiceError
+from webapp.tables import DESC, Column, table_page
+
+MEMBER_COLUMNS = (
+    Column("User", "user", ("user__username",)),
+    Column("Role", "role", ("role",)),
+    Column("Added", "added", ("created_at",), first=DESC),
+)
+KEY_COLUMNS = (
+    Column("Access key ID", "key", ("key_id",)),
+    Column("Status", "status", (Case(When(revoked_at__isnull=True, then=0), default=1),)),
+    Column("Created", "created", ("created_at",), first=DESC),
+    Column("Last used", "used", ("last_used_at",), first=DESC),
+    Column("Actions", hide_label=True),
+)
 
 
 def signup(request):
@@ -60,20 +75,22 @@ def members(request):
             messages.success(request, f"User {form.cleaned_data['username']} added.")
             return redirect("accounts:members")
     rows = Membership.objects.filter(account=request.account).select_related("user")
+    table = table_page(request, rows, MEMBER_COLUMNS, default="added", default_dir="asc")
     return render(
-        request, "accounts/members.html", {"form": form, "memberships": rows, "is_owner": is_owner}
+        request, "accounts/members.html", {"form": form, "table": table, "is_owner": is_owner}
     )
 
 
 @login_required
 def credentials(request):
     keys = AccessKey.objects.filter(account=request.account, user=request.user)
+    table = table_page(request, keys, KEY_COLUMNS, default="created")
     new_secret = request.session.pop("new_access_key", None)
     return render(
         request,
         "accounts/credentials.html",
         {
-            "keys": keys,
+            "table": table,
             "new_key": new_secret,
             "user_arn": arns.principal_user(request.account.account_id, request.user.username),
             "default_role": arns.default_role(request.account.account_id),
