@@ -155,8 +155,14 @@ STATICFILES_FINDERS = [
     "webapp.staticfinders.PlotlyFinder",
 ]
 
+# Seconds a verified access key (and its decrypted secret) is reused by a web process; a key
+# revoked in another process stops working there within this time (0 = look up every call).
+ACCESS_KEY_CACHE_SECONDS = env.float("ACCESS_KEY_CACHE_SECONDS", default=2.0)
+
 # Training budgets (seconds): model selection stops trying candidates when the budget runs out.
-CLASSIFIER_TIME_BUDGET_SECONDS = env.float("CLASSIFIER_TIME_BUDGET_SECONDS", default=45.0)
+# Unset, a classifier's budget grows with its training text: 40 s plus 1.5 s per million
+# characters (models_app.ml.classifier.default_time_budget).
+CLASSIFIER_TIME_BUDGET_SECONDS = env.float("CLASSIFIER_TIME_BUDGET_SECONDS", default=None)
 RECOGNIZER_TIME_BUDGET_SECONDS = env.float("RECOGNIZER_TIME_BUDGET_SECONDS", default=1080.0)
 
 # Inference. Comprehend sells throughput as inference units (1 unit = 100 characters/s); on one's

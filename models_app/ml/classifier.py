@@ -27,7 +27,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from .errors import TrainingStopped
@@ -36,9 +35,9 @@ MULTI_CLASS = "MULTI_CLASS"
 MULTI_LABEL = "MULTI_LABEL"
 
 N_JOBS = 2
-# Without an explicit budget: 40 s plus 2.5 s per million characters of text, at most 4 h.
+# Without an explicit budget: 40 s plus 1.5 s per million characters of text, at most 4 h.
 DEFAULT_BUDGET_S = 40.0
-DEFAULT_BUDGET_PER_MB_S = 2.5
+DEFAULT_BUDGET_PER_MB_S = 1.5
 MAX_DEFAULT_BUDGET_S = 4 * 3600.0
 # Above this many documents x labels the exact-vocabulary SVM search is too slow and
 # too big; hashed features with naive Bayes / SGD take over.
@@ -133,6 +132,11 @@ class Block:
             "prefix": self.prefix,
         }
 
+    @property
+    def count_key(self) -> tuple:
+        """What decides this block's raw counts (the vocabulary is chosen later)."""
+        return (self.kind, self.skip, self.prefix)
+
     def count(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Raw term counts, documents x HASH_SPACE."""
         if self.kind == "char":
@@ -180,7 +184,7 @@ class Block:
         cols = pos[known].astype(np.int32)
         data *= self.idf[cols]
         X = sp.csr_matrix((data, cols, indptr), shape=(counts.shape[0], len(self.columns)))
-        X = normalize(X, copy=False)
+        _l2_normalise_rows(X)
         if self.weight != 1:
             X.data *= np.float32(self.weight)
         return X
@@ -188,6 +192,19 @@ class Block:
     @property
     def n_features(self) -> int:
         return 0 if self.columns is None else len(self.columns)
+
+
+def _l2_normalise_rows(X: sp.csr_matrix) -> None:
+    """Scale each row to unit length in place (scikit-learn's normalize without its checks,
+    which cost more than the arithmetic on a single short document)."""
+    if not X.nnz:
+        return
+    lengths = np.diff(X.indptr)
+    squares = np.add.reduceat(X.data * X.data, X.indptr[:-1][lengths > 0])
+    norms = np.ones(X.shape[0], dtype=X.data.dtype)
+    norms[lengths > 0] = np.sqrt(squares)
+    norms[norms == 0] = 1
+    X.data /= np.repeat(norms, lengths)
 
 
 def _count_chunk(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_matrix]:
@@ -299,12 +316,16 @@ class Features:
         return cls(name, blocks)
 
     def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        counts = _hashed_counts(self.blocks, texts)
-        parts = [block.fit(c) for block, c in zip(self.blocks, counts, strict=True)]
-        return _hstack(parts)
+        return self.fit_counts(_hashed_counts(self.blocks, texts))
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        counts = _hashed_counts(self.blocks, texts)
+        return self.weigh_counts(_hashed_counts(self.blocks, texts))
+
+    def fit_counts(self, counts: list[sp.csr_matrix]) -> sp.csr_matrix:
+        """Choose each block's vocabulary and IDF from raw counts; return the features."""
+        return _hstack([block.fit(c) for block, c in zip(self.blocks, counts, strict=True)])
+
+    def weigh_counts(self, counts: list[sp.csr_matrix]) -> sp.csr_matrix:
         return _hstack([block.weigh(c) for block, c in zip(self.blocks, counts, strict=True)])
 
     @property
@@ -331,12 +352,38 @@ def _quiet_svm(C: float, seed: int) -> LinearSVC:
     return LinearSVC(C=C, random_state=seed, max_iter=2000)
 
 
-def _fit_svm_mc(X, y: np.ndarray, n_labels: int, C: float, seed: int):
-    """Multi-class LinearSVC; liblinear's own one-vs-rest converts X only once."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = _quiet_svm(C, seed).fit(X, y)
-    return _dense_ovr(model.coef_, model.intercept_, model.classes_, n_labels, X.shape[1])
+def _fit_svm_mc(X, y: np.ndarray, n_labels: int, C: float, seed: int, threads: int = 1):
+    """Multi-class one-vs-rest LinearSVC, its labels split over threads.
+
+    Each thread trains the labels of its group against an "other" label standing for the
+    rest: a label's one-vs-rest problem is the same either way, and liblinear releases the
+    GIL, so the groups train side by side at the cost of one extra binary fit each.
+    """
+    classes = np.unique(y)
+    groups = [g for g in np.array_split(classes, threads) if len(g)] if len(classes) > 3 else []
+    if len(groups) < 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = _quiet_svm(C, seed).fit(X, y)
+        return _dense_ovr(model.coef_, model.intercept_, model.classes_, n_labels, X.shape[1])
+    X = sp.csr_matrix(X, dtype=np.float64)  # liblinear's type, converted once for all groups
+
+    def fit_group(group: np.ndarray):
+        target = np.where(np.isin(y, group), y, -1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return _quiet_svm(C, seed).fit(X, target)
+
+    W = np.zeros((n_labels, X.shape[1]), dtype=np.float32)
+    b = np.full(n_labels, -10.0, dtype=np.float32)
+    with ThreadPoolExecutor(len(groups)) as pool:
+        for model in pool.map(fit_group, groups):
+            Wg, bg = _dense_ovr(
+                model.coef_, model.intercept_, model.classes_ + 1, n_labels + 1, X.shape[1]
+            )
+            own = model.classes_[model.classes_ >= 0]
+            W[own], b[own] = Wg[own + 1], bg[own + 1]
+    return W, b
 
 
 def _dense_ovr(coef, intercept, classes, n_labels: int, n_features: int):
@@ -414,6 +461,17 @@ def _fit_mnb(X, Y: sp.csc_matrix, alpha: float):
     return W, prior
 
 
+def _blend_weights(W, b, Wn, bn, share: float, scales: tuple[float, float]):
+    """W / s_svm + share * centred(Wn) / s_nb, in place: one linear model."""
+    s_svm, s_nb = scales
+    Wn -= Wn.mean(axis=0, keepdims=True)  # centring each feature across labels centres scores
+    Wn *= np.float32(share / s_nb)
+    W /= np.float32(s_svm)
+    W += Wn
+    b = b / np.float32(s_svm) + np.float32(share / s_nb) * (bn - bn.mean())
+    return W, b.astype(np.float32)
+
+
 def _fit_sgd(X, y: np.ndarray, n_labels: int, alpha: float, seed: int, epochs: int):
     """Multi-class one-vs-rest SGD (modified Huber loss) for very large sets."""
     with warnings.catch_warnings():
@@ -443,8 +501,12 @@ MODEL_NAMES = {
     "cnb": "ComplementNB",
     "mnb": "MultinomialNB",
     "sgd": "SGDClassifier",
+    "svm+mnb": "LinearSVC + MultinomialNB",
 }
-HYPERPARAMETER = {"svm": "C", "cnb": "alpha", "mnb": "alpha", "sgd": "alpha"}
+HYPERPARAMETER = {"svm": "C", "cnb": "alpha", "mnb": "alpha", "sgd": "alpha", "svm+mnb": "C"}
+# The blend's NB smoothing and share of the score, chosen on validation.
+BLEND_ALPHAS = (0.1, 0.03, 0.01)
+BLEND_SHARES = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 # Rough cost of a candidate relative to LinearSVC(C=1) on the same features.
 RELATIVE_COST = {
     ("svm", 0.25): 0.7,
@@ -460,19 +522,41 @@ NB = ("cnb", "mnb")
 @dataclass(frozen=True)
 class Candidate:
     features: str
-    model: str  # "svm", "cnb", "mnb" or "sgd"
+    model: str  # "svm", "cnb", "mnb", "sgd" or "svm+mnb"
     value: float  # C or alpha
+    # "svm+mnb" only: the NB's smoothing, its share, and the (SVM, NB) score spreads.
+    alpha: float = 0.0
+    share: float = 0.0
+    scales: tuple[float, float] = (1.0, 1.0)
 
     @property
     def name(self) -> str:
+        if self.model == "svm+mnb":
+            return (
+                f"{self.features} + LinearSVC(C={self.value:g}) "
+                f"+ {self.share:g} x MultinomialNB(alpha={self.alpha:g})"
+            )
         return f"{self.features} + {MODEL_NAMES[self.model]}({HYPERPARAMETER[self.model]}={self.value:g})"
 
     @property
+    def hyperparameters(self) -> dict:
+        if self.model == "svm+mnb":
+            return {"C": self.value, "alpha": self.alpha, "nb_share": self.share}
+        return {HYPERPARAMETER[self.model]: self.value}
+
+    @property
     def cost(self) -> float:
-        return RELATIVE_COST.get((self.model, self.value), 0.1 if self.model in NB else 1.0)
+        model = "svm" if self.model == "svm+mnb" else self.model
+        return RELATIVE_COST.get((model, self.value), 0.1 if model in NB else 1.0)
 
 
-def _fit_candidate(cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int, should_stop):
+def _fit_candidate(
+    cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int, should_stop, threads: int = 1
+):
+    if cand.model == "svm+mnb":
+        W, b = _fit_svm_mc(X, y, n_labels, cand.value, seed, threads)
+        Wn, bn = _fit_mnb(X, Y, cand.alpha)
+        return _blend_weights(W, b, Wn, bn, cand.share, cand.scales)
     if cand.model == "cnb":
         return _fit_cnb(X, Y, cand.value)
     if cand.model == "mnb":
@@ -480,7 +564,7 @@ def _fit_candidate(cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int
     if cand.model == "sgd":
         return _fit_sgd(X, y, n_labels, cand.value, seed, epochs=SGD_EPOCHS)
     if mode == MULTI_CLASS:
-        return _fit_svm_mc(X, y, n_labels, cand.value, seed)
+        return _fit_svm_mc(X, y, n_labels, cand.value, seed, threads)
     return _fit_svm_ml(X, Y, cand.value, seed, should_stop)
 
 
@@ -739,7 +823,12 @@ def _encode(labels: Sequence, mode: str) -> _Data:
 
 
 class _Search:
-    """Budgeted evaluation of candidates on one validation split."""
+    """Budgeted evaluation of candidates on one validation split.
+
+    Raw term counts of every training document are computed once per feature block and
+    shared: the search weighs the rows of its fit and validation parts, and the final
+    refit weighs all of them, so no document is tokenised twice.
+    """
 
     def __init__(self, texts, data: _Data, seed, budget, progress, should_stop):
         self.start = time.monotonic()
@@ -747,15 +836,18 @@ class _Search:
         self.progress, self.should_stop = progress, should_stop
         self.mode = data.mode
         self.n_labels = len(data.label_names)
+        self.n_fit = len(data.fit_idx)
         self.fit_texts = [texts[i] for i in data.fit_idx]
-        self.val_texts = [texts[i] for i in data.val_idx]
         self.Y_fit = data.matrix(data.fit_idx)
         self.y_fit = data.y[data.fit_idx] if data.y is not None else None
         self.y_val = data.y[data.val_idx] if data.y is not None else None
         self.Y_val = data.matrix(data.val_idx).toarray() if self.mode == MULTI_LABEL else None
         self.results: list[dict] = []
-        self.vec_seconds: dict[str, float] = {}
-        self.svm_seconds: dict[str, float] = {}  # LinearSVC(C=1) per feature set, measured
+        self.block_counts: dict[tuple, sp.csr_matrix] = {}  # raw counts of all documents
+        self.matrices: dict[str, tuple] = {}  # feature set -> (X_fit, X_val)
+        self.vec_seconds: dict[str, float] = {}  # counting and weighing the search's part
+        self.weigh_seconds: dict[str, float] = {}  # weighing alone (what a refit repeats)
+        self.svm_seconds: dict[str, float] = {}  # LinearSVC(C=1) per feature set, one thread
         self.svm_prior: dict[str, float] = {}  # the same, estimated before measuring
         self.nnz: dict[str, int] = {}  # stored values of each vectorised feature set
         self.features: dict[str, Features] = {}
@@ -766,40 +858,47 @@ class _Search:
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
+    def _speedup(self, cand: Candidate, threads: int) -> float:
+        """How much faster a fit runs on threads (multi-class SVMs split their labels)."""
+        if threads <= 1 or self.mode != MULTI_CLASS or not cand.model.startswith("svm"):
+            return 1.0
+        return threads / 1.1
+
     def refit_estimate(self) -> float:
         if not self.best:
             return 0.0
-        return self._refit(self.best["features"], self.best["seconds"])
+        return self._refit(self.best["features"], self.best["refit_fit_seconds"])
 
-    def affordable(self, seconds: float, features: str | None = None) -> bool:
+    def affordable(self, seconds: float, cand: Candidate | None = None) -> bool:
         """Whether a step of this length still leaves time to refit the best model,
-        or this candidate's own refit should it win (when features is given)."""
+        or this candidate's own refit should it win (when cand is given)."""
         if self.best is None:
             return True
         refit = self.refit_estimate()
-        if features is not None:
-            refit = max(refit, self._refit(features, seconds))
+        if cand is not None:
+            refit = max(refit, self._refit(cand.features, self.fit_cost(cand, N_JOBS)))
         return self.elapsed() + seconds + refit <= self.budget
 
     def _refit(self, features: str, fit_seconds: float) -> float:
-        scale = len(self.texts) / max(1, len(self.fit_texts))
-        vec = self.vec_seconds.get(features) or self._scaled(
-            self.vec_seconds, features, VECTORISE_RATIO
-        )
-        return 1.2 * scale * (vec + fit_seconds)
+        """Seconds to weigh every document and fit on them, from the search's figures."""
+        scale = len(self.texts) / max(1, self.n_fit)
+        weigh = self.weigh_seconds.get(features)
+        if weigh is None:
+            weigh = 0.3 * self._scaled(self.vec_seconds, features, VECTORISE_RATIO)
+        return 1.2 * scale * (weigh + fit_seconds)
 
     def step(self, fraction: float, message: str) -> None:
         self.fraction = max(self.fraction, min(fraction, 0.75))
         self.progress(self.fraction, message)
 
-    def fit_cost(self, cand: Candidate) -> float:
+    def fit_cost(self, cand: Candidate, threads: int = 1) -> float:
         """Estimated seconds for a candidate: measured where possible, else scaled."""
         if cand.model == "sgd":
-            return SGD_SECONDS_PER_DOC_LABEL * SGD_EPOCHS * len(self.fit_texts) * self.n_labels
+            return SGD_SECONDS_PER_DOC_LABEL * SGD_EPOCHS * self.n_fit * self.n_labels
         base = self.svm_seconds.get(cand.features)
         if base is None:
             base = self._scaled(self.svm_seconds or self.svm_prior, cand.features, SVM_RATIO)
-        return base * cand.cost
+        return base * cand.cost / self._speedup(cand, threads)
 
     def svm_affordable(self, name: str, X) -> bool:
         """Whether LinearSVC(C=1) on X, and its refit, fit in the budget (a rough prior)."""
@@ -807,7 +906,8 @@ class _Search:
         rate = SVM_SECONDS_PER_NNZ_LABEL[self.mode]
         self.svm_prior[name] = rate * X.nnz * self.n_labels / workers
         self.nnz[name] = X.nnz
-        seconds = self.svm_prior[name]
+        cand = Candidate(name, "svm", 1.0)
+        seconds = self.fit_cost(cand, N_JOBS)
         return self.elapsed() + seconds + self._refit(name, seconds) <= self.budget
 
     def _scaled(self, measured: dict[str, float], name: str, ratios: dict[str, float]) -> float:
@@ -820,11 +920,19 @@ class _Search:
             return seconds * self.nnz[name] / max(1, self.nnz[other])
         return seconds * ratios[name] / ratios[other]
 
+    def counts(self, blocks: list[Block]) -> list[sp.csr_matrix]:
+        """Raw counts of every training document for these blocks, counted once."""
+        missing = [blk for blk in blocks if blk.count_key not in self.block_counts]
+        if missing:
+            for blk, counted in zip(missing, _hashed_counts(missing, self.texts), strict=True):
+                self.block_counts[blk.count_key] = counted
+        return [self.block_counts[blk.count_key] for blk in blocks]
+
     def vectorise(self, name: str):
         """Fit features on the training part; None when the budget does not allow it."""
         _check_stop(self.should_stop)
         estimate = self._scaled(self.vec_seconds, name, VECTORISE_RATIO) + self.fit_cost(
-            Candidate(name, "svm", 1.0)
+            Candidate(name, "svm", 1.0), N_JOBS
         )
         if not self.affordable(estimate):
             self.results.append({"features": name, "skipped": "time budget"})
@@ -833,11 +941,15 @@ class _Search:
         self.step(self.fraction + 0.02, f"vectorising {name} features")
         t0 = time.monotonic()
         features = Features.create(name, self.fit_texts, self.n_labels)
-        X_fit = features.fit_transform(self.fit_texts)
-        X_val = features.transform(self.val_texts)
+        counts = self.counts(features.blocks)
+        t1 = time.monotonic()
+        X_fit = features.fit_counts([c[self.data.fit_idx] for c in counts])
+        X_val = features.weigh_counts([c[self.data.val_idx] for c in counts])
+        self.weigh_seconds[name] = time.monotonic() - t1
         self.vec_seconds[name] = time.monotonic() - t0
         self.nnz[name] = X_fit.nnz
         self.features[name] = features
+        self.matrices[name] = (X_fit, X_val)
         return X_fit, X_val
 
     def word_part(self, X_fit, X_val):
@@ -847,53 +959,66 @@ class _Search:
         X_fit, X_val = X_fit[:, :n_word], X_val[:, :n_word]
         # Counting words is most of the union's vectorising time.
         self.vec_seconds["word"] = self.vec_seconds["word+char"] / VECTORISE_RATIO["word+char"]
+        self.weigh_seconds["word"] = self.weigh_seconds["word+char"] / VECTORISE_RATIO["word+char"]
         self.nnz["word"] = X_fit.nnz
+        self.matrices["word"] = (X_fit, X_val)
         return X_fit, X_val
+
+    def refit_matrix(self, name: str, texts: Sequence[str]) -> tuple[Features, sp.csr_matrix]:
+        """The chosen feature set fitted on every document, from the shared counts."""
+        features = Features.create(name, texts, self.n_labels)
+        X = features.fit_counts(self.counts(features.blocks))
+        self.block_counts.clear()
+        self.matrices.clear()
+        return features, X
 
     def run(self, X_fit, X_val, candidates: list[Candidate], parallel: bool = False) -> None:
         """Evaluate a round of candidates (two at a time in threads when parallel)."""
         todo = []
+        threads = 1 if parallel and len(candidates) > 1 else N_JOBS
         for cand in candidates:
             _check_stop(self.should_stop)
-            if self.affordable(self.fit_cost(cand), cand.features):
+            if self.affordable(self.fit_cost(cand, threads), cand):
                 todo.append(cand)
             else:
                 self.results.append({"candidate": cand.name, "skipped": "time budget"})
                 self.step(self.fraction, f"skipped {cand.name} (time budget)")
         if not todo:
             return
-        if parallel and len(todo) > 1:
+        if len(todo) > 1 and threads == 1:
             # liblinear releases the GIL while it trains, so two fits overlap.
             with ThreadPoolExecutor(N_JOBS) as pool:
-                outcomes = list(pool.map(lambda c: self._evaluate(c, X_fit, X_val), todo))
+                outcomes = list(pool.map(lambda c: self._evaluate(c, X_fit, X_val, 1), todo))
         else:
-            outcomes = [self._evaluate(c, X_fit, X_val) for c in todo]
+            outcomes = [self._evaluate(c, X_fit, X_val, N_JOBS) for c in todo]
         for cand, (score, D, seconds) in zip(todo, outcomes, strict=True):
-            if cand.model == "svm" and cand.value == 1.0:
-                self.svm_seconds[cand.features] = seconds
-            elif cand.model == "svm" and cand.features not in self.svm_seconds:
-                self.svm_seconds[cand.features] = seconds / cand.cost
-            metric = "accuracy" if self.mode == MULTI_CLASS else "micro-F1"
-            result = {
-                "candidate": cand.name,
-                "features": cand.features,
-                "model": MODEL_NAMES[cand.model],
-                HYPERPARAMETER[cand.model]: cand.value,
-                f"validation_{metric}": round(float(score), 5),
-                "seconds": round(seconds, 2),
-            }
-            self.results.append(result)
-            self.step(self.fraction + 0.08, f"{cand.name}: validation {metric} {score:.4f}")
-            if self.best is None or score > self.best["score"] + 1e-9:
-                self.best = {
-                    "candidate": cand,
-                    "features": cand.features,
-                    "score": score,
-                    "seconds": seconds,
-                }
-                self.best_scores = D
+            one_thread = seconds * self._speedup(cand, threads if len(todo) > 1 else N_JOBS)
+            if cand.model == "svm" and (cand.value == 1.0 or cand.features not in self.svm_seconds):
+                self.svm_seconds[cand.features] = one_thread / cand.cost
+            self._record(cand, score, D, seconds, one_thread / self._speedup(cand, N_JOBS))
 
-    def _evaluate(self, cand: Candidate, X_fit, X_val):
+    def _record(self, cand: Candidate, score: float, D, seconds: float, refit_fit: float):
+        metric = "accuracy" if self.mode == MULTI_CLASS else "micro-F1"
+        result = {
+            "candidate": cand.name,
+            "features": cand.features,
+            "model": MODEL_NAMES[cand.model],
+            **cand.hyperparameters,
+            f"validation_{metric}": round(float(score), 5),
+            "seconds": round(seconds, 2),
+        }
+        self.results.append(result)
+        self.step(self.fraction + 0.08, f"{cand.name}: validation {metric} {score:.4f}")
+        if self.best is None or score > self.best["score"] + 1e-9:
+            self.best = {
+                "candidate": cand,
+                "features": cand.features,
+                "score": score,
+                "refit_fit_seconds": refit_fit,
+            }
+            self.best_scores = D
+
+    def _evaluate(self, cand: Candidate, X_fit, X_val, threads: int):
         t0 = time.monotonic()
         W, b = _fit_candidate(
             cand,
@@ -904,20 +1029,60 @@ class _Search:
             self.mode,
             self.seed,
             self.should_stop,
+            threads,
         )
         D = _scores(X_val, W, b)
         seconds = time.monotonic() - t0
+        return self._score(D), D, seconds
+
+    def _score(self, D: np.ndarray) -> float:
         if self.mode == MULTI_CLASS:
-            score = float((D.argmax(axis=1) == self.y_val).mean())
-        else:
-            score = _ml_score(D, self.Y_val)
-        return score, D, seconds
+            return float((D.argmax(axis=1) == self.y_val).mean())
+        return _ml_score(D, self.Y_val)
+
+    def blend(self) -> None:
+        """Try the best SVM plus a multinomial NB on the same features (multi-class).
+
+        Both are linear in the same features, so the blend is one weight matrix: it costs
+        nothing at prediction time. Scores are put on one scale by their spread on the
+        validation part; the NB's share and smoothing are chosen there too.
+        """
+        svm = self.best["candidate"] if self.best else None
+        if svm is None or svm.model != "svm" or svm.features not in self.matrices:
+            return
+        _check_stop(self.should_stop)
+        t0 = time.monotonic()
+        X_fit, X_val = self.matrices[svm.features]
+        D_svm = self.best_scores
+        s_svm = _spread(D_svm)
+        best = None
+        for alpha in BLEND_ALPHAS:
+            Wn, bn = _fit_mnb(X_fit, self.Y_fit, alpha)
+            D_nb = _scores(X_val, Wn, bn)
+            D_nb -= D_nb.mean(axis=1, keepdims=True)
+            s_nb = _spread(D_nb)
+            for share in BLEND_SHARES:
+                D = D_svm / s_svm + (share / s_nb) * D_nb
+                score = self._score(D)
+                if best is None or score > best[0] + 1e-9:
+                    best = (score, alpha, share, s_nb, D)
+        score, alpha, share, s_nb, D = best
+        cand = Candidate(
+            svm.features, "svm+mnb", svm.value, alpha=alpha, share=share, scales=(s_svm, s_nb)
+        )
+        self._record(cand, score, D, time.monotonic() - t0, self.best["refit_fit_seconds"])
 
     def score_of(self, cand: Candidate) -> float:
         for r in self.results:
             if r.get("candidate") == cand.name and "seconds" in r:
                 return next(v for k, v in r.items() if k.startswith("validation_"))
         return -1.0
+
+
+def _spread(D: np.ndarray) -> float:
+    """Standard deviation of row-centred scores, to six digits (stable across runs)."""
+    spread = float(np.std(D - D.mean(axis=1, keepdims=True)))
+    return float(f"{spread:.6g}") if spread > 0 else 1.0
 
 
 def _search(search: _Search, large: bool) -> None:
@@ -951,6 +1116,7 @@ def _search(search: _Search, large: bool) -> None:
             search.run(
                 *union, [Candidate("word+char", "svm", _best_c(search, "word"))], parallel=True
             )
+        search.blend()
         return
     # Multi-label SVMs cost one fit per label: words first, then the union if affordable.
     if not search.svm_affordable("word", words[0]):
@@ -1059,11 +1225,10 @@ def fit(
     _check_stop(should_stop)
     progress(0.8, f"refitting {cand.name} on all {len(texts):,} documents")
     all_idx = np.arange(len(texts))
-    features = Features.create(cand.features, texts, n_labels)
-    X_all = features.fit_transform(texts)
+    features, X_all = search.refit_matrix(cand.features, texts)
     _check_stop(should_stop)
     W, b = _fit_candidate(
-        cand, X_all, data.y, data.matrix(all_idx), n_labels, mode, seed, should_stop
+        cand, X_all, data.y, data.matrix(all_idx), n_labels, mode, seed, should_stop, N_JOBS
     )
     del X_all
     params = {
@@ -1071,7 +1236,7 @@ def fit(
         "feature_blocks": [blk.spec() for blk in features.blocks],
         "n_features": features.n_features,
         "model": MODEL_NAMES[cand.model],
-        "hyperparameters": {HYPERPARAMETER[cand.model]: cand.value},
+        "hyperparameters": cand.hyperparameters,
         "calibration": "softmax temperature" if mode == MULTI_CLASS else "per-label Platt",
         "validation": validation,
         "validation_documents": int(len(data.val_idx)),

@@ -3,13 +3,14 @@
 import json
 import logging
 import uuid
+from contextlib import nullcontext
 
 from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 
 from webapp.accounts.services.access_keys import access_key_touch
 from webapp.api import protocol, shapes, sigv4
-from webapp.api.operations import OPERATIONS
+from webapp.api.operations import OPERATIONS, READ_ONLY
 from webapp.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def api(request):
             )
         shapes.validate_input(operation, payload)
         access_key_touch(key)
-        with transaction.atomic():
+        # Analysis calls only read: each query commits alone, with no BEGIN/COMMIT round trips.
+        with nullcontext() if operation in READ_ONLY else transaction.atomic():
             result = handler(key.account, key.user, payload)
         return protocol.response(result or {}, request_id=request_id)
     except ServiceError as exc:

@@ -33,3 +33,6 @@ OPERATIONS = {
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,
 }
+
+# Operations that change nothing: the gateway runs them outside a transaction.
+READ_ONLY = frozenset({"ClassifyDocument", "DetectEntities"})

@@ -8,7 +8,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from webapp.accounts.services.access_keys import access_key_active, access_key_secret
+from webapp.accounts.services.access_keys import access_key_for_signature
 from webapp.errors import ServiceError
 
 SERVICE = "comprehend"
@@ -37,14 +37,14 @@ def verify(request, body: bytes):
             "with the AWS4-HMAC-SHA256 algorithm.",
             403,
         )
-    key = access_key_active(match["key"])
-    secret = access_key_secret(key) if key else None
-    if key is None or secret is None:
+    found = access_key_for_signature(match["key"])
+    if found is None:
         raise _error(
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
             403,
         )
+    key, secret = found
     if match["service"] != SERVICE:
         raise _error(
             "InvalidSignatureException",
