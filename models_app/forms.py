@@ -2,11 +2,13 @@
 
 from django import forms
 
+from models_app.form_common import TagRowsMixin
+from models_app.form_common import checked as _checked
 from models_app.models import ModelKind, ModelStatus
 from models_app.services.versions import LANGUAGES
 from webapp import arns, storage
 from webapp.errors import ServiceError
-from webapp.validation import check_name, check_tags
+from webapp.validation import check_name
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -40,18 +42,9 @@ TEST_CHOICES = [
     ("AUTOSPLIT", "Autosplit: hold out 10% of the training data for testing"),
     ("GIVEN", "Use my own test data"),
 ]
-MIN_TAG_ROWS = 4
 MIN_ENTITY_TYPE_ROWS = 5
 MAX_ENTITY_TYPE_ROWS = 25  # Comprehend's limit; the service says so when more are sent
 MAX_TRY_BYTES = 10_000  # DetectEntities' limit for one document (UTF-8 bytes)
-
-
-def _checked(check, value, **kwargs):
-    """Run one of the shared field rules, turning its ServiceError into a form error."""
-    try:
-        return check(value, **kwargs)
-    except ServiceError as exc:
-        raise forms.ValidationError(exc.message) from None
 
 
 class ModelFilterForm(forms.Form):
@@ -61,13 +54,16 @@ class ModelFilterForm(forms.Form):
     name = forms.CharField(required=False, max_length=63, label="Name contains")
 
 
-class ModelCreateForm(forms.Form):
+class ModelCreateForm(TagRowsMixin, forms.Form):
     """What every kind of model asks for: names, language, test source, role and tags.
 
     Subclasses add their data fields and say which data sources the chosen options need
     (`needed`), how the service is called (`service_arguments`) and which field a service error
     is about (`ERROR_FIELDS`).
     """
+
+    MIN_TAG_ROWS = 4
+    SPARE_TAG_ROWS = 2
 
     kind = ""
     name_label = "Model name"
@@ -111,31 +107,7 @@ class ModelCreateForm(forms.Form):
             self.fields["name"].disabled = True
             self.fields["name"].initial = fixed_name
             self.fields["name"].help_text = "New versions keep the model's name."
-        rows = max(MIN_TAG_ROWS, len(tags) + 2)
-        if self.is_bound:
-            posted = [k for k in self.data if k.startswith("tag_key_")]
-            rows = max(rows, len(posted))
-        self.tag_count = rows
-        for i in range(rows):
-            key, value = tags[i] if i < len(tags) else ("", "")
-            self.fields[f"tag_key_{i}"] = forms.CharField(
-                label=f"Tag {i + 1} key",
-                required=False,
-                max_length=128,
-                initial=key,
-                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} key"}),
-            )
-            self.fields[f"tag_value_{i}"] = forms.CharField(
-                label=f"Tag {i + 1} value",
-                required=False,
-                max_length=256,
-                strip=False,
-                initial=value,
-                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} value"}),
-            )
-
-    def tag_rows(self):
-        return [(self[f"tag_key_{i}"], self[f"tag_value_{i}"]) for i in range(self.tag_count)]
+        self.add_tag_fields(tags)
 
     def clean_name(self):
         return _checked(check_name, self.cleaned_data["name"], field=self.name_label)
@@ -156,17 +128,7 @@ class ModelCreateForm(forms.Form):
         data = super().clean()
         for uri_field in self.needed(data):
             self._one_source(uri_field)
-        pairs = []
-        for i in range(self.tag_count):
-            key, value = data.get(f"tag_key_{i}", "").strip(), data.get(f"tag_value_{i}", "")
-            if key:
-                pairs.append({"Key": key, "Value": value})
-            elif value:
-                self.add_error(f"tag_key_{i}", "A tag with a value needs a key.")
-        try:
-            data["tags"] = [{"Key": k, "Value": v} for k, v in check_tags(pairs)]
-        except ServiceError as exc:
-            self.add_error(None, exc.message)
+        data["tags"] = self.clean_tag_rows(data)
         return data
 
     def _one_source(self, uri_field):

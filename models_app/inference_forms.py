@@ -3,10 +3,11 @@
 from django import forms
 from django.conf import settings
 
+from models_app.form_common import TagRowsMixin
+from models_app.form_common import checked as _checked
 from models_app.models import JobKind, JobStatus, ModelKind
 from webapp import arns, storage
-from webapp.errors import ServiceError
-from webapp.validation import check_name, check_tags
+from webapp.validation import check_name
 
 KIND_GROUPS = {
     ModelKind.CLASSIFIER: "Custom classifiers",
@@ -20,15 +21,6 @@ INPUT_FORMAT_CHOICES = [
     ("ONE_DOC_PER_LINE", "One document per line"),
     ("ONE_DOC_PER_FILE", "One document per file"),
 ]
-MIN_TAG_ROWS = 3
-
-
-def _checked(check, value, **kwargs):
-    """Run one of the shared field rules, turning its ServiceError into a form error."""
-    try:
-        return check(value, **kwargs)
-    except ServiceError as exc:
-        raise forms.ValidationError(exc.message) from None
 
 
 def version_label(version) -> str:
@@ -43,50 +35,6 @@ def version_choices(versions, kind: str | None = None) -> list:
         if kind is None or version.model.kind == kind:
             groups.setdefault(version.model.kind, []).append((version.arn, version_label(version)))
     return [(KIND_GROUPS[k], groups[k]) for k in KIND_GROUPS if k in groups]
-
-
-class TagRowsMixin:
-    """Key/value rows for tags; clean_tags() returns them in the API's shape."""
-
-    def add_tag_fields(self, tags=()):
-        rows = max(MIN_TAG_ROWS, len(tags) + 1)
-        if self.is_bound:
-            rows = max(rows, len([k for k in self.data if k.startswith("tag_key_")]))
-        self.tag_count = rows
-        for i in range(rows):
-            key, value = tags[i] if i < len(tags) else ("", "")
-            self.fields[f"tag_key_{i}"] = forms.CharField(
-                label=f"Tag {i + 1} key",
-                required=False,
-                max_length=128,
-                initial=key,
-                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} key"}),
-            )
-            self.fields[f"tag_value_{i}"] = forms.CharField(
-                label=f"Tag {i + 1} value",
-                required=False,
-                max_length=256,
-                strip=False,
-                initial=value,
-                widget=forms.TextInput(attrs={"aria-label": f"Tag {i + 1} value"}),
-            )
-
-    def tag_rows(self):
-        return [(self[f"tag_key_{i}"], self[f"tag_value_{i}"]) for i in range(self.tag_count)]
-
-    def clean_tag_rows(self, data) -> list[dict]:
-        pairs = []
-        for i in range(self.tag_count):
-            key, value = data.get(f"tag_key_{i}", "").strip(), data.get(f"tag_value_{i}", "")
-            if key:
-                pairs.append({"Key": key, "Value": value})
-            elif value:
-                self.add_error(f"tag_key_{i}", "A tag with a value needs a key.")
-        try:
-            return [{"Key": k, "Value": v} for k, v in check_tags(pairs)]
-        except ServiceError as exc:
-            self.add_error(None, exc.message)
-            return []
 
 
 def _role(value: str, label: str) -> str:

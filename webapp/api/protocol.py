@@ -2,7 +2,7 @@
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core import signing
 from django.http import HttpResponse
@@ -57,6 +57,23 @@ def decode_next_token(token: str | None, scope: str) -> int:
     if data.get("s") != scope:
         raise validation_error("The NextToken does not belong to this request.")
     return int(data["o"])
+
+
+def filter_time(value):
+    """A List… filter's time: epoch seconds (what botocore sends) or ISO 8601."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def listing(items, body: dict, *, key: str, render, scope: str) -> dict:
+    """One page of a List… operation: the rendered rows under key, and the NextToken."""
+    rows, token = page(
+        items, next_token=body.get("NextToken"), max_results=body.get("MaxResults"), scope=scope
+    )
+    return {key: [render(row) for row in rows], "NextToken": token}
 
 
 def page(

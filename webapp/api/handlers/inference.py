@@ -1,7 +1,5 @@
 """Endpoints, real-time analysis and asynchronous analysis jobs."""
 
-from datetime import UTC, datetime
-
 from models_app import inference_selectors as selectors
 from models_app.models import AnalysisJob, Endpoint, JobKind
 from models_app.services import analysis_jobs, endpoints
@@ -54,14 +52,6 @@ def job_properties(job: AnalysisJob) -> dict:
     return props
 
 
-def _time(value):
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 # Endpoints.
 
 
@@ -91,16 +81,16 @@ def list_endpoints(account, user, body):
         account,
         model_arn=flt.get("ModelArn"),
         status=flt.get("Status"),
-        created_before=_time(flt.get("CreationTimeBefore")),
-        created_after=_time(flt.get("CreationTimeAfter")),
+        created_before=protocol.filter_time(flt.get("CreationTimeBefore")),
+        created_after=protocol.filter_time(flt.get("CreationTimeAfter")),
     )
-    rows, token = protocol.page(
+    return protocol.listing(
         qs,
-        next_token=body.get("NextToken"),
-        max_results=body.get("MaxResults"),
+        body,
+        key="EndpointPropertiesList",
+        render=endpoint_properties,
         scope=f"list-endpoints-{sorted(flt.items())}",
     )
-    return {"EndpointPropertiesList": [endpoint_properties(e) for e in rows], "NextToken": token}
 
 
 def update_endpoint(account, user, body):
@@ -205,16 +195,16 @@ def _list(kind):
             kind,
             name=flt.get("JobName"),
             status=flt.get("JobStatus"),
-            submitted_before=_time(flt.get("SubmitTimeBefore")),
-            submitted_after=_time(flt.get("SubmitTimeAfter")),
+            submitted_before=protocol.filter_time(flt.get("SubmitTimeBefore")),
+            submitted_after=protocol.filter_time(flt.get("SubmitTimeAfter")),
         )
-        rows, token = protocol.page(
+        return protocol.listing(
             qs,
-            next_token=body.get("NextToken"),
-            max_results=body.get("MaxResults"),
+            body,
+            key=_LIST_KEY[kind],
+            render=job_properties,
             scope=f"list-jobs-{kind}-{sorted(flt.items())}",
         )
-        return {_LIST_KEY[kind]: [job_properties(j) for j in rows], "NextToken": token}
 
     return handler
 

@@ -1,7 +1,5 @@
 """Document classifiers and entity recognizers: the operations on their versions."""
 
-from datetime import UTC, datetime
-
 from models_app import selectors
 from models_app.models import ModelKind
 from models_app.presenters import model_summary, version_properties
@@ -23,14 +21,6 @@ _SUMMARY_KEY = {
 }
 
 
-def _time(value):
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def _list(kind):
     def handler(account, user, body):
         flt = body.get("Filter") or {}
@@ -39,29 +29,29 @@ def _list(kind):
             kind,
             status=flt.get("Status"),
             name=flt.get(_FILTER_NAME[kind]),
-            submitted_before=_time(flt.get("SubmitTimeBefore")),
-            submitted_after=_time(flt.get("SubmitTimeAfter")),
+            submitted_before=protocol.filter_time(flt.get("SubmitTimeBefore")),
+            submitted_after=protocol.filter_time(flt.get("SubmitTimeAfter")),
         )
-        rows, token = protocol.page(
+        return protocol.listing(
             qs,
-            next_token=body.get("NextToken"),
-            max_results=body.get("MaxResults"),
+            body,
+            key=_LIST_KEY[kind],
+            render=version_properties,
             scope=f"list-{kind}-{sorted(flt.items())}",
         )
-        return {_LIST_KEY[kind]: [version_properties(v) for v in rows], "NextToken": token}
 
     return handler
 
 
 def _summaries(kind):
     def handler(account, user, body):
-        rows, token = protocol.page(
+        return protocol.listing(
             selectors.models(account, kind).order_by("name"),
-            next_token=body.get("NextToken"),
-            max_results=body.get("MaxResults"),
+            body,
+            key=_SUMMARY_KEY[kind],
+            render=model_summary,
             scope=f"summaries-{kind}",
         )
-        return {_SUMMARY_KEY[kind]: [model_summary(m) for m in rows], "NextToken": token}
 
     return handler
 
