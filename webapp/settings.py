@@ -159,6 +159,10 @@ STATICFILES_FINDERS = [
 # revoked in another process stops working there within this time (0 = look up every call).
 ACCESS_KEY_CACHE_SECONDS = env.float("ACCESS_KEY_CACHE_SECONDS", default=2.0)
 
+# Seconds a web process reuses an IN_SERVICE endpoint's route (which model answers it); a
+# change made through another process reaches this one within this time (0 = query every call).
+ENDPOINT_ROUTE_CACHE_SECONDS = env.float("ENDPOINT_ROUTE_CACHE_SECONDS", default=1.0)
+
 # Training budgets (seconds): model selection stops trying candidates when the budget runs out.
 # Unset, a classifier's budget grows with its training text: 40 s plus 1.5 s per million
 # characters (models_app.ml.classifier.default_time_budget).
@@ -177,5 +181,7 @@ ANALYSIS_CHUNK_BYTES = env.int("ANALYSIS_CHUNK_BYTES", default=16 * 1024 * 1024)
 ANALYSIS_TASK_ATTEMPTS = env.int("ANALYSIS_TASK_ATTEMPTS", default=3)
 # Real-time calls that arrive while a model is busy are answered together, up to this many.
 INFERENCE_MAX_BATCH = env.int("INFERENCE_MAX_BATCH", default=16)
+# ... and at most this many characters, so long documents do not hold up short ones.
+INFERENCE_MAX_BATCH_CHARS = env.int("INFERENCE_MAX_BATCH_CHARS", default=20_000)
 # Under load, a real-time call waits this long for others to share its batch (0 = never waits).
 INFERENCE_BATCH_LINGER_MS = env.float("INFERENCE_BATCH_LINGER_MS", default=1.0)

@@ -1,5 +1,6 @@
 """Real-time endpoints: create, update, delete, their status machine, and the calls they serve."""
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -27,6 +28,13 @@ ALLOWED_FROM = {
     S.DELETING: (S.CREATING, S.IN_SERVICE, S.UPDATING, S.FAILED),
 }
 
+# IN_SERVICE routes are reused for ENDPOINT_ROUTE_CACHE_SECONDS by each process, so a real-time
+# call needs no query. Any status change made in this process clears them at once; one made in
+# another process reaches this one within that time (an update keeps the old model serving
+# meanwhile, so no call fails).
+_routes: dict[tuple, tuple[float, dict]] = {}
+_ROUTES_MAX = 10_000
+
 # Flywheels (a later app) tell which version a flywheel's endpoint serves: fn(account, arn).
 _flywheel_active_version: Callable | None = None
 
@@ -43,6 +51,7 @@ def transition(pk: int, to: str, **fields) -> bool:
     updated = Endpoint.objects.filter(pk=pk, status__in=ALLOWED_FROM[to]).update(
         status=to, **fields
     )
+    _routes.clear()
     return updated == 1
 
 
@@ -311,7 +320,7 @@ def _route(account, endpoint_arn: str, kind: str) -> tuple[dict, serving.ServedM
     Resolved on every call (one small query; the model comes from this process's cache), so an
     update or a flywheel promotion applies to the very next call.
     """
-    route = selectors.endpoint_route(account, endpoint_arn, kind=kind)
+    route = _endpoint_route(account, endpoint_arn, kind)
     arn = route["arn"]
     if route["status"] not in SERVING:
         raise unavailable(f"The endpoint {arn} is {route['status']}; it answers when IN_SERVICE.")
@@ -330,6 +339,21 @@ def _route(account, endpoint_arn: str, kind: str) -> tuple[dict, serving.ServedM
         # Load the new model meanwhile, so the first call after the switch finds it ready.
         serving.prefetch(desired_id, route["desired_version__artifact_sha256"])
     return route, served
+
+
+def _endpoint_route(account, endpoint_arn: str, kind: str) -> dict:
+    key = (account.pk, endpoint_arn, kind)
+    now = time.monotonic()
+    hit = _routes.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    route = selectors.endpoint_route(account, endpoint_arn, kind=kind)
+    ttl = settings.ENDPOINT_ROUTE_CACHE_SECONDS
+    if ttl > 0 and route["status"] == S.IN_SERVICE:
+        if len(_routes) >= _ROUTES_MAX:
+            _routes.clear()
+        _routes[key] = (now + ttl, route)
+    return route
 
 
 def _throttle(route: dict, text: str) -> None:

@@ -38,7 +38,10 @@ class ServedModel:
         self._label_index = {label: j for j, label in enumerate(labels)}
         analyse = self.entities if kind == ModelKind.RECOGNIZER else self.classify
         self._batcher = _Batcher(
-            analyse, settings.INFERENCE_MAX_BATCH, settings.INFERENCE_BATCH_LINGER_MS / 1000
+            analyse,
+            settings.INFERENCE_MAX_BATCH,
+            settings.INFERENCE_BATCH_LINGER_MS / 1000,
+            settings.INFERENCE_MAX_BATCH_CHARS,
         )
 
     def analyse_one(self, text: str):
@@ -125,7 +128,8 @@ class _Batcher:
     A model answers a batch of texts much faster per text than one text at a time, and in one
     process the calls run one after another anyway (the GIL). So the first caller leads: it runs
     its own text together with every call queued meanwhile (up to `most`), then hands the lead to
-    the oldest call still waiting. Nobody waits for more than the batch before theirs.
+    the oldest call still waiting. Nobody waits for more than the batch before theirs, and a
+    batch stops growing at `most_chars` characters so long texts do not hold up short ones.
 
     Under load (calls finishing less than BUSY_SECONDS apart) a lead with no company first
     waits `linger` seconds: the calls behind it in other threads catch up and share its batch.
@@ -133,8 +137,9 @@ class _Batcher:
 
     BUSY_SECONDS = 0.01
 
-    def __init__(self, analyse, most: int, linger: float = 0.0):
+    def __init__(self, analyse, most: int, linger: float = 0.0, most_chars: int = 0):
         self.analyse, self.most, self.linger = analyse, max(1, most), linger
+        self.most_chars = most_chars
         self.lock = threading.Lock()
         self.pending: list[_Slot] = []
         self.busy = False
@@ -155,7 +160,8 @@ class _Batcher:
             ):
                 time.sleep(self.linger)
             with self.lock:
-                batch, self.pending = self.pending[: self.most], self.pending[self.most :]
+                size = self._batch_size()
+                batch, self.pending = self.pending[:size], self.pending[size:]
             try:
                 self._run(batch)
             finally:  # whatever happened, the next caller must not wait forever
@@ -168,6 +174,17 @@ class _Batcher:
         if slot.error is not None:
             raise slot.error
         return slot.result
+
+    def _batch_size(self) -> int:
+        """How many pending calls the next batch takes (at least one)."""
+        if not self.most_chars:
+            return self.most
+        chars = 0
+        for i, slot in enumerate(self.pending[: self.most]):
+            chars += len(slot.text)
+            if chars > self.most_chars:
+                return max(1, i)
+        return self.most
 
     def _run(self, batch: list[_Slot]) -> None:
         try:
