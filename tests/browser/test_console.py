@@ -225,11 +225,20 @@ def test_a_150_intent_classifier_pages_its_scores_and_fits_a_laptop(
         "/accounts/security-credentials/",
         "/accounts/members/",
     ]
+    shots = {
+        "/models/classifiers/": "classifier-list",
+        "/models/classifiers/clinc150/": "model-details",
+        "/inference/endpoints/": "endpoint-list",
+        "/inference/endpoints/clinc150-live/": "endpoint-details",
+        "/inference/jobs/": "job-list",
+    }
     for size in LAPTOPS:
         page.set_viewport_size(size)
         for url in pages:
             page.goto(url)
             expect(page.locator("main h1")).to_be_visible()
             audit(page)  # axe, and no sideways scrolling at this width
+            if size == LAPTOPS[0] and url in shots:
+                shot(page, shots[url])
     page.goto(version_url)
     shot(page, "version-1366x768")

@@ -145,3 +145,6 @@ def test_create_recognizer_watch_it_train_and_try_it(page: Page, start_worker):
     expect(page.get_by_test_id("try-entity-row").first).to_be_visible()
     assert marks.count() == page.get_by_test_id("try-entity-row").count()
     shot(page, "try-it")
+    page.goto("/models/recognizers/")
+    expect(page.locator("main table tbody tr")).to_have_count(1)
+    shot(page, "recognizer-list")
