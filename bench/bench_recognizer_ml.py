@@ -21,6 +21,9 @@ Settings were chosen on CoNLL-2003's dev split (greedy dev F1 after training on 
   log-probability beam, +0.1..0.3 F1 over greedy and calibrated-ish scores
   word dropout 0.15 (NORM/ORTH of 15% of training tokens hidden; the default) .. 0.896, and
   0.895 in the final run (stopped on the time budget at epoch 15, still rising)
+  character features of the first and last 6 bytes instead of 4 (char_count 12) ...... dev
+  0.837/0.866/0.878/0.885/0.886/0.888 over epochs 1-6 against 0.842/0.869/0.881/0.886/0.886/0.888
+  for the default: no gain, dropped
   no LOWER attribute: NORM already is the lower-case form for 99.75% of CoNLL train tokens
   (the rest are spaCy's norm exceptions such as "Dec." -> "December")
 
@@ -32,6 +35,7 @@ under an unknown span not counted; the bench prints it):
   + one-token matches used at least as often in lower case ("The") (adopted)  P 0.985  R 0.999
   ... or with any lower-case use: P 0.986, but 600 more correct spans lost to unknown
   On dev.txt the adopted rule takes the list's annotation from P 0.738 R 0.638 to P 0.886 R 0.650.
+  Trained without word dropout, the adopted rule alone scores 0.777 on test (was 0.743).
 """
 
 import os
