@@ -124,27 +124,10 @@ def _read(path: Path, mode: str) -> formats.ClassifierData:
 
 
 def _autosplit(data: formats.ClassifierData, mode: str, seed: int):
-    """The product's autosplit (models_app/services/classifier_training.py), reproduced
-    here without Django: 10% (at most 10,000) held out, stratified by label."""
-    n = len(data.texts)
-    n_test = min(10_000, max(1, round(n * 0.10)))
-    rng = random.Random(seed)
-    if mode == "MULTI_CLASS":
-        by_label: dict[str, list[int]] = {}
-        for i, label in enumerate(data.labels):
-            by_label.setdefault(label, []).append(i)
-        test_idx = []
-        for label in sorted(by_label):
-            idx = by_label[label]
-            rng.shuffle(idx)
-            take = max(1, round(len(idx) * n_test / n))
-            test_idx.extend(idx[: min(take, len(idx) - 1)])
-    else:
-        test_idx = rng.sample(range(n), n_test)
-    chosen = set(test_idx)
+    """The product's autosplit: 10% (at most 10,000) held out, stratified by label."""
+    parts = formats.autosplit_indices(data.labels, mode=mode, seed=seed)
 
-    def pick(keep):
-        idx = [i for i in range(n) if (i in chosen) == keep]
+    def pick(idx):
         return formats.ClassifierData(
             texts=[data.texts[i] for i in idx],
             labels=[data.labels[i] for i in idx],
@@ -152,7 +135,7 @@ def _autosplit(data: formats.ClassifierData, mode: str, seed: int):
             source_name=data.source_name,
         )
 
-    return pick(False), pick(True)
+    return pick(parts[0]), pick(parts[1])
 
 
 def build_scale_set(directory: Path, seed: int = 0) -> tuple[Path, Path]:

@@ -14,8 +14,9 @@ from models_app.models import (
     ModelStatus,
     ModelVersion,
 )
+from models_app.selectors import one_filter
 from webapp import arns
-from webapp.errors import invalid_filter, invalid_request, job_not_found, not_found
+from webapp.errors import invalid_request, job_not_found, not_found
 
 KIND_OF_ENDPOINT_TYPE = {t: k for k, t in ENDPOINT_ARN_TYPES.items()}
 KIND_OF_JOB_TYPE = {t: k for k, t in JOB_ARN_TYPES.items()}
@@ -186,21 +187,15 @@ def jobs_filtered(
     submitted_after: datetime | None = None,
 ) -> QuerySet:
     """List jobs with at most one of Comprehend's filters set."""
-    given = [v for v in (name, status, submitted_before, submitted_after) if v is not None]
-    if len(given) > 1:
-        raise invalid_filter(
-            "The filter can name only one of JobName, JobStatus, SubmitTimeBefore or "
-            "SubmitTimeAfter at a time."
-        )
-    qs = jobs(account, kind)
-    if name is not None:
-        qs = qs.filter(job_name=name)
-    if status is not None:
-        qs = qs.filter(status=status)
-    if submitted_before is not None:
-        qs = qs.filter(submit_time__lt=submitted_before)
-    if submitted_after is not None:
-        qs = qs.filter(submit_time__gt=submitted_after)
+    conditions = {
+        "job_name": name,
+        "status": status,
+        "submit_time__lt": submitted_before,
+        "submit_time__gt": submitted_after,
+    }
+    qs = one_filter(
+        jobs(account, kind), conditions, "JobName, JobStatus, SubmitTimeBefore or SubmitTimeAfter"
+    )
     return qs.order_by("-submit_time", "-id")
 
 

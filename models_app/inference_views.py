@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, F, FloatField, Value, When
 from django.db.models.functions import Cast, Coalesce, NullIf
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,6 +16,7 @@ from models_app import inference_forms as forms
 from models_app import inference_selectors as selectors
 from models_app.models import EndpointStatus, JobKind, JobStatus, ModelKind
 from models_app.services import analysis_jobs, endpoints
+from models_app.views import output_archive
 from webapp import storage
 from webapp.accounts.services.tags import tags_of
 from webapp.errors import ServiceError
@@ -353,14 +354,7 @@ def job_output(request, job_id):
     job = _job(request, job_id)
     if job.status != JobStatus.COMPLETED:
         raise Http404("This job has no output yet.")
-    try:
-        uri = storage.parse_uri(job.output_uri, field="OutputDataConfig.S3Uri")
-        stream = storage.open_read(request.account.account_id, uri)
-    except ServiceError:
-        raise Http404("The output file is gone.") from None
-    return FileResponse(
-        stream, as_attachment=True, filename="output.tar.gz", content_type="application/gzip"
-    )
+    return output_archive(request, job.output_uri)
 
 
 @login_required

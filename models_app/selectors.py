@@ -27,22 +27,24 @@ def versions_filtered(
     submitted_after: datetime | None = None,
 ) -> QuerySet:
     """List versions with at most one of Comprehend's filters set."""
-    given = [v for v in (status, name, submitted_before, submitted_after) if v is not None]
-    if len(given) > 1:
-        raise invalid_filter(
-            "The filter can name only one of Status, the name, "
-            "SubmitTimeBefore or SubmitTimeAfter at a time."
-        )
-    qs = versions(account, kind)
-    if status is not None:
-        qs = qs.filter(status=status)
-    if name is not None:
-        qs = qs.filter(model__name=name)
-    if submitted_before is not None:
-        qs = qs.filter(submit_time__lt=submitted_before)
-    if submitted_after is not None:
-        qs = qs.filter(submit_time__gt=submitted_after)
+    conditions = {
+        "status": status,
+        "model__name": name,
+        "submit_time__lt": submitted_before,
+        "submit_time__gt": submitted_after,
+    }
+    qs = one_filter(
+        versions(account, kind), conditions, "Status, the name, SubmitTimeBefore or SubmitTimeAfter"
+    )
     return qs.order_by("-submit_time", "-id")
+
+
+def one_filter(qs: QuerySet, conditions: dict, names: str) -> QuerySet:
+    """Comprehend's List filters: at most one condition (lookup: value, None = unset) applies."""
+    given = {lookup: value for lookup, value in conditions.items() if value is not None}
+    if len(given) > 1:
+        raise invalid_filter(f"The filter can name only one of {names} at a time.")
+    return qs.filter(**given)
 
 
 def version_by_arn(account, value: str, *, kind: str, field: str) -> ModelVersion:

@@ -539,8 +539,13 @@ def classifier_version_output(request, name, version_id):
     version = _load_version(request, ModelKind.CLASSIFIER, name, version_id)
     if not version.output_uri:
         raise Http404("This version has no output.")
+    return output_archive(request, version.output_uri)
+
+
+def output_archive(request, output_uri: str) -> FileResponse:
+    """Stream an output.tar.gz from the account's store as a download."""
     try:
-        uri = storage.parse_uri(version.output_uri, field="OutputDataConfig.S3Uri")
+        uri = storage.parse_uri(output_uri, field="OutputDataConfig.S3Uri")
         stream = storage.open_read(request.account.account_id, uri)
     except ServiceError:
         raise Http404("The output file is gone.") from None

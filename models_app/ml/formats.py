@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -556,3 +557,28 @@ def _check_test(test: ClassifierData, train_counts: Counter, mode: str) -> None:
             "training data.",
             file=test.source_name or None,
         )
+
+
+def autosplit_indices(
+    labels, *, mode: str, seed: int = 0, fraction: float = 0.10, most: int = 10_000
+) -> tuple[list[int], list[int]]:
+    """Training and test positions of an autosplit: `fraction` of the documents (at most
+    `most`) held out, stratified by label for multi-class data."""
+    n = len(labels)
+    n_test = min(most, max(1, round(n * fraction)))
+    rng = random.Random(seed)
+    if mode == "MULTI_CLASS":
+        by_label: dict[str, list[int]] = {}
+        for i, label in enumerate(labels):
+            by_label.setdefault(label, []).append(i)
+        test_idx = []
+        for label in sorted(by_label):
+            idx = by_label[label]
+            rng.shuffle(idx)
+            # Every label keeps most of its documents for training, but is tested at least once.
+            take = max(1, round(len(idx) * n_test / n))
+            test_idx.extend(idx[: min(take, len(idx) - 1)])
+    else:
+        test_idx = rng.sample(range(n), n_test)
+    chosen = set(test_idx)
+    return [i for i in range(n) if i not in chosen], sorted(chosen)

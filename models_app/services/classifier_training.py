@@ -1,13 +1,13 @@
 """Training a classifier version: read, validate, fit, evaluate, store, record."""
 
 import json
-import random
 import uuid
 
 import numpy as np
 from django.conf import settings
 
 from models_app.ml import artifacts, classifier, formats, metrics
+from models_app.ml.formats import autosplit_indices
 from models_app.models import ModelVersion
 from models_app.services import datasets, versions
 from webapp import storage
@@ -85,25 +85,9 @@ def read_data(version: ModelVersion, digest):
 
 def autosplit(texts, labels, *, mode: str):
     """Hold out 10% (at most 10,000) as the test set, stratified by label for multi-class."""
-    n = len(texts)
-    n_test = min(AUTOSPLIT_MAX, max(1, round(n * AUTOSPLIT_FRACTION)))
-    rng = random.Random(SEED)
-    if mode == "MULTI_CLASS":
-        by_label: dict[str, list[int]] = {}
-        for i, label in enumerate(labels):
-            by_label.setdefault(label, []).append(i)
-        test_idx = []
-        for label in sorted(by_label):
-            idx = by_label[label]
-            rng.shuffle(idx)
-            # Every label keeps most of its documents for training, but is tested at least once.
-            take = max(1, round(len(idx) * n_test / n))
-            test_idx.extend(idx[: min(take, len(idx) - 1)])
-    else:
-        test_idx = rng.sample(range(n), n_test)
-    chosen = set(test_idx)
-    train_idx = [i for i in range(n) if i not in chosen]
-    test_idx = sorted(chosen)
+    train_idx, test_idx = autosplit_indices(
+        labels, mode=mode, seed=SEED, fraction=AUTOSPLIT_FRACTION, most=AUTOSPLIT_MAX
+    )
     pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
     return (
         (pick(texts, train_idx), pick(labels, train_idx)),

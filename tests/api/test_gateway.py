@@ -217,3 +217,13 @@ def test_it_hides_internal_errors(api, owner, monkeypatch):
     message = excinfo.value.response["Error"]["Message"]
     assert "secret detail" not in message and "Traceback" not in message
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+
+def test_a_malformed_filter_time_is_a_validation_error():
+    from webapp.api.protocol import filter_time
+    from webapp.errors import ServiceError
+
+    with pytest.raises(ServiceError) as excinfo:
+        filter_time("last tuesday")
+    assert excinfo.value.code == "ValidationException"
+    assert "last tuesday" in excinfo.value.message

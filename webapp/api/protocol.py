@@ -63,9 +63,14 @@ def filter_time(value):
     """A List… filter's time: epoch seconds (what botocore sends) or ISO 8601."""
     if value is None:
         return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        raise validation_error(
+            f"The filter's time {value!r} is not a timestamp (epoch seconds or ISO 8601)."
+        ) from None
 
 
 def listing(items, body: dict, *, key: str, render, scope: str) -> dict:
