@@ -70,6 +70,17 @@ _TOKEN = re.compile(r"\w+")
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ied", "ies", "ed", "es", "s", "ly")
 
 
+def _head_tokens(doc: str, head: int) -> list[str]:
+    """The first `head` tokens of the lower-cased document, lower-casing only as much of it as
+    they need: a token is complete once another one follows it inside the window."""
+    window = 64 * head
+    while True:
+        tokens = _TOKEN.findall(doc[:window].lower())
+        if len(tokens) > head or window >= len(doc):
+            return tokens[:head]
+        window *= 4
+
+
 @lru_cache(maxsize=500_000)
 def _stem(word: str) -> str:
     for suffix in _SUFFIXES:
@@ -86,9 +97,10 @@ class WordAnalyzer:
         self.skip = skip
 
     def __call__(self, doc: str) -> list[str]:
-        tokens = [_stem(t) for t in _TOKEN.findall(doc.lower())]
         if self.head:
-            tokens = tokens[: self.head]
+            tokens = [_stem(t) for t in _head_tokens(doc, self.head)]
+        else:
+            tokens = [_stem(t) for t in _TOKEN.findall(doc.lower())]
         grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
         if self.skip:
             grams += [f"{a} _ {b}" for a, b in zip(tokens, tokens[2:], strict=False)]
@@ -234,7 +246,7 @@ def _char_counts(texts: Sequence[str], prefix: int, chunk_chars: int = 2_000_000
             start, size = i + 1, 0
     if not parts:
         return sp.csr_matrix((0, HASH_SPACE), dtype=np.float32)
-    return sp.vstack(parts, format="csr")
+    return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
 
 
 def _char_counts_chunk(docs: list[str]) -> sp.csr_matrix:
@@ -243,22 +255,33 @@ def _char_counts_chunk(docs: list[str]) -> sp.csr_matrix:
     doc_of = np.repeat(np.arange(len(docs), dtype=np.uint64), lengths)
     spaces = np.concatenate([[0], np.cumsum(codes == 32)])
     keys = []
+    single = len(docs) == 1
     with np.errstate(over="ignore"):  # the hash is meant to wrap around modulo 2**64
-        for n in _CHAR_NGRAMS:
+        prefix = codes  # polynomial hash of the n characters starting at each position
+        for n in range(2, _CHAR_NGRAMS[-1] + 1):
             m = len(codes) - n + 1
             if m <= 0:
+                break
+            prefix = prefix[:m] * _MIX + codes[n - 1 : n - 1 + m]
+            if n not in _CHAR_NGRAMS:
                 continue
-            h = np.zeros(m, dtype=np.uint64)
-            for k in range(n):
-                h = h * _MIX + codes[k : k + m]
-            h = h * _MIX_N + np.uint64(n)
+            h = prefix * _MIX_N + np.uint64(n)
             interior = spaces[n - 1 : n - 1 + m] - spaces[1 : 1 + m]
             ok = (doc_of[:m] == doc_of[n - 1 : n - 1 + m]) & (interior == 0)
-            keys.append((doc_of[:m][ok] << np.uint64(31)) | (h[ok] % np.uint64(HASH_SPACE)))
-    keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+            column = h[ok] % np.uint64(HASH_SPACE)
+            if single:  # 32-bit keys sort about twice as fast
+                keys.append(column.astype(np.uint32))
+            else:
+                keys.append((doc_of[:m][ok] << np.uint64(31)) | column)
+    dtype = np.uint32 if single else np.uint64
+    keys = np.concatenate(keys) if keys else np.zeros(0, dtype=dtype)
     uniq, counts = np.unique(keys, return_counts=True)
-    rows = (uniq >> np.uint64(31)).astype(np.int64)
-    cols = (uniq & np.uint64(HASH_SPACE)).astype(np.int32)
+    if single:
+        rows = np.zeros(len(uniq), dtype=np.int64)
+        cols = uniq.astype(np.int32)
+    else:
+        rows = (uniq >> np.uint64(31)).astype(np.int64)
+        cols = (uniq & np.uint64(HASH_SPACE)).astype(np.int32)
     indptr = np.searchsorted(rows, np.arange(len(docs) + 1))
     return sp.csr_matrix((counts.astype(np.float32), cols, indptr), shape=(len(docs), HASH_SPACE))
 
