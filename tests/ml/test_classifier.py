@@ -241,3 +241,27 @@ def test_empty_input_and_empty_texts_predict():
     assert model.predict([]) == [] and model.predict_scores([]) == []
     assert model.predict_proba([]).shape == (0, 3)
     assert model.predict([""])[0] in model.labels
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Re: Subject line " + "word " * 5000,  # long: only the start is read
+        "!!! " * 400 + "ΟΔΟΣ ΑΘΗΝΑΣ one two three four five six seven eight nine ten",
+        "İSTANBUL Straße ÀÉ " * 3,  # lower-casing that changes the length
+        "x" * 2000 + " tail",  # first token longer than the first window
+        "",
+    ],
+)
+def test_document_head_is_the_first_tokens_of_the_whole_lower_cased_text(text):
+    expected = classifier_module._TOKEN.findall(text.lower())[: classifier_module.HEAD_TOKENS]
+    assert classifier_module._head_tokens(text, classifier_module.HEAD_TOKENS) == expected
+
+
+def test_character_counts_of_one_document_match_a_batch(clinc):
+    texts = clinc[1][:50] + ["", "a", " x  y\tz ", "İstanbul " * 500]
+    batch = classifier_module._char_counts(texts, classifier_module.CHAR_PREFIX)
+    for i, text in enumerate(texts):
+        one = classifier_module._char_counts([text], classifier_module.CHAR_PREFIX)
+        assert one.indices.tolist() == batch[i].indices.tolist()
+        assert one.data.tolist() == batch[i].data.tolist()
