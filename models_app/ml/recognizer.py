@@ -64,8 +64,9 @@ DEFAULT_PARAMS: dict = {
     "hidden_width": 128,
     "dropout": 0.2,
     # Hide word-identity features (NORM, ORTH) of this share of training tokens, so the model
-    # learns to spot names it has not seen from their spelling and context (dev 0.896 vs 0.892).
-    "word_dropout": 0.15,
+    # learns to spot names it has not seen from their spelling and context. CoNLL dev F1 after
+    # the same 20-minute budget: 0.892 without, 0.897 at 0.15, 0.903 at 0.3, 0.901 at 0.45.
+    "word_dropout": 0.3,
     "learn_rate": 0.001,
     "l2": 1e-6,
     "batch_words_start": 100,
