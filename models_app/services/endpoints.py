@@ -1,6 +1,5 @@
 """Real-time endpoints: create, update, delete, their status machine, and the calls they serve."""
 
-import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from models_app.services import serving
 from webapp import arns, background, ratelimit, resources
 from webapp.accounts.services.tags import tags_delete_all, tags_set
 from webapp.errors import ServiceError, in_use, invalid_request, unavailable, validation_error
+from webapp.expiring import ExpiringMap
 from webapp.validation import check_client_token, check_name, check_tags
 
 MAX_TEXT_BYTES = 10_000  # Comprehend's limit for ClassifyDocument and custom DetectEntities
@@ -32,8 +32,7 @@ ALLOWED_FROM = {
 # call needs no query. Any status change made in this process clears them at once; one made in
 # another process reaches this one within that time (an update keeps the old model serving
 # meanwhile, so no call fails).
-_routes: dict[tuple, tuple[float, dict]] = {}
-_ROUTES_MAX = 10_000
+_routes = ExpiringMap()
 
 # Flywheels (a later app) tell which version a flywheel's endpoint serves: fn(account, arn).
 _flywheel_active_version: Callable | None = None
@@ -317,8 +316,8 @@ def _check_text(text, *, bytes_given=False, reader_config=False) -> str:
 def _route(account, endpoint_arn: str, kind: str) -> tuple[dict, serving.ServedModel]:
     """The endpoint a call names and the loaded model that answers it.
 
-    Resolved on every call (one small query; the model comes from this process's cache), so an
-    update or a flywheel promotion applies to the very next call.
+    The route is reused for ENDPOINT_ROUTE_CACHE_SECONDS and the model comes from this process's
+    cache; a flywheel's active version is asked on every call, so a promotion applies at once.
     """
     route = _endpoint_route(account, endpoint_arn, kind)
     arn = route["arn"]
@@ -343,16 +342,11 @@ def _route(account, endpoint_arn: str, kind: str) -> tuple[dict, serving.ServedM
 
 def _endpoint_route(account, endpoint_arn: str, kind: str) -> dict:
     key = (account.pk, endpoint_arn, kind)
-    now = time.monotonic()
-    hit = _routes.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    route = selectors.endpoint_route(account, endpoint_arn, kind=kind)
-    ttl = settings.ENDPOINT_ROUTE_CACHE_SECONDS
-    if ttl > 0 and route["status"] == S.IN_SERVICE:
-        if len(_routes) >= _ROUTES_MAX:
-            _routes.clear()
-        _routes[key] = (now + ttl, route)
+    route = _routes.get(key)
+    if route is None:
+        route = selectors.endpoint_route(account, endpoint_arn, kind=kind)
+        if route["status"] == S.IN_SERVICE:
+            _routes.put(key, route, settings.ENDPOINT_ROUTE_CACHE_SECONDS)
     return route
 
 

@@ -4,7 +4,6 @@ import base64
 import hashlib
 import secrets
 import string
-import time
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
@@ -12,14 +11,14 @@ from django.utils import timezone
 
 from webapp.accounts.models import AccessKey, Account
 from webapp.errors import not_found, validation_error
+from webapp.expiring import ExpiringMap
 
 MAX_ACTIVE_KEYS = 2  # AWS allows two access keys per IAM user
 _KEY_ALPHABET = string.ascii_uppercase + "234567"
 # Keys that verified a signature, with their decrypted secrets, for ACCESS_KEY_CACHE_SECONDS:
 # a query and a decryption on every API call would be a large part of a fast call's cost.
 # Revoking a key drops it here at once; other processes stop accepting it within the TTL.
-_verified: dict[str, tuple[float, AccessKey, str]] = {}
-_VERIFIED_MAX = 10_000
+_verified = ExpiringMap()
 
 
 def _fernet() -> Fernet:
@@ -53,7 +52,7 @@ def access_key_revoke(*, account: Account, user, key_id: str) -> AccessKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-    _verified.pop(key_id, None)
+    _verified.pop(key_id)
     return key
 
 
@@ -75,20 +74,14 @@ def access_key_active(key_id: str) -> AccessKey | None:
 
 def access_key_for_signature(key_id: str) -> tuple[AccessKey, str] | None:
     """The active key with this id and its secret, or None (unknown, revoked, undecryptable)."""
-    now = time.monotonic()
-    hit = _verified.get(key_id)
-    if hit is not None and hit[0] > now:
-        return hit[1], hit[2]
+    found = _verified.get(key_id)
+    if found is not None:
+        return found
     key = access_key_active(key_id)
     secret = access_key_secret(key) if key else None
     if key is None or secret is None:
-        _verified.pop(key_id, None)
         return None
-    ttl = settings.ACCESS_KEY_CACHE_SECONDS
-    if ttl > 0:
-        if len(_verified) >= _VERIFIED_MAX:
-            _verified.clear()
-        _verified[key_id] = (now + ttl, key, secret)
+    _verified.put(key_id, (key, secret), settings.ACCESS_KEY_CACHE_SECONDS)
     return key, secret
 
 
