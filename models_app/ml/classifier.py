@@ -223,7 +223,7 @@ def _count_chunk(blocks: list[Block], texts: Sequence[str]) -> list[sp.csr_matri
     return [block.count(texts) for block in blocks]
 
 
-_CHAR_NGRAMS = (2, 3, 4, 5)
+_CHAR_NGRAMS = (2, 3, 4, 5)  # consecutive from 2: each length's hash extends the previous one's
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constants for a polynomial hash
 _MIX_N = np.uint64(0xC2B2AE3D27D4EB4F)
 
@@ -258,13 +258,11 @@ def _char_counts_chunk(docs: list[str]) -> sp.csr_matrix:
     single = len(docs) == 1
     with np.errstate(over="ignore"):  # the hash is meant to wrap around modulo 2**64
         prefix = codes  # polynomial hash of the n characters starting at each position
-        for n in range(2, _CHAR_NGRAMS[-1] + 1):
+        for n in _CHAR_NGRAMS:
             m = len(codes) - n + 1
             if m <= 0:
                 break
             prefix = prefix[:m] * _MIX + codes[n - 1 : n - 1 + m]
-            if n not in _CHAR_NGRAMS:
-                continue
             h = prefix * _MIX_N + np.uint64(n)
             interior = spaces[n - 1 : n - 1 + m] - spaces[1 : 1 + m]
             ok = (doc_of[:m] == doc_of[n - 1 : n - 1 + m]) & (interior == 0)
@@ -337,9 +335,6 @@ class Features:
             else:
                 blocks.append(Block("word", min_df=min_df, skip=skip))
         return cls(name, blocks)
-
-    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return self.fit_counts(_hashed_counts(self.blocks, texts))
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.weigh_counts(_hashed_counts(self.blocks, texts))
