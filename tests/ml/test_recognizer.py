@@ -167,10 +167,13 @@ def test_entity_list_mode_trains_the_same_model(train_data):
     assert {"Germany", "Britain"} <= found
 
 
-def test_word_dropout_option_trains(train_data):
+@pytest.mark.parametrize("rate", [0.1, 0.0])
+def test_word_dropout_option_trains(train_data, rate):
     texts, spans = (part[:120] for part in train_data)
-    recognizer = fit(texts, spans, entity_types=TYPES, max_epochs=1, params={"word_dropout": 0.3})
-    assert recognizer.params["word_dropout"] == 0.3
+    recognizer = fit(texts, spans, entity_types=TYPES, max_epochs=1, params={"word_dropout": rate})
+    assert recognizer.params["word_dropout"] == rate
+    layers = {node.name for node in recognizer.nlp.get_pipe("ner").model.walk()}
+    assert ("word_dropout" in layers) == (rate > 0)
     assert len(recognizer.entities(texts[:5])) == 5
 
 
