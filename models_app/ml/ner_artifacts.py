@@ -1,4 +1,5 @@
-"""Save and load trained recognizers: spaCy's `to_disk` files plus `metadata.json`.
+"""Save and load trained recognizers: spaCy's `to_disk` files, the CRF's model file (when the
+ensemble uses one) and `metadata.json`.
 
 Nothing is pickled: loading rebuilds the pipeline from its config (the only custom layer is
 registered by `recognizer`) and reads the weights. A model is written into a temporary sibling
@@ -8,6 +9,7 @@ directory and renamed into place, so a crash never leaves half a model under the
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -22,9 +24,10 @@ import thinc
 from models_app.ml.recognizer import TrainedRecognizer
 
 FORMAT = "textwheel-entity-recognizer"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: optional CRF member (version 1 models load as the CNN alone)
 METADATA_FILE = "metadata.json"
 MODEL_DIR = "model"
+CRF_FILE = "crf.crfsuite"
 
 
 class ArtifactError(Exception):
@@ -60,6 +63,8 @@ def save_recognizer(
     try:
         temporary.mkdir()
         recognizer.nlp.to_disk(temporary / MODEL_DIR)
+        if recognizer.crf:
+            (temporary / CRF_FILE).write_bytes(recognizer.crf)
         # No timestamps here: the same model must always give the same sha256.
         metadata = {
             "format": FORMAT,
@@ -72,6 +77,7 @@ def save_recognizer(
                 "python": platform.python_version(),
                 "spacy": spacy.__version__,
                 "thinc": thinc.__version__,
+                "python-crfsuite": importlib.metadata.version("python-crfsuite"),
                 "numpy": numpy.__version__,
             },
         }
@@ -117,4 +123,6 @@ def load_recognizer(
         nlp = spacy.load(directory / MODEL_DIR)
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"cannot load the model in {directory}: {exc}") from exc
-    return TrainedRecognizer(nlp, metadata["entity_types"], metadata["params"])
+    crf_path = directory / CRF_FILE
+    crf = crf_path.read_bytes() if crf_path.exists() else None
+    return TrainedRecognizer(nlp, metadata["entity_types"], metadata["params"], crf)

@@ -98,7 +98,11 @@ def test_entities_are_well_formed_with_meaningful_scores(trained, held_out):
 
 def test_progress_reports_each_epoch_with_dev_f1(trained):
     recognizer, steps = trained
-    assert steps[0][1].startswith("epoch 1: dev F1 0.")
+    assert steps[0][1] == "training the CRF"
+    epochs = [step for _, step in steps if step.startswith("epoch")]
+    assert [step[: len("epoch 1: dev F1 0.")] for step in epochs] == [
+        f"epoch {n}: dev F1 0." for n in (1, 2, 3)
+    ]
     assert steps[-1][0] == 1.0
     fractions = [fraction for fraction, _ in steps]
     assert fractions == sorted(fractions)
@@ -123,6 +127,9 @@ def test_save_and_load_round_trip(trained, held_out, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     loaded = load_recognizer(tmp_path / "v1", expected_sha256=sha)
     assert loaded.entities(texts) == recognizer.entities(texts)
+    # The ensemble's CRF member is saved beside the spaCy model and loaded with it.
+    assert recognizer.crf and recognizer.params["cnn_weight"] < 1
+    assert (tmp_path / "v1" / "crf.crfsuite").read_bytes() == recognizer.crf == loaded.crf
     assert loaded.entity_types == TYPES
     metadata = read_metadata(tmp_path / "v1")
     assert metadata["scores"] == {"F1Score": 0.5}
@@ -131,6 +138,16 @@ def test_save_and_load_round_trip(trained, held_out, tmp_path):
         save_recognizer(recognizer, tmp_path / "v1")
     with pytest.raises(ArtifactError, match="expected"):
         load_recognizer(tmp_path / "v1", expected_sha256="0" * 64)
+    # A model without a CRF file (as saved before the ensemble) serves the CNN alone.
+    (tmp_path / "v2" / "crf.crfsuite").unlink()
+    cnn_only = load_recognizer(tmp_path / "v2")
+    assert cnn_only.crf is None
+    found = cnn_only.entities(texts)
+    recognizer.crf_tagger, tagger = None, recognizer.crf_tagger
+    try:
+        assert found == recognizer.entities(texts)
+    finally:
+        recognizer.crf_tagger = tagger
 
 
 def test_should_stop_raises_training_stopped(train_data):

@@ -1,0 +1,95 @@
+"""The recognizer ensemble's CRF member and how its spans combine with the CNN's."""
+
+import threading
+
+import spacy
+
+from models_app.ml import ner_crf
+from models_app.ml.recognizer import _combine
+
+NLP = spacy.blank("en")
+TOKENIZER = ner_crf.tokenizer(NLP)
+
+
+def test_tokens_keep_hyphenated_words_whole():
+    words = [t.text for t in TOKENIZER('Leeds won 6-1 on 1996-08-22 , "a three-day trip".')]
+    assert words == [
+        "Leeds", "won", "6-1", "on", "1996-08-22", ",", '"', "a", "three-day", "trip", '"', ".",
+    ]  # fmt: skip
+
+
+def test_tags_follow_character_spans_and_skip_missing_annotation():
+    text = "Peter Blackburn met EU officials in Brussels ."
+    tokens = TOKENIZER(text)
+    ents = [(0, 15, "PERSON"), (20, 22, "ORGANIZATION"), (36, 44, "LOCATION")]
+    words, tags = ner_crf.tagged(tokens, ents, [])
+    assert words == text.split()
+    assert tags == ["B-PERSON", "I-PERSON", "O", "B-ORGANIZATION", "O", "O", "B-LOCATION", "O"]
+    # Two entities of one type side by side stay two entities.
+    _, tags = ner_crf.tagged(TOKENIZER("Germany France"), [(0, 7, "LOC"), (8, 14, "LOC")], [])
+    assert tags == ["B-LOC", "B-LOC"]
+    assert ner_crf.tagged(tokens, ents[:1], [(20, 22)]) is None
+
+
+def test_features_describe_the_word_and_its_neighbours():
+    first, second = ner_crf.features(["EU", "rejects"])
+    assert {"w=eu", "sh=X", "lsh=XX", "p1=e", "s2=eu", "title", "first", "w1=rejects"} <= set(first)
+    assert {"w-1=eu", "sh-1=X", "bg-=eu|rejects", "w1=<pad>"} <= set(second)
+    assert "caps=0" in first and "caps=1" in ner_crf.features(["EU", "REJECTS"])[0]
+
+
+def _trained_tagger():
+    sentences = [
+        ("Peter Blackburn visited Brussels .", [(0, 15, "PERSON"), (24, 32, "LOCATION")]),
+        ("John Smith visited Paris .", [(0, 10, "PERSON"), (19, 24, "LOCATION")]),
+        ("Anna Berg visited Berlin today .", [(0, 9, "PERSON"), (18, 24, "LOCATION")]),
+        ("It rained in Madrid .", [(13, 19, "LOCATION")]),
+    ] * 5
+    model = ner_crf.train([ner_crf.tagged(TOKENIZER(t), e, []) for t, e in sentences])
+    return ner_crf.Tagger(model)
+
+
+def test_tagger_scores_spans_in_characters():
+    tagger = _trained_tagger()
+    text = "Mary Jones visited Rome ."
+    spans = tagger.spans(TOKENIZER(text))
+    best = {}
+    for begin, end, type_, p in spans:
+        best[type_] = max(best.get(type_, (0.0, "")), (p, text[begin:end]))
+    assert best["PERSON"][1] == "Mary Jones" and best["PERSON"][0] > 0.5
+    assert best["LOCATION"][1] == "Rome" and best["LOCATION"][0] > 0.5
+    assert all(0.0 <= p <= 1.0 for *_, p in spans)
+    assert tagger.spans(TOKENIZER("")) == []
+
+
+def test_each_thread_gets_its_own_tagger():
+    tagger = _trained_tagger()
+    text = TOKENIZER("Anna Berg visited Paris .")
+    expected = tagger.spans(text)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(50):
+                results.append(tagger.spans(text) == expected)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == 200 and all(results)
+
+
+def test_combination_weighs_members_and_resolves_overlaps():
+    cnn = [(0, 10, "PERSON", 0.9), (20, 25, "LOCATION", 0.5)]
+    crf = [(0, 10, "PERSON", 0.7), (0, 4, "PERSON", 0.3), (20, 25, "ORGANIZATION", 0.8)]
+    # Weight 0.5: PERSON 0.8, LOCATION 0.25, ORGANIZATION 0.4, the short PERSON 0.15.
+    assert _combine(cnn, crf, 0.5, 0.3) == [(0, 10, "PERSON", 0.8), (20, 25, "ORGANIZATION", 0.4)]
+    assert _combine(cnn, crf, 0.5, 0.5) == [(0, 10, "PERSON", 0.8)]
+    # Overlapping spans: only the best one is kept.
+    assert _combine(cnn, crf, 0.5, 0.1) == [(0, 10, "PERSON", 0.8), (20, 25, "ORGANIZATION", 0.4)]
+    # Weight 1 and threshold 0: the CNN alone, unchanged.
+    assert _combine(cnn, crf, 1.0, 0.0) == cnn
