@@ -21,11 +21,14 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 
 import pycrfsuite
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
+
+from models_app.ml.errors import TrainingStopped
 
 # Chosen on CoNLL-2003's dev split: c1 0.05 / c2 0.001 scored 0.895, 0.1 / 0.01 0.894; 300
 # iterations instead of 150 did not help.
@@ -117,8 +120,17 @@ def tagged(tokens, ents, missing) -> tuple[list[str], list[str]] | None:
     return words, tags
 
 
-def train(sequences: list[tuple[list[str], list[str]]]) -> bytes | None:
-    """Train on (words, BIO tags) sequences; return the model file's bytes (None: no data)."""
+def train(
+    sequences: list[tuple[list[str], list[str]]],
+    should_stop: Callable[[], bool] = lambda: False,
+    poll_seconds: float = 0.25,
+) -> bytes | None:
+    """Train on (words, BIO tags) sequences; return the model file's bytes (None: no data).
+
+    CRFsuite cannot be interrupted, so it trains in a daemon thread while this one polls
+    should_stop; on a stop the thread is abandoned (the work process ends soon after) and
+    TrainingStopped is raised at once.
+    """
     trainer = pycrfsuite.Trainer(verbose=False)
     for words, tags in sequences:
         if words:
@@ -126,11 +138,27 @@ def train(sequences: list[tuple[list[str], list[str]]]) -> bytes | None:
     if not any(tags for _, tags in sequences):
         return None
     trainer.set_params(PARAMS)
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.crfsuite")
-        trainer.train(path)
-        with open(path, "rb") as f:
-            return f.read()
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.crfsuite")
+                trainer.train(path)
+                with open(path, "rb") as f:
+                    result["model"] = f.read()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            result["error"] = exc
+
+    worker = threading.Thread(target=run, name="crf-training", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        if should_stop():
+            raise TrainingStopped()
+        worker.join(poll_seconds)
+    if "error" in result:
+        raise result["error"]
+    return result["model"]
 
 
 class Tagger:

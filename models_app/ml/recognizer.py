@@ -446,11 +446,10 @@ def fit(
                 )
             )
             is not None
-        ]
+        ],
+        should_stop,
     )
     crf_seconds = time.monotonic() - crf_started
-    if should_stop():
-        raise TrainingStopped()
 
     optimizer = Adam(
         learn_rate=params["learn_rate"], L2=params["l2"], grad_clip=1.0, use_averages=True

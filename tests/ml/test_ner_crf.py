@@ -2,9 +2,11 @@
 
 import threading
 
+import pytest
 import spacy
 
 from models_app.ml import ner_crf
+from models_app.ml.errors import TrainingStopped
 from models_app.ml.recognizer import _combine
 
 NLP = spacy.blank("en")
@@ -38,15 +40,33 @@ def test_features_describe_the_word_and_its_neighbours():
     assert "caps=0" in first and "caps=1" in ner_crf.features(["EU", "REJECTS"])[0]
 
 
+SENTENCES = [
+    ("Peter Blackburn visited Brussels .", [(0, 15, "PERSON"), (24, 32, "LOCATION")]),
+    ("John Smith visited Paris .", [(0, 10, "PERSON"), (19, 24, "LOCATION")]),
+    ("Anna Berg visited Berlin today .", [(0, 9, "PERSON"), (18, 24, "LOCATION")]),
+    ("It rained in Madrid .", [(13, 19, "LOCATION")]),
+]
+
+
 def _trained_tagger():
-    sentences = [
-        ("Peter Blackburn visited Brussels .", [(0, 15, "PERSON"), (24, 32, "LOCATION")]),
-        ("John Smith visited Paris .", [(0, 10, "PERSON"), (19, 24, "LOCATION")]),
-        ("Anna Berg visited Berlin today .", [(0, 9, "PERSON"), (18, 24, "LOCATION")]),
-        ("It rained in Madrid .", [(13, 19, "LOCATION")]),
-    ] * 5
-    model = ner_crf.train([ner_crf.tagged(TOKENIZER(t), e, []) for t, e in sentences])
+    model = ner_crf.train([ner_crf.tagged(TOKENIZER(t), e, []) for t, e in SENTENCES * 5])
     return ner_crf.Tagger(model)
+
+
+def test_a_stop_request_ends_crf_training_without_waiting_for_it():
+    # Distinct words per sentence give CRFsuite enough features to train for seconds.
+    sequences = [
+        ([f"{word}{i}" for word in text.split()], tags)
+        for i in range(3000)
+        for text, ents in SENTENCES
+        for _, tags in [ner_crf.tagged(TOKENIZER(text), ents, [])]
+    ]
+    calls = []
+    with pytest.raises(TrainingStopped):
+        ner_crf.train(sequences, lambda: calls.append(1) or len(calls) >= 2, poll_seconds=0.01)
+    assert len(calls) == 2
+    # The stop was answered while CRFsuite was still training in its abandoned thread.
+    assert any(t.name == "crf-training" and t.is_alive() for t in threading.enumerate())
 
 
 def test_tagger_scores_spans_in_characters():
