@@ -1,4 +1,4 @@
-"""A linear-chain CRF over spaCy tokens, the second member of the recognizer's ensemble.
+"""A linear-chain CRF, the second member of the recognizer's ensemble.
 
 It sees each token through hand-written features (the lower-cased word, its shape, prefixes
 and suffixes of one to four characters, capitalisation, and the words, shapes and word bigrams
@@ -7,7 +7,7 @@ CRFsuite). Its mistakes differ from the CNN's, so averaging the two models' span
 beats either alone (see `recognizer.fit`).
 
 Tokens are spaCy's without its infix rules, so "6-1", "1996-08-22" and "year-old" stay whole:
-on CoNLL-2003 dev that scored 0.9153 in the ensemble against 0.9127 with spaCy's own tokens
+on CoNLL-2003 dev that scored 0.9143 in the ensemble against 0.9127 with spaCy's own tokens
 (hyphenated scores and dates are common in news and sports tables).
 
 Span probabilities come from the CRF's token marginals: a span (i, j, T) gets the smallest of

@@ -7,7 +7,7 @@ import spacy
 
 from models_app.ml import ner_crf
 from models_app.ml.errors import TrainingStopped
-from models_app.ml.recognizer import _combine
+from models_app.ml.recognizer import TrainedRecognizer, _combine
 
 NLP = spacy.blank("en")
 TOKENIZER = ner_crf.tokenizer(NLP)
@@ -113,3 +113,16 @@ def test_combination_weighs_members_and_resolves_overlaps():
     assert _combine(cnn, crf, 0.5, 0.1) == [(0, 10, "PERSON", 0.8), (20, 25, "ORGANIZATION", 0.4)]
     # Weight 1 and threshold 0: the CNN alone, unchanged.
     assert _combine(cnn, crf, 1.0, 0.0) == cnn
+
+
+def test_without_a_crf_the_cnn_keeps_its_validation_threshold():
+    class Bare(TrainedRecognizer):
+        def _member_spans(self, texts, batch_size):
+            return [([(0, 4, "PERSON", 0.9), (5, 9, "PERSON", 0.2)], [])]
+
+    recognizer = Bare(NLP, ["PERSON"], {"cnn_weight": 1.0, "threshold": 0.3})
+    assert recognizer.crf is None
+    assert recognizer.entities(["Anna Berg"]) == [[(0, 4, "PERSON", 0.9)]]
+    # A model saved before the ensemble has no threshold: every entity of the best parse.
+    older = Bare(NLP, ["PERSON"], {})
+    assert older.entities(["Anna Berg"]) == [[(0, 4, "PERSON", 0.9), (5, 9, "PERSON", 0.2)]]
