@@ -38,6 +38,13 @@ def test_features_describe_the_word_and_its_neighbours():
     assert {"w=eu", "sh=X", "lsh=XX", "p1=e", "s2=eu", "title", "first", "w1=rejects"} <= set(first)
     assert {"w-1=eu", "sh-1=X", "bg-=eu|rejects", "w1=<pad>"} <= set(second)
     assert "caps=0" in first and "caps=1" in ner_crf.features(["EU", "REJECTS"])[0]
+    # Longer affixes, word-type flags, and shapes seen together with the neighbours'.
+    assert {"allcaps", "sh3=<s>|X|x", "sh-1|w=<s>|eu"} <= set(first)
+    assert {"p6=reject", "s6=ejects", "sh3=X|x|</s>", "sh-1|w=X|rejects"} <= set(second)
+    assert "allcaps" not in second and "p7=rejects" not in second
+    score, comma = ner_crf.features(["6-1", ","])
+    assert {"digit", "hyphen"} <= set(score) and "len1" not in score
+    assert "len1" in comma and not {"digit", "hyphen"} & set(comma)
 
 
 SENTENCES = [
