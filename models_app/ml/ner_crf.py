@@ -32,9 +32,8 @@ from spacy.tokenizer import Tokenizer
 from models_app.ml.errors import TrainingStopped
 
 # Chosen on CoNLL-2003's dev split: c1 0.05 / c2 0.001 scored 0.895, 0.1 / 0.01 0.894; 300
-# iterations instead of 150 did not help. With the longer affixes, flags and shape context the
-# CRF alone scores 0.903 (0.896 without them); c1 0.1 / c2 0.001 gave 0.902, 0.05 / 0.01 0.903
-# and 0.02 / 0.001 0.904, all within noise of the default.
+# iterations instead of 150 did not help. Rechecked with the current features (CRF alone 0.903):
+# the other settings stayed within noise (figures in bench/bench_recognizer_ml.py).
 PARAMS = {
     "c1": 0.05,
     "c2": 0.001,
@@ -50,8 +49,9 @@ _OFFSETS = (-2, -1, 1, 2)
 
 
 @lru_cache(maxsize=200_000)
-def _word_features(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(the token's own features, its features as seen from a neighbour) for one word."""
+def _word_features(word: str) -> tuple[tuple[str, ...], tuple[str, ...], str, str]:
+    """(the token's own features, its features as seen from a neighbour, its lower-cased form,
+    its short shape) for one word."""
     lower = word.lower()
     shape = _DIGIT.sub("d", _LOWER.sub("x", _UPPER.sub("X", word)))
     short = _REPEAT.sub(r"\1", shape)
@@ -62,7 +62,7 @@ def _word_features(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         own.append("title")
     if word.isupper() and len(word) > 1:
         own.append("allcaps")
-    if "d" in short:
+    if _DIGIT.search(word):
         own.append("digit")
     if "-" in word:
         own.append("hyphen")
@@ -71,15 +71,15 @@ def _word_features(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     seen = tuple(
         f"{kind}{d}={value}" for d in _OFFSETS for kind, value in (("w", lower), ("sh", short))
     )
-    return tuple(own), seen
+    return tuple(own), seen, lower, short
 
 
 def features(words: list[str]) -> list[list[str]]:
     """CRFsuite item features for each token of one document."""
     caps = f"caps={int(all(not w.isalpha() or w.isupper() for w in words))}"
     cached = [_word_features(w) for w in words]
-    lowers = [w.lower() for w in words]
-    shapes = ["<s>"] + [own[2][3:] for own, _ in cached] + ["</s>"]  # "sh=..." without "sh="
+    lowers = [c[2] for c in cached]
+    shapes = ["<s>", *(c[3] for c in cached), "</s>"]
     n = len(words)
     out = []
     for i in range(n):

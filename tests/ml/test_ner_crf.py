@@ -69,16 +69,19 @@ def test_a_stop_request_ends_crf_training_without_waiting_for_it():
         for _, tags in [ner_crf.tagged(TOKENIZER(text), ents, [])]
     ]
     calls = []
-    with pytest.raises(TrainingStopped):
-        ner_crf.train(sequences, lambda: calls.append(1) or len(calls) >= 2, poll_seconds=0.01)
-    assert len(calls) == 2
-    # The stop was answered while CRFsuite was still training in its abandoned thread.
-    abandoned = [t for t in threading.enumerate() if t.name == "crf-training" and t.is_alive()]
-    assert abandoned
-    # A work horse leaves with os._exit; a test process must not exit with CRFsuite still
-    # running in a thread, or the C++ runtime aborts it at interpreter shutdown.
-    for thread in abandoned:
-        thread.join()
+    try:
+        with pytest.raises(TrainingStopped):
+            ner_crf.train(sequences, lambda: calls.append(1) or len(calls) >= 2, poll_seconds=0.01)
+        assert len(calls) == 2
+        # The stop was answered while CRFsuite was still training in its abandoned thread.
+        assert any(t.name == "crf-training" and t.is_alive() for t in threading.enumerate())
+    finally:
+        # A work horse leaves with os._exit; a test process must not exit with CRFsuite still
+        # running in a thread, even after a failed assertion, or the C++ runtime aborts it at
+        # interpreter shutdown.
+        for thread in threading.enumerate():
+            if thread.name == "crf-training":
+                thread.join()
 
 
 def test_tagger_scores_spans_in_characters():
