@@ -187,7 +187,10 @@ def main():
         r = run(name, SETS[name], account, user)
         value = f"{r['value']:.4f}" if r["value"] is not None else "-"
         f1 = f"{r['f1']:.4f}" if r["f1"] is not None else "-"
-        chosen = r["model"].get("summary") or r["model"].get("candidate") or ""
+        params = r["model"]
+        chosen = f"{params.get('features', '')} {params.get('model', '')}".strip()
+        if params.get("hyperparameters"):
+            chosen += " " + ", ".join(f"{k}={v:g}" for k, v in params["hyperparameters"].items())
         print(
             f"{r['set']:15} {r['status']:22} {r['docs'] or 0:>9,} {r['labels'] or 0:>6} "
             f"{r['metric']:>12} {value:>7} {f1:>7} {r['seconds']:>8.1f} "

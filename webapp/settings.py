@@ -164,7 +164,7 @@ ACCESS_KEY_CACHE_SECONDS = env.float("ACCESS_KEY_CACHE_SECONDS", default=2.0)
 ENDPOINT_ROUTE_CACHE_SECONDS = env.float("ENDPOINT_ROUTE_CACHE_SECONDS", default=1.0)
 
 # Training budgets (seconds): model selection stops trying candidates when the budget runs out.
-# Unset, a classifier's budget grows with its training text: 40 s plus 1.5 s per million
+# Unset, a classifier's budget grows with its training text: 40 s plus 2.5 s per million
 # characters (models_app.ml.classifier.default_time_budget).
 CLASSIFIER_TIME_BUDGET_SECONDS = env.float("CLASSIFIER_TIME_BUDGET_SECONDS", default=None)
 RECOGNIZER_TIME_BUDGET_SECONDS = env.float("RECOGNIZER_TIME_BUDGET_SECONDS", default=1080.0)

@@ -9,6 +9,7 @@ JSON-safe values, so it can be stored without pickle.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import time
@@ -35,9 +36,9 @@ MULTI_CLASS = "MULTI_CLASS"
 MULTI_LABEL = "MULTI_LABEL"
 
 N_JOBS = 2
-# Without an explicit budget: 40 s plus 1.5 s per million characters of text, at most 4 h.
+# Without an explicit budget: 40 s plus 2.5 s per million characters of text, at most 4 h.
 DEFAULT_BUDGET_S = 40.0
-DEFAULT_BUDGET_PER_MB_S = 1.5
+DEFAULT_BUDGET_PER_MB_S = 2.5
 MAX_DEFAULT_BUDGET_S = 4 * 3600.0
 # Above this many documents x labels the exact-vocabulary SVM search is too slow and
 # too big; hashed features with naive Bayes / SGD take over.
@@ -479,6 +480,10 @@ def _fit_mnb(X, Y: sp.csc_matrix, alpha: float):
     return W, prior
 
 
+def _fit_nb(kind: str, X, Y: sp.csc_matrix, alpha: float):
+    return _fit_cnb(X, Y, alpha) if kind == "cnb" else _fit_mnb(X, Y, alpha)
+
+
 def _blend_weights(W, b, Wn, bn, share: float, scales: tuple[float, float]):
     """W / s_svm + share * centred(Wn) / s_nb, in place: one linear model."""
     s_svm, s_nb = scales
@@ -520,10 +525,21 @@ MODEL_NAMES = {
     "mnb": "MultinomialNB",
     "sgd": "SGDClassifier",
     "svm+mnb": "LinearSVC + MultinomialNB",
+    "svm+cnb": "LinearSVC + ComplementNB",
 }
-HYPERPARAMETER = {"svm": "C", "cnb": "alpha", "mnb": "alpha", "sgd": "alpha", "svm+mnb": "C"}
-# The blend's NB smoothing and share of the score, chosen on validation.
-BLEND_ALPHAS = (0.1, 0.03, 0.01)
+HYPERPARAMETER = {
+    "svm": "C",
+    "cnb": "alpha",
+    "mnb": "alpha",
+    "sgd": "alpha",
+    "svm+mnb": "C",
+    "svm+cnb": "C",
+}
+# The blend's naive Bayes kind, smoothing and share of the score, chosen on validation.
+# Complement NB suits a few labels and the multinomial model many (see _fit_mnb);
+# bench/study_blends.py checks this grid by cross-validation inside the training data.
+BLENDS = ("mnb", "cnb")
+BLEND_ALPHAS = (0.1, 0.03, 0.01, 0.003, 0.001)
 BLEND_SHARES = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 # Rough cost of a candidate relative to LinearSVC(C=1) on the same features.
 RELATIVE_COST = {
@@ -540,40 +556,49 @@ NB = ("cnb", "mnb")
 @dataclass(frozen=True)
 class Candidate:
     features: str
-    model: str  # "svm", "cnb", "mnb", "sgd" or "svm+mnb"
+    model: str  # "svm", "cnb", "mnb", "sgd", "svm+mnb" or "svm+cnb"
     value: float  # C or alpha
-    # "svm+mnb" only: the NB's smoothing, its share, and the (SVM, NB) score spreads.
+    # Blends only: the NB's smoothing, its share, and the (SVM, NB) score spreads.
     alpha: float = 0.0
     share: float = 0.0
     scales: tuple[float, float] = (1.0, 1.0)
 
     @property
     def name(self) -> str:
-        if self.model == "svm+mnb":
+        if self.blend:
             return (
                 f"{self.features} + LinearSVC(C={self.value:g}) "
-                f"+ {self.share:g} x MultinomialNB(alpha={self.alpha:g})"
+                f"+ {self.share:g} x {MODEL_NAMES[self.nb]}(alpha={self.alpha:g})"
             )
         return f"{self.features} + {MODEL_NAMES[self.model]}({HYPERPARAMETER[self.model]}={self.value:g})"
 
     @property
     def hyperparameters(self) -> dict:
-        if self.model == "svm+mnb":
+        if self.blend:
             return {"C": self.value, "alpha": self.alpha, "nb_share": self.share}
         return {HYPERPARAMETER[self.model]: self.value}
 
     @property
+    def blend(self) -> bool:
+        return self.model.startswith("svm+")
+
+    @property
+    def nb(self) -> str:
+        """A blend's naive Bayes kind, "mnb" or "cnb"."""
+        return self.model.removeprefix("svm+")
+
+    @property
     def cost(self) -> float:
-        model = "svm" if self.model == "svm+mnb" else self.model
+        model = "svm" if self.blend else self.model
         return RELATIVE_COST.get((model, self.value), 0.1 if model in NB else 1.0)
 
 
 def _fit_candidate(
     cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int, should_stop, threads: int = 1
 ):
-    if cand.model == "svm+mnb":
+    if cand.blend:
         W, b = _fit_svm_mc(X, y, n_labels, cand.value, seed, threads)
-        Wn, bn = _fit_mnb(X, Y, cand.alpha)
+        Wn, bn = _fit_nb(cand.nb, X, Y, cand.alpha)
         return _blend_weights(W, b, Wn, bn, cand.share, cand.scales)
     if cand.model == "cnb":
         return _fit_cnb(X, Y, cand.value)
@@ -871,6 +896,7 @@ class _Search:
         self.features: dict[str, Features] = {}
         self.best: dict | None = None
         self.best_scores: np.ndarray | None = None
+        self.blended: set[Candidate] = set()  # SVMs whose blends were tried
         self.fraction = 0.05
 
     def elapsed(self) -> float:
@@ -1059,34 +1085,44 @@ class _Search:
         return _ml_score(D, self.Y_val)
 
     def blend(self) -> None:
-        """Try the best SVM plus a multinomial NB on the same features (multi-class).
+        """Try the best SVM plus a naive Bayes model on the same features (multi-class).
 
         Both are linear in the same features, so the blend is one weight matrix: it costs
         nothing at prediction time. Scores are put on one scale by their spread on the
-        validation part; the NB's share and smoothing are chosen there too.
+        validation part; the NB's kind, share and smoothing are chosen there too.
         """
         svm = self.best["candidate"] if self.best else None
         if svm is None or svm.model != "svm" or svm.features not in self.matrices:
             return
+        if svm in self.blended:  # already tried before a later candidate
+            return
+        self.blended.add(svm)
         _check_stop(self.should_stop)
         t0 = time.monotonic()
         X_fit, X_val = self.matrices[svm.features]
         D_svm = self.best_scores
         s_svm = _spread(D_svm)
         best = None
-        for alpha in BLEND_ALPHAS:
-            Wn, bn = _fit_mnb(X_fit, self.Y_fit, alpha)
+        step = 0.0
+        for alpha, kind in itertools.product(BLEND_ALPHAS, BLENDS):
+            _check_stop(self.should_stop)
+            if best is not None and not self.affordable(step):
+                break
+            t1 = time.monotonic()
+            Wn, bn = _fit_nb(kind, X_fit, self.Y_fit, alpha)
             D_nb = _scores(X_val, Wn, bn)
+            del Wn
             D_nb -= D_nb.mean(axis=1, keepdims=True)
             s_nb = _spread(D_nb)
             for share in BLEND_SHARES:
                 D = D_svm / s_svm + (share / s_nb) * D_nb
                 score = self._score(D)
                 if best is None or score > best[0] + 1e-9:
-                    best = (score, alpha, share, s_nb, D)
-        score, alpha, share, s_nb, D = best
+                    best = (score, kind, alpha, share, s_nb, D)
+            step = time.monotonic() - t1
+        score, kind, alpha, share, s_nb, D = best
         cand = Candidate(
-            svm.features, "svm+mnb", svm.value, alpha=alpha, share=share, scales=(s_svm, s_nb)
+            svm.features, f"svm+{kind}", svm.value, alpha=alpha, share=share, scales=(s_svm, s_nb)
         )
         self._record(cand, score, D, time.monotonic() - t0, self.best["refit_fit_seconds"])
 
@@ -1120,6 +1156,9 @@ def _search(search: _Search, large: bool) -> None:
         # Character n-grams help most, so the union leads when its SVMs fit the budget.
         if search.svm_affordable("word+char", union[0]):
             _walk_c(search, "word+char", union, parallel=True)
+            # Blends take seconds and add more than the word-only check below, so they
+            # come first when the budget is tight.
+            search.blend()
             best_c = _best_c(search, "word+char")
             search.run(
                 *words,

@@ -265,3 +265,28 @@ def test_character_counts_of_one_document_match_a_batch(clinc):
         one = classifier_module._char_counts([text], classifier_module.CHAR_PREFIX)
         assert one.indices.tolist() == batch[i].indices.tolist()
         assert one.data.tolist() == batch[i].data.tolist()
+
+
+@pytest.mark.parametrize("kind", ["mnb", "cnb"])
+def test_a_blend_is_one_linear_model_that_scores_as_its_parts(clinc, kind):
+    _, texts, labels, test_texts, _, _ = clinc
+    C = classifier_module
+    data = C._encode(labels, MC)
+    n = len(data.label_names)
+    features = C.Features.create("word", texts, n)
+    features.fit_counts(C._hashed_counts(features.blocks, texts))
+    X, X_test = features.transform(texts), features.transform(test_texts)
+    Y = data.matrix(np.arange(len(texts)))
+    cand = C.Candidate("word", f"svm+{kind}", 1.0, alpha=0.03, share=0.7, scales=(2.0, 3.0))
+    W, b = C._fit_candidate(cand, X, data.y, Y, n, MC, 0, lambda: False)
+
+    S = C._scores(X_test, *C._fit_svm_mc(X, data.y, n, 1.0, 0))
+    N = C._scores(X_test, *(C._fit_cnb if kind == "cnb" else C._fit_mnb)(X, Y, 0.03))
+    expected = S / 2.0 + 0.7 * (N - N.mean(axis=1, keepdims=True)) / 3.0
+    got = C._scores(X_test, W, b)
+    # Equal up to a per-document constant, which changes neither ranking nor softmax.
+    diff = got - expected
+    assert np.allclose(diff, diff[:, :1], atol=1e-4)
+    assert (got.argmax(axis=1) == expected.argmax(axis=1)).all()
+    assert cand.name.endswith(f"x {C.MODEL_NAMES[kind]}(alpha=0.03)")
+    assert cand.hyperparameters == {"C": 1.0, "alpha": 0.03, "nb_share": 0.7}

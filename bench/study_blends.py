@@ -1,0 +1,111 @@
+"""Cross-validated study of the SVM + naive Bayes blends, inside the training data only.
+
+The product chooses a blend (naive Bayes kind, smoothing, share) on one validation split.
+This script asks whether such a choice generalises: it splits a data set's training
+documents (after the product's autosplit when the set has no test file) into K stratified
+folds, fits the word+char features, LinearSVC and each naive Bayes on K - 1 folds, and keeps
+the held-out fold's scores. Then, for each blend grid, every fold in turn chooses the best
+option on itself, as the product does on its validation split, and that choice is scored on
+the other folds. The given test sets and the autosplit's held-out part are never read.
+
+    .venv/bin/python bench/study_blends.py --only 20ng-complete
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_classifier_ml import DATASETS, SHARED, _autosplit, _read  # noqa: E402
+
+from models_app.ml import classifier as C  # noqa: E402
+
+ALPHAS = (0.1, 0.03, 0.01, 0.003, 0.001)
+GRIDS = {
+    "SVM alone": ((), ()),
+    "multinomial NB, alpha 0.1-0.01": (("mnb",), (0.1, 0.03, 0.01)),
+    "both kinds, alpha 0.1-0.01": (("mnb", "cnb"), (0.1, 0.03, 0.01)),
+    "multinomial NB, alpha 0.1-0.001": (("mnb",), ALPHAS),
+    "complement NB, alpha 0.1-0.001": (("cnb",), ALPHAS),
+    "both kinds, alpha 0.1-0.001 (the product's)": (("mnb", "cnb"), ALPHAS),
+}
+
+
+def fold_scores(texts, y, data, n_labels, folds: int, C_value: float, seed: int):
+    """Held-out decision values of the SVM and of every naive Bayes, fold by fold."""
+    feats = C.Features.create("word+char", texts, n_labels)
+    counts = C._hashed_counts(feats.blocks, texts)
+    skf = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    out = []
+    for k, (fit, val) in enumerate(skf.split(np.zeros(len(y)), y)):
+        t0 = time.monotonic()
+        f = C.Features.create("word+char", [texts[i] for i in fit], n_labels)
+        X_fit = f.fit_counts([c[fit] for c in counts])
+        X_val = f.weigh_counts([c[val] for c in counts])
+        Y_fit = data.matrix(fit)
+        D = {"svm": C._scores(X_val, *C._fit_svm_mc(X_fit, y[fit], n_labels, C_value, seed, 2))}
+        for kind, alpha in itertools.product(("mnb", "cnb"), ALPHAS):
+            N = C._scores(X_val, *C._fit_nb(kind, X_fit, Y_fit, alpha))
+            D[kind, alpha] = N - N.mean(axis=1, keepdims=True)
+        out.append((val, D))
+        print(f"  fold {k}: {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+    return out
+
+
+def blended(D: dict, option) -> np.ndarray:
+    S = D["svm"]
+    if option is None:
+        return S
+    kind, alpha, share = option
+    return S / C._spread(S) + share * D[kind, alpha] / C._spread(D[kind, alpha])
+
+
+def study(name: str, folds: int, C_value: float, seed: int) -> None:
+    mode, train_file, test_file, *_ = DATASETS[name]
+    if mode != "MULTI_CLASS" or train_file is None:
+        raise SystemExit(f"{name}: blends are for multi-class data sets read from files")
+    train = _read(SHARED / train_file, mode)
+    if test_file is None:
+        train, _ = _autosplit(train, mode, seed)
+    data = C._encode(train.labels, mode)
+    y, n_labels = data.y, len(data.label_names)
+    print(f"{name}: {len(y):,} training documents, {n_labels} labels, {folds} folds")
+    parts = fold_scores(train.texts, y, data, n_labels, folds, C_value, seed)
+
+    def accuracy(part, option) -> float:
+        val, D = part
+        return float((blended(D, option).argmax(axis=1) == y[val]).mean())
+
+    for grid, (kinds, alphas) in GRIDS.items():
+        options = [None] + list(itertools.product(kinds, alphas, C.BLEND_SHARES))
+        chosen, scores = [], []
+        for k, part in enumerate(parts):
+            best = max(options, key=lambda o, p=part: accuracy(p, o))  # ties: the first
+            others = [accuracy(p, best) for j, p in enumerate(parts) if j != k]
+            chosen.append(best)
+            scores.append(float(np.mean(others)))
+        names = ", ".join("SVM" if o is None else f"{o[0]} {o[1]:g} x{o[2]:g}" for o in chosen)
+        print(f"{grid:45} {np.mean(scores):.4f}   chosen per fold: {names}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=list(DATASETS))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--C", type=float, default=2.0, help="the SVM's C (the usual choice)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    for name in args.only or ["20ng-complete"]:
+        study(name, args.folds, args.C, args.seed)
+
+
+if __name__ == "__main__":
+    main()
