@@ -134,6 +134,8 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
     def _one_source(self, uri_field):
         """A needed source: exactly one of a well-formed S3 URI and an uploaded file."""
         file_field, what = self.SOURCES[uri_field]
+        if file_field in self.errors:  # an upload that was refused says why on its own field
+            return
         uri = (self.cleaned_data.get(uri_field) or "").strip()
         self.cleaned_data[uri_field] = uri
         has_file = bool(self.cleaned_data.get(file_field))

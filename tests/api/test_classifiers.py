@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from models_app.models import ModelStatus, ModelVersion
+from tests import classifier_cases as cases
 from tests.conftest import BAD_INPUTS, SHARED, run_queued_jobs
 from webapp import storage
 from webapp.background import wait_for
@@ -212,52 +213,45 @@ def test_client_request_token_makes_create_idempotent(api, owner, store):
     assert ModelVersion.objects.count() == 1
 
 
-# Every classifier bad input, with the words its outcome must contain (README of bad-inputs).
-BAD = {
-    "classifier-missing-text.csv": ("IN_ERROR", ["line 42"]),
-    "classifier-empty-text.csv": ("IN_ERROR", ["line 10"]),
-    "classifier-three-columns.csv": ("IN_ERROR", ["line 100"]),
-    "classifier-unclosed-quote.csv": ("IN_ERROR", ["line 200"]),
-    "classifier-too-few-per-label.csv": ("IN_ERROR", ["lonely_label", "10"]),
-    "classifier-one-label.csv": ("IN_ERROR", ["two labels"]),
-    "classifier-empty.csv": ("IN_ERROR", ["no documents"]),
-    "classifier-latin1.csv": ("IN_ERROR", ["line 6"]),
-    "classifier-binary.csv": ("IN_ERROR", ["CSV"]),
-    "classifier-header-row.csv": (None, ["line 1"]),
-    "classifier-bom-crlf.csv": ("TRAINED", []),
-    "classifier-ok-3-labels.csv": ("TRAINED", []),
-    "classifier-huge-document.csv": (None, []),
-}
-BAD_MULTI_LABEL = {
-    "multilabel-empty-label.csv": ("IN_ERROR", ["line 1", "empty label"]),
-    "multilabel-bad-delimiter.csv": ("TRAINED_WITH_WARNING", [";"]),
-}
-
-
 def test_every_bad_input_gets_its_outcome(api, owner, store, transactional_db):
     client = api(owner)
     arns = {}
-    for i, (name, _) in enumerate({**BAD, **BAD_MULTI_LABEL}.items()):
+    for i, name in enumerate({**cases.BAD_FILES, **cases.BAD_MULTI_LABEL}):
         uri = store(owner, f"bad/{name}", BAD_INPUTS / name)
-        mode = "MULTI_LABEL" if name.startswith("multilabel") else "MULTI_CLASS"
-        arns[name] = create(client, owner, uri, name=f"bad-{i}", Mode=mode)
+        arns[name] = create(client, owner, uri, name=f"bad-{i}", Mode=cases.bad_file_mode(name))
     run_queued_jobs()
-    for name, (status, words) in {**BAD, **BAD_MULTI_LABEL}.items():
-        props = describe(client, arns[name])
-        message = props.get("Message", "")
-        if status is None:
-            assert props["Status"] in ("IN_ERROR", "TRAINED", "TRAINED_WITH_WARNING"), name
-            if props["Status"] == "IN_ERROR" or name == "classifier-header-row.csv":
-                assert all(w.lower() in message.lower() for w in words), (name, message)
-        else:
-            assert props["Status"] == status, (name, props["Status"], message)
-            assert all(w.lower() in message.lower() for w in words), (name, message)
-        if props["Status"] == "IN_ERROR":
-            assert name.split(".")[0] in message or "line" not in " ".join(words), (name, message)
-            assert "Traceback" not in message
-    huge = describe(client, arns["classifier-huge-document.csv"])
-    if huge["Status"] == "IN_ERROR":
-        assert "line 301" in huge["Message"]
+    for name, arn in arns.items():
+        props = describe(client, arn)
+        cases.check_bad_file_outcome(name, props["Status"], props.get("Message", ""))
+
+
+@pytest.mark.parametrize("rule_name", list(cases.RULES))
+def test_each_training_data_rule_ends_with_its_message(
+    api, owner, store, transactional_db, monkeypatch, rule_name
+):
+    rule = cases.RULES[rule_name]
+    cases.lower_limits(monkeypatch, rule)
+    client = api(owner)
+    config = {}
+    if rule.test is not None:
+        config["TestS3Uri"] = store(owner, f"{rule_name}/test.csv", rule.test)
+    if rule.mode == "MULTI_LABEL":
+        config["LabelDelimiter"] = "|"
+    arn = create(
+        client,
+        owner,
+        store(owner, f"{rule_name}/train.csv", rule.train),
+        name=rule_name,
+        Mode=rule.mode,
+        input=config,
+    )
+    run_queued_jobs()
+    props = describe(client, arn)
+    assert props["Status"] == rule.status, props.get("Message")
+    for word in rule.words:
+        assert word in props["Message"], (word, props["Message"])
+    if rule.status == "IN_ERROR":
+        assert "ClassifierMetadata" not in props
 
 
 def test_another_account_sees_and_touches_nothing(api, owner, outsider, store):

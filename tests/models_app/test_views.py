@@ -1,6 +1,5 @@
 """The custom classification console: list, create, model and version pages, stop and delete."""
 
-import importlib.util
 import io
 import re
 import time
@@ -10,7 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from models_app.models import CustomModel, ModelStatus, ModelVersion
+from tests import classifier_cases as cases
 from tests import factories
+from tests.conftest import BAD_INPUTS, run_queued_jobs
 from tests.models_app.pages import field_error, json_block, text
 from webapp import storage
 from webapp.accounts.services.tags import tags_of, tags_set
@@ -616,10 +617,6 @@ def test_another_account_gets_404_everywhere_and_a_member_sees_everything(
 
 
 @pytest.mark.worker
-@pytest.mark.skipif(
-    importlib.util.find_spec("models_app.ml.classifier") is None,
-    reason="the classifier trainer (models_app/ml/classifier.py) is not there yet",
-)
 def test_a_classifier_trains_through_the_form(worker, client, owner):
     put(owner, "train.csv")
     client.force_login(owner)
@@ -641,3 +638,74 @@ def test_a_classifier_trains_through_the_form(worker, client, owner):
     assert json_block(body, "confusion-data")["kind"] == "heatmap"
     partial = text(client.get(urls_of(version)["versions"]))
     assert "data-poll-done" in partial
+
+
+# Bad data through the form: the job's outcome on the version page
+
+
+def submit_upload(client, name: str, mode: str, train: tuple, test: tuple | None = None):
+    """Create a classifier through the form from uploaded (file name, bytes) pairs."""
+    data = form_data(
+        name=name,
+        mode=mode,
+        training_uri="",
+        training_file=SimpleUploadedFile(train[0], train[1], content_type="text/csv"),
+    )
+    if test is not None:
+        data.update(
+            test_source="GIVEN",
+            test_file=SimpleUploadedFile(test[0], test[1], content_type="text/csv"),
+        )
+    resp = client.post(reverse("models_app:classifier-create"), data)
+    assert resp.status_code == 302, field_error(text(resp), "training_uri")
+    return ModelVersion.objects.get(model__name=name)
+
+
+def shown_message(client, version) -> str:
+    body = text(client.get(urls_of(version)["version"]))
+    match = re.search(r'data-testid="version-message">(.*?)</div>', body, re.S)
+    return re.sub(r"<[^>]+>", " ", match.group(1)) if match else ""
+
+
+def test_every_bad_input_file_gets_its_outcome_through_the_form(client, owner, transactional_db):
+    client.force_login(owner)
+    versions = {}
+    for i, name in enumerate({**cases.BAD_FILES, **cases.BAD_MULTI_LABEL}):
+        train = (name, (BAD_INPUTS / name).read_bytes())
+        if not train[1]:
+            # An empty upload is refused by the form itself, on the file's field.
+            data = form_data(
+                name=f"bad-{i}",
+                training_uri="",
+                training_file=SimpleUploadedFile(name, b"", content_type="text/csv"),
+            )
+            body = text(client.post(reverse("models_app:classifier-create"), data))
+            assert "file is empty" in field_error(body, "training_file"), name
+            assert "Give an S3 URI" not in body
+            assert not ModelVersion.objects.filter(model__name=f"bad-{i}").exists()
+            continue
+        versions[name] = submit_upload(client, f"bad-{i}", cases.bad_file_mode(name), train)
+    run_queued_jobs()
+    for name, version in versions.items():
+        version.refresh_from_db()
+        message = shown_message(client, version)
+        if version.message:
+            assert version.message in message, (name, message)
+        cases.check_bad_file_outcome(name, version.status, message)
+
+
+@pytest.mark.parametrize("rule_name", list(cases.RULES))
+def test_each_training_data_rule_shows_its_message_on_the_version_page(
+    client, owner, transactional_db, monkeypatch, rule_name
+):
+    rule = cases.RULES[rule_name]
+    cases.lower_limits(monkeypatch, rule)
+    client.force_login(owner)
+    test = ("test.csv", rule.test) if rule.test is not None else None
+    version = submit_upload(client, rule_name, rule.mode, ("train.csv", rule.train), test)
+    run_queued_jobs()
+    version.refresh_from_db()
+    assert version.status == rule.status, version.message
+    message = shown_message(client, version)
+    for word in rule.words:
+        assert word in message, (word, message)
