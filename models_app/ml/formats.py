@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import heapq
 import json
 import random
 from collections import Counter
@@ -563,22 +564,35 @@ def autosplit_indices(
     labels, *, mode: str, seed: int = 0, fraction: float = 0.10, most: int = 10_000
 ) -> tuple[list[int], list[int]]:
     """Training and test positions of an autosplit: `fraction` of the documents (at most
-    `most`) held out, stratified by label for multi-class data."""
+    `most`) held out, stratified by label (multi-label documents by their rarest label)."""
     n = len(labels)
     n_test = min(most, max(1, round(n * fraction)))
     rng = random.Random(seed)
     if mode == "MULTI_CLASS":
-        by_label: dict[str, list[int]] = {}
-        for i, label in enumerate(labels):
-            by_label.setdefault(label, []).append(i)
-        test_idx = []
-        for label in sorted(by_label):
-            idx = by_label[label]
-            rng.shuffle(idx)
-            # Every label keeps most of its documents for training, but is tested at least once.
-            take = max(1, round(len(idx) * n_test / n))
-            test_idx.extend(idx[: min(take, len(idx) - 1)])
+        keys = list(labels)
     else:
-        test_idx = rng.sample(range(n), n_test)
-    chosen = set(test_idx)
+        counts = _label_counts(labels, mode)
+        keys = [min(row, key=lambda lab: (counts[lab], lab), default="") for row in labels]
+    by_key: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        by_key.setdefault(key, []).append(i)
+    taken: dict[str, list[int]] = {}
+    for key in sorted(by_key):
+        idx = by_key[key]
+        rng.shuffle(idx)
+        # Every label keeps most of its documents for training, but is tested at least once.
+        take = max(1, round(len(idx) * n_test / n))
+        taken[key] = idx[: min(take, len(idx) - 1)]
+    # Rounding, and one test document for every small label, can overshoot the share by
+    # a few documents, and the cap by more: the labels that gave the most give back what
+    # goes over the cap.
+    excess = sum(map(len, taken.values())) - most
+    if excess > 0:
+        heap = [(-len(idx), key) for key, idx in taken.items()]
+        heapq.heapify(heap)
+        for _ in range(excess):
+            size, key = heapq.heappop(heap)
+            taken[key].pop()
+            heapq.heappush(heap, (size + 1, key))
+    chosen = {i for idx in taken.values() for i in idx}
     return [i for i in range(n) if i not in chosen], sorted(chosen)

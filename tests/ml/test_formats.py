@@ -5,6 +5,7 @@ import io
 import json
 import os
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,35 @@ def test_manifest_errors_name_the_line(line, contains):
         line=2,
         contains=contains,
     )
+
+
+def test_autosplit_holds_out_a_tenth_stratified_and_never_more_than_the_cap():
+    labels = [f"small{i}" for i in range(850) for _ in range(10)]
+    labels += [f"big{i}" for i in range(150) for _ in range(6610)]
+    train, test = F.autosplit_indices(labels, mode="MULTI_CLASS", seed=0)
+    # One test document for each of 850 small labels would overshoot 10,000 by 750.
+    assert len(test) == 10_000 and len(train) == len(labels) - 10_000
+    assert sorted(train + test) == list(range(len(labels)))
+    tested = {labels[i] for i in test}
+    assert tested == set(labels) and {labels[i] for i in train} == set(labels)
+    # The big labels gave the excess back, evenly.
+    per_big = Counter(labels[i] for i in test if labels[i].startswith("big"))
+    assert max(per_big.values()) - min(per_big.values()) <= 1
+
+    small = [lab for lab in "abc" for _ in range(40)]
+    train, test = F.autosplit_indices(small, mode="MULTI_CLASS", seed=3)
+    assert Counter(small[i] for i in test) == {"a": 4, "b": 4, "c": 4}
+    assert (train, test) == F.autosplit_indices(small, mode="MULTI_CLASS", seed=3)
+    assert test != F.autosplit_indices(small, mode="MULTI_CLASS", seed=4)[1]
+
+
+def test_multi_label_autosplit_is_stratified_by_each_documents_rarest_label():
+    rows = [["common"] for _ in range(900)] + [["common", "rare"] for _ in range(20)]
+    rows += [["common", "rarest"] for _ in range(2)] + [["solo"]]
+    train, test = F.autosplit_indices(rows, mode="MULTI_LABEL", seed=0)
+    tested = Counter(label for i in test for label in rows[i])
+    assert tested["rare"] == 2 and tested["rarest"] == 1  # a tenth, and at least one
+    assert "solo" not in tested  # a label's only document stays in training
+    trained = Counter(label for i in train for label in rows[i])
+    assert all(trained[label] for label in tested)
+    assert 90 <= len(test) <= 95
