@@ -189,6 +189,30 @@ def test_it_enforces_maximums_botocore_does_not_check(api, owner):
     assert error_code(excinfo) == "ValidationException"
 
 
+def test_it_filters_by_submit_time(api, owner, transactional_db):
+    client = api(owner)
+    now = datetime.now(UTC).replace(microsecond=0)
+    for days, version_name in ((3, "old"), (2, "middle"), (1, "new")):
+        version = factories.version(owner, version_name=version_name)
+        version.submit_time = now - timedelta(days=days)
+        version.save(update_fields=["submit_time"])
+
+    def names(**filter_):
+        listed = client.list_document_classifiers(Filter=filter_)
+        return [p["VersionName"] for p in listed["DocumentClassifierPropertiesList"]]
+
+    cut = now - timedelta(days=2, hours=12)
+    assert names(SubmitTimeAfter=cut) == ["new", "middle"]
+    assert names(SubmitTimeBefore=cut) == ["old"]
+    assert names(SubmitTimeBefore=now - timedelta(days=3, hours=1)) == []
+    summaries = client.list_document_classifier_summaries()["DocumentClassifierSummariesList"]
+    assert [(s["DocumentClassifierName"], s["NumberOfVersions"]) for s in summaries] == [
+        ("news", 3)
+    ]
+    with pytest.raises(client.exceptions.InvalidFilterException):
+        client.list_document_classifiers(Filter={"SubmitTimeBefore": now, "SubmitTimeAfter": cut})
+
+
 def test_it_answers_invalid_filter_for_two_filters(api, owner):
     client = api(owner)
     with pytest.raises(client.exceptions.InvalidFilterException):
