@@ -7,8 +7,10 @@ from models_app.models import ModelVersion
 
 ALLOWED_FROM = {
     S.TRAINING: (S.SUBMITTED,),
-    S.TRAINED: (S.TRAINING,),
-    S.TRAINED_WITH_WARNING: (S.TRAINING,),
+    # A stop asked for after the trainer's last check loses: as in Comprehend, a training
+    # that completes before it can be stopped ends TRAINED.
+    S.TRAINED: (S.TRAINING, S.STOP_REQUESTED),
+    S.TRAINED_WITH_WARNING: (S.TRAINING, S.STOP_REQUESTED),
     S.IN_ERROR: (S.SUBMITTED, S.TRAINING),
     S.STOP_REQUESTED: (S.SUBMITTED, S.TRAINING),
     S.STOPPED: (S.STOP_REQUESTED,),

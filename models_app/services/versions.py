@@ -15,7 +15,13 @@ from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelStatus, Mo
 from models_app.services.version_status import transition
 from webapp import arns, background
 from webapp.accounts.services.tags import tags_delete_all, tags_set
-from webapp.errors import ServiceError, in_use, unsupported_language, validation_error
+from webapp.errors import (
+    ServiceError,
+    in_use,
+    invalid_request,
+    unsupported_language,
+    validation_error,
+)
 from webapp.validation import check_client_token, check_name, check_tags
 
 log = logging.getLogger(__name__)
@@ -148,7 +154,8 @@ def version_stop(*, account, kind: str, arn: str) -> ModelVersion:
         version.refresh_from_db()
         if version.status == ModelStatus.STOP_REQUESTED:
             return version
-        raise in_use(
+        # Comprehend's StopTraining operations answer InvalidRequestException here.
+        raise invalid_request(
             f"The {KIND_NOUN[kind]} {arn} is {version.status}; only a submitted or "
             "training version can be stopped."
         )

@@ -123,7 +123,7 @@ def test_stopping_a_training_run(api, owner, store, worker):
     client.stop_training_document_classifier(DocumentClassifierArn=arn)
     assert describe(client, arn)["Status"] in ("STOP_REQUESTED", "STOPPED")
     assert wait_for(lambda: describe(client, arn)["Status"] == "STOPPED", 90), worker.output()
-    with pytest.raises(client.exceptions.ResourceInUseException):
+    with pytest.raises(client.exceptions.InvalidRequestException):
         client.stop_training_document_classifier(DocumentClassifierArn=arn)
 
 
