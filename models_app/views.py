@@ -71,6 +71,7 @@ class Kind:
     # Recognizer scores read as percentages, as in Comprehend's console; classifiers show 0-1.
     percent: bool
     f1_label: str
+    trend_hidden: tuple[str, ...] = ()  # in the chart's legend, drawn only when clicked
 
     @property
     def urls(self) -> dict[str, str]:
@@ -99,7 +100,11 @@ KINDS = {
             ("MicroF1Score", "F1 score (micro)"),
             ("Precision", "Precision (macro)"),
             ("Recall", "Recall (macro)"),
+            ("MicroPrecision", "Precision (micro)"),
+            ("MicroRecall", "Recall (micro)"),
+            ("HammingLoss", "Hamming loss"),
         ),
+        trend_hidden=("MicroPrecision", "MicroRecall", "HammingLoss"),
         percent=False,
         f1_label="F1 score (macro)",
     ),
@@ -309,6 +314,7 @@ def _trend(spec: Kind, versions) -> dict | None:
         "versions": [v.label for v in scored],
         "metrics": {key: [v.metrics.get(key) for v in scored] for key, _ in spec.trend},
         "names": dict(spec.trend),
+        "hidden": list(spec.trend_hidden),
         "percent": spec.percent,
     }
 

@@ -52,6 +52,7 @@
           name: names[key] || key,
           x: data.versions,
           y: data.metrics[key],
+          visible: (data.hidden || []).indexOf(key) >= 0 ? "legendonly" : true,
           hovertemplate: "%{x}: " + scoreFormat(data.percent) + "<extra>%{fullData.name}</extra>",
         };
       });

@@ -379,7 +379,9 @@ def test_the_model_page_shows_versions_scores_and_the_chart(client, owner):
     trend = json_block(body, "trend-data")
     assert trend["versions"] == ["v1", "v2"]
     assert trend["metrics"]["F1Score"] == [0.7, 0.8765]
-    assert set(trend["metrics"]) == {"Accuracy", "F1Score", "MicroF1Score", "Precision", "Recall"}
+    assert set(trend["metrics"]) == set(METRICS)  # every evaluation metric
+    assert trend["hidden"] == ["MicroPrecision", "MicroRecall", "HammingLoss"]
+    assert trend["metrics"]["HammingLoss"] == [0.08766, 0.08766]
     assert f'?from={v3.pk}"' in body  # "new version" from any row, as from the latest
 
     body = text(client.get(urls_of(v1)["detail"], {"order": "best"}))
