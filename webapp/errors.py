@@ -38,6 +38,14 @@ def job_not_found(message: str) -> ServiceError:
     return ServiceError("JobNotFoundException", message, 400)
 
 
+def too_many_tags(message: str) -> ServiceError:
+    return ServiceError("TooManyTagsException", message, 400)
+
+
+def too_many_tag_keys(message: str) -> ServiceError:
+    return ServiceError("TooManyTagKeysException", message, 400)
+
+
 def invalid_filter(message: str) -> ServiceError:
     return ServiceError("InvalidFilterException", message, 400)
 

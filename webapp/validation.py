@@ -2,7 +2,7 @@
 
 import re
 
-from webapp.errors import validation_error
+from webapp.errors import too_many_tags, validation_error
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 TOKEN_RE = re.compile(r"^[a-zA-Z0-9-]+$")
@@ -62,8 +62,10 @@ def check_tags(tags, *, field: str = "Tags") -> list[tuple[str, str]]:
     """Validate a list of {Key, Value} and return (key, value) pairs."""
     if tags is None:
         return []
-    if not isinstance(tags, list) or len(tags) > TAGS_MAX:
-        raise validation_error(f"{field} must be a list of at most {TAGS_MAX} tags.")
+    if not isinstance(tags, list):
+        raise validation_error(f"{field} must be a list of tags.")
+    if len(tags) > TAGS_MAX:
+        raise too_many_tags(f"{field} has {len(tags)} tags; at most {TAGS_MAX} are allowed.")
     pairs, seen = [], set()
     for i, tag in enumerate(tags, start=1):
         key = tag.get("Key") if isinstance(tag, dict) else None

@@ -28,6 +28,33 @@ def test_it_refuses_bad_tags(api, owner):
     assert excinfo.value.response["Error"]["Code"] == "ValidationException"
 
 
+def test_more_than_fifty_tags_are_too_many(api, owner):
+    arn = factories.version(owner).arn
+    client = api(owner)
+
+    def tags(prefix, n):
+        return [{"Key": f"{prefix}{i}", "Value": "v"} for i in range(n)]
+
+    with pytest.raises(client.exceptions.TooManyTagsException):
+        client.tag_resource(ResourceArn=arn, Tags=tags("a", 51))
+    client.tag_resource(ResourceArn=arn, Tags=tags("a", 30))
+    # 30 + 21 > 50: refused as a whole, the first 30 stay as they were.
+    with pytest.raises(client.exceptions.TooManyTagsException):
+        client.tag_resource(ResourceArn=arn, Tags=tags("b", 21))
+    listed = client.list_tags_for_resource(ResourceArn=arn)["Tags"]
+    assert sorted(t["Key"] for t in listed) == sorted(f"a{i}" for i in range(30))
+    with pytest.raises(client.exceptions.TooManyTagKeysException):
+        client.untag_resource(ResourceArn=arn, TagKeys=[f"a{i}" for i in range(51)])
+    with pytest.raises(client.exceptions.TooManyTagsException):
+        client.create_document_classifier(
+            DocumentClassifierName="tagged",
+            DataAccessRoleArn=f"arn:aws:iam::{owner.membership.account.account_id}:role/x",
+            InputDataConfig={"S3Uri": "s3://data/train.csv"},
+            LanguageCode="en",
+            Tags=tags("c", 51),
+        )
+
+
 def test_another_account_gets_not_found(api, owner, outsider):
     arn = factories.version(owner, name="private").arn
     api(owner).tag_resource(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}])

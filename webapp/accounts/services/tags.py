@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from webapp.accounts.models import Account, Tag
-from webapp.errors import validation_error
+from webapp.errors import too_many_tag_keys, too_many_tags, validation_error
 from webapp.resources import resolve_any
 from webapp.validation import TAGS_MAX, check_tags
 
@@ -16,7 +16,7 @@ def tags_set(*, account: Account, resource_arn: str, tags: list[tuple[str, str]]
                 account=account, resource_arn=resource_arn, key=key, defaults={"value": value}
             )
         if Tag.objects.filter(resource_arn=resource_arn).count() > TAGS_MAX:
-            raise validation_error(f"A resource can have at most {TAGS_MAX} tags.")
+            raise too_many_tags(f"A resource can have at most {TAGS_MAX} tags.")
 
 
 def tag_resource(*, account: Account, resource_arn: str, tags) -> None:
@@ -28,8 +28,12 @@ def tag_resource(*, account: Account, resource_arn: str, tags) -> None:
 
 def untag_resource(*, account: Account, resource_arn: str, tag_keys) -> None:
     """UntagResource: remove the named keys (missing keys are ignored, as AWS does)."""
-    if not isinstance(tag_keys, list) or len(tag_keys) > TAGS_MAX:
-        raise validation_error(f"TagKeys must be a list of at most {TAGS_MAX} keys.")
+    if not isinstance(tag_keys, list):
+        raise validation_error("TagKeys must be a list of tag keys.")
+    if len(tag_keys) > TAGS_MAX:
+        raise too_many_tag_keys(
+            f"TagKeys has {len(tag_keys)} keys; at most {TAGS_MAX} are allowed."
+        )
     resolve_any(account, resource_arn)
     Tag.objects.filter(account=account, resource_arn=resource_arn, key__in=tag_keys).delete()
 
