@@ -227,9 +227,10 @@ class ClassifierCreateForm(ModelCreateForm):
     )
     attribute_name = forms.CharField(
         label="Attribute name",
-        max_length=63,
+        max_length=255,
         required=False,
-        help_text="Augmented manifest only: the attribute that holds the labels.",
+        help_text="Augmented manifest only: the attribute that holds the labels (for a chained "
+        "labelling job, one per job, separated by commas).",
     )
     training_uri = forms.CharField(
         label="Training data S3 URI",
@@ -294,7 +295,7 @@ class ClassifierCreateForm(ModelCreateForm):
             by_split = {m.get("Split", "TRAIN"): m for m in config.get("AugmentedManifests", [])}
             train = by_split.get("TRAIN", {})
             initial["training_uri"] = train.get("S3Uri", "")
-            initial["attribute_name"] = (train.get("AttributeNames") or [""])[0]
+            initial["attribute_name"] = ", ".join(train.get("AttributeNames") or [])
             if "TEST" in by_split:
                 initial.update(test_source="GIVEN", test_uri=by_split["TEST"]["S3Uri"])
         else:
@@ -307,7 +308,7 @@ class ClassifierCreateForm(ModelCreateForm):
 def classifier_input_config(data: dict, training_uri: str, test_uri: str | None) -> dict:
     """A classifier's InputDataConfig in the API's shape from the cleaned form and the URIs."""
     if data["data_format"] == "AUGMENTED_MANIFEST":
-        attribute = [data["attribute_name"]]
+        attribute = [name.strip() for name in data["attribute_name"].split(",") if name.strip()]
         manifests = [{"S3Uri": training_uri, "AttributeNames": attribute, "Split": "TRAIN"}]
         if test_uri:
             manifests.append({"S3Uri": test_uri, "AttributeNames": attribute, "Split": "TEST"})

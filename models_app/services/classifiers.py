@@ -59,9 +59,12 @@ def check_input(account, config, *, mode: str) -> dict:
         clean_manifests, splits = [], []
         for i, item in enumerate(manifests, start=1):
             where = f"InputDataConfig.AugmentedManifests.{i}"
+            # One attribute per labelling job: more than one for a chained job's output.
             names = item.get("AttributeNames") or []
-            if len(names) != 1:
-                raise validation_error(f"{where}.AttributeNames must name exactly one attribute.")
+            if not names or not all(isinstance(n, str) and n.strip() for n in names):
+                raise validation_error(
+                    f"{where}.AttributeNames must name the label attribute of each labelling job."
+                )
             split = item.get("Split") or "TRAIN"
             splits.append(split)
             clean_manifests.append(

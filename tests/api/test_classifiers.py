@@ -204,6 +204,36 @@ def test_the_request_is_checked_before_anything_is_written(api, owner, store):
     assert not ModelVersion.objects.exists()
 
 
+def test_a_chained_labelling_jobs_manifest_trains_on_every_attribute(
+    api, owner, store, transactional_db
+):
+    client = api(owner)
+    topics = {"sports": "match goal team coach", "politics": "vote senate law minister"}
+    lines = []
+    for i in range(60):
+        topic = list(topics)[i % 2]
+        tone = "calm" if i % 3 else "angry"
+        words = f"{topics[topic]} {'quiet gentle' if tone == 'calm' else 'furious shouting'} {i}"
+        lines.append(json.dumps({"source": words, "topic": topic, "tone": [tone]}))
+    uri = store(owner, "chained/train.manifest", ("\n".join(lines) + "\n").encode())
+    arn = client.create_document_classifier(
+        DocumentClassifierName="chained",
+        DataAccessRoleArn=role(owner),
+        Mode="MULTI_LABEL",
+        InputDataConfig={
+            "DataFormat": "AUGMENTED_MANIFEST",
+            "AugmentedManifests": [{"S3Uri": uri, "AttributeNames": ["topic", "tone"]}],
+        },
+        LanguageCode="en",
+    )["DocumentClassifierArn"]
+    run_queued_jobs()
+    props = describe(client, arn)
+    assert props["Status"] == "TRAINED", props.get("Message")
+    assert props["ClassifierMetadata"]["NumberOfLabels"] == 4  # two from each job
+    manifests = props["InputDataConfig"]["AugmentedManifests"]
+    assert manifests[0]["AttributeNames"] == ["topic", "tone"]
+
+
 def test_client_request_token_makes_create_idempotent(api, owner, store):
     client = api(owner)
     uri = store(owner, "train/ok.csv", BAD_INPUTS / "classifier-ok-3-labels.csv")

@@ -221,6 +221,24 @@ def test_it_creates_from_an_augmented_manifest(client, owner):
     }
 
 
+def test_a_manifest_of_a_chained_labelling_job_names_each_attribute(client, owner):
+    put(owner, "train.manifest", b'{"source": "a", "genre": "x", "mood": "y"}\n')
+    client.force_login(owner)
+    data = form_data(
+        data_format="AUGMENTED_MANIFEST",
+        attribute_name="genre, mood",
+        training_uri="s3://data/train.manifest",
+    )
+    assert client.post(reverse("models_app:classifier-create"), data).status_code == 302
+    version = ModelVersion.objects.get()
+    assert version.input_data_config["AugmentedManifests"][0]["AttributeNames"] == [
+        "genre",
+        "mood",
+    ]
+    body = text(client.get(urls_of(version)["new_version"]))
+    assert re.search(r'name="attribute_name"[^>]*value="genre, mood"', body)
+
+
 @pytest.mark.parametrize(
     "overrides, field, message",
     [
