@@ -203,40 +203,28 @@ def test_it_creates_a_multi_label_classifier_from_uploads(client, owner):
     assert version.output_data_config == {}
 
 
-def test_it_creates_from_an_augmented_manifest(client, owner):
-    put(owner, "train.manifest", b'{"source": "a", "genre": "x"}\n')
-    client.force_login(owner)
-    data = form_data(
-        data_format="AUGMENTED_MANIFEST",
-        attribute_name="genre",
-        training_uri="s3://data/train.manifest",
-    )
-    assert client.post(reverse("models_app:classifier-create"), data).status_code == 302
-    config = ModelVersion.objects.get().input_data_config
-    assert config == {
-        "DataFormat": "AUGMENTED_MANIFEST",
-        "AugmentedManifests": [
-            {"S3Uri": "s3://data/train.manifest", "AttributeNames": ["genre"], "Split": "TRAIN"}
-        ],
-    }
-
-
-def test_a_manifest_of_a_chained_labelling_job_names_each_attribute(client, owner):
+@pytest.mark.parametrize(
+    "typed, names",
+    [("genre", ["genre"]), ("genre, mood", ["genre", "mood"])],  # a chained labelling job
+)
+def test_it_creates_from_an_augmented_manifest(client, owner, typed, names):
     put(owner, "train.manifest", b'{"source": "a", "genre": "x", "mood": "y"}\n')
     client.force_login(owner)
     data = form_data(
         data_format="AUGMENTED_MANIFEST",
-        attribute_name="genre, mood",
+        attribute_name=typed,
         training_uri="s3://data/train.manifest",
     )
     assert client.post(reverse("models_app:classifier-create"), data).status_code == 302
     version = ModelVersion.objects.get()
-    assert version.input_data_config["AugmentedManifests"][0]["AttributeNames"] == [
-        "genre",
-        "mood",
-    ]
+    assert version.input_data_config == {
+        "DataFormat": "AUGMENTED_MANIFEST",
+        "AugmentedManifests": [
+            {"S3Uri": "s3://data/train.manifest", "AttributeNames": names, "Split": "TRAIN"}
+        ],
+    }
     body = text(client.get(urls_of(version)["new_version"]))
-    assert re.search(r'name="attribute_name"[^>]*value="genre, mood"', body)
+    assert re.search(rf'name="attribute_name"[^>]*value="{typed}"', body)
 
 
 @pytest.mark.parametrize(
