@@ -67,7 +67,8 @@ def blended(D: dict, option) -> np.ndarray:
     if option is None:
         return S
     kind, alpha, share = option
-    return S / C._spread(S) + share * D[kind, alpha] / C._spread(D[kind, alpha])
+    N = D[kind, alpha]
+    return C._blend_scores(S, C._spread(S), N, C._spread(N), share)
 
 
 def study(name: str, folds: int, C_value: float, seed: int) -> None:

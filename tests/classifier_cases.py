@@ -58,11 +58,11 @@ def check_bad_file_outcome(name: str, status: str, message: str) -> None:
 VOCABULARY = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
 
 
-def csv_rows(counts: dict[str, int], mode: str = MC, start: int = 0) -> list[str]:
+def csv_rows(counts: dict[str, int], mode: str = MC) -> list[str]:
     """Rows of label,text: counts[label] documents of each label, in turn, with distinct
     texts. Multi-label rows also carry the label "common"."""
     rows, left = [], dict(counts)
-    i = start
+    i = 0
     while any(left.values()):
         for label, n in left.items():
             if n:

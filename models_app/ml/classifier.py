@@ -484,6 +484,12 @@ def _fit_nb(kind: str, X, Y: sp.csc_matrix, alpha: float):
     return _fit_cnb(X, Y, alpha) if kind == "cnb" else _fit_mnb(X, Y, alpha)
 
 
+def _blend_scores(D_svm, s_svm: float, D_nb, s_nb: float, share: float) -> np.ndarray:
+    """The blend's validation scores: SVM scores and row-centred NB scores, each divided by
+    its spread, the NB's times its share (what _blend_weights builds into one model)."""
+    return D_svm / s_svm + (share / s_nb) * D_nb
+
+
 def _blend_weights(W, b, Wn, bn, share: float, scales: tuple[float, float]):
     """W / s_svm + share * centred(Wn) / s_nb, in place: one linear model."""
     s_svm, s_nb = scales
@@ -527,14 +533,8 @@ MODEL_NAMES = {
     "svm+mnb": "LinearSVC + MultinomialNB",
     "svm+cnb": "LinearSVC + ComplementNB",
 }
-HYPERPARAMETER = {
-    "svm": "C",
-    "cnb": "alpha",
-    "mnb": "alpha",
-    "sgd": "alpha",
-    "svm+mnb": "C",
-    "svm+cnb": "C",
-}
+# A blend lists its own (see Candidate.hyperparameters).
+HYPERPARAMETER = {"svm": "C", "cnb": "alpha", "mnb": "alpha", "sgd": "alpha"}
 # The blend's naive Bayes kind, smoothing and share of the score, chosen on validation.
 # Complement NB suits a few labels and the multinomial model many (see _fit_mnb);
 # bench/study_blends.py checks this grid by cross-validation inside the training data.
@@ -600,10 +600,8 @@ def _fit_candidate(
         W, b = _fit_svm_mc(X, y, n_labels, cand.value, seed, threads)
         Wn, bn = _fit_nb(cand.nb, X, Y, cand.alpha)
         return _blend_weights(W, b, Wn, bn, cand.share, cand.scales)
-    if cand.model == "cnb":
-        return _fit_cnb(X, Y, cand.value)
-    if cand.model == "mnb":
-        return _fit_mnb(X, Y, cand.value)
+    if cand.model in NB:
+        return _fit_nb(cand.model, X, Y, cand.value)
     if cand.model == "sgd":
         return _fit_sgd(X, y, n_labels, cand.value, seed, epochs=SGD_EPOCHS)
     if mode == MULTI_CLASS:
@@ -1115,7 +1113,7 @@ class _Search:
             D_nb -= D_nb.mean(axis=1, keepdims=True)
             s_nb = _spread(D_nb)
             for share in BLEND_SHARES:
-                D = D_svm / s_svm + (share / s_nb) * D_nb
+                D = _blend_scores(D_svm, s_svm, D_nb, s_nb, share)
                 score = self._score(D)
                 if best is None or score > best[0] + 1e-9:
                     best = (score, kind, alpha, share, s_nb, D)

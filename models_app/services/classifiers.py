@@ -61,7 +61,7 @@ def check_input(account, config, *, mode: str) -> dict:
             where = f"InputDataConfig.AugmentedManifests.{i}"
             # One attribute per labelling job: more than one for a chained job's output.
             names = item.get("AttributeNames") or []
-            if not names or not all(isinstance(n, str) and n.strip() for n in names):
+            if not names:
                 raise validation_error(
                     f"{where}.AttributeNames must name the label attribute of each labelling job."
                 )
