@@ -96,7 +96,7 @@ def endpoint_route(account, value: str, *, kind: str) -> dict:
     """The endpoint a real-time call names, as a small dict (with its "arn"), in the account."""
     arn = arns.parse(value, field="EndpointArn", expected=tuple(ENDPOINT_ARN_TYPES.values()))
     row = None
-    if arn.account == account.account_id:
+    if arn.names_account(account.account_id):
         with connection.cursor() as cursor:
             cursor.execute(_ROUTE_SQL, [account.pk, arn.name])
             row = cursor.fetchone()
@@ -125,7 +125,7 @@ def endpoints_filtered(
     qs = endpoints(account)
     if model_arn is not None:
         parsed = arns.parse(model_arn, field="Filter.ModelArn")
-        if parsed.account != account.account_id:
+        if not parsed.names_account(account.account_id):
             return qs.none()
         qs = qs.filter(version__model__name=parsed.name, version__version_name=parsed.version or "")
         qs = qs.filter(

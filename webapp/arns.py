@@ -43,6 +43,19 @@ class Arn:
     name: str
     version: str | None = None
     dataset: str | None = None
+    partition: str = PARTITION
+
+    def names_account(self, account_id: str) -> bool:
+        """True when this ARN can name a resource of `account_id` on this installation.
+
+        Textwheel serves one region of one partition: an ARN spelled with another region or
+        partition names nothing here, exactly as another account's ARN does.
+        """
+        return (
+            self.account == account_id
+            and self.region == settings.AWS_REGION
+            and self.partition == PARTITION
+        )
 
     def __str__(self) -> str:
         return build(
@@ -101,6 +114,7 @@ def parse(value, *, field: str, expected: str | tuple[str, ...] | None = None) -
         name=match["name"],
         version=match["sub"] if subtype == "version" else None,
         dataset=match["sub"] if subtype == "dataset" else None,
+        partition=match["partition"],
     )
 
 
@@ -142,7 +156,7 @@ def resolve(account, value, *, field: str, expected: str | tuple[str, ...], quer
     """
     arn = parse(value, field=field, expected=expected)
     row = None
-    if arn.account == account.account_id:
+    if arn.names_account(account.account_id):
         row = queryset_for(arn).first()
     if row is None:
         noun = RESOURCE_TYPES[arn.resource_type]

@@ -1,12 +1,15 @@
 """AWS Signature Version 4 verification: botocore's own signer recomputes what the client signed."""
 
+import hashlib
 import hmac
 import re
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from django.conf import settings
 
 from webapp.accounts.services.access_keys import access_key_for_signature
 from webapp.errors import ServiceError
@@ -45,35 +48,20 @@ def verify(request, body: bytes):
             403,
         )
     key, secret = found
-    if match["service"] != SERVICE:
+    if match["service"] != SERVICE or match["region"] != settings.AWS_REGION:
+        expected = f"{settings.AWS_REGION}/{SERVICE}/aws4_request"
         raise _error(
             "InvalidSignatureException",
-            f"Credential should be scoped to correct service: '{SERVICE}'.",
+            f"Credential should be scoped to '{expected}', not "
+            f"'{match['region']}/{match['service']}/aws4_request'.",
             403,
         )
-
-    amz_date = request.headers.get("X-Amz-Date", "")
-    try:
-        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise _error(
-            "InvalidSignatureException", "The request must carry a valid X-Amz-Date header.", 403
-        ) from None
-    now = datetime.now(UTC)
-    if abs(now - signed_at) > MAX_SKEW:
-        raise _error(
-            "InvalidSignatureException",
-            f"Signature expired: {amz_date} is now earlier than "
-            f"{(now - MAX_SKEW):%Y%m%dT%H%M%SZ} ({now:%Y%m%dT%H%M%SZ} - 15 min.)"
-            if signed_at < now
-            else f"Signature not yet current: {amz_date} is still later than "
-            f"{(now + MAX_SKEW):%Y%m%dT%H%M%SZ} ({now:%Y%m%dT%H%M%SZ} + 15 min.)",
-            403,
-        )
-    if match["date"] != amz_date[:8]:
-        raise _error("InvalidSignatureException", "Credential date does not match X-Amz-Date.", 403)
 
     signed_names = match["headers"].split(";")
+    _require_signed(request, signed_names)
+    amz_date = _signed_at(request, match["date"])
+    _check_payload(request, body)
+
     headers = {}
     for name in signed_names:
         value = request.headers.get(name)
@@ -85,7 +73,7 @@ def verify(request, body: bytes):
             )
         headers[name] = value
     query = request.META.get("QUERY_STRING", "")
-    url = f"http://{headers.get('host', request.get_host())}{request.path}"
+    url = f"http://{headers['host']}{request.path}"
     if query:
         url += f"?{query}"
     aws_request = AWSRequest(method=request.method, url=url, headers=headers, data=body)
@@ -101,3 +89,74 @@ def verify(request, body: bytes):
             403,
         )
     return key
+
+
+def _require_signed(request, signed_names: list[str]) -> None:
+    """Host, the date and every x-amz-* header sent must be signed, as AWS requires.
+
+    Otherwise a captured request could be replayed with an added or changed X-Amz-Target (the
+    operation) or X-Amz-Content-SHA256 that the signature never covered.
+    """
+    signed = set(signed_names)
+    missing = [name for name in ("host",) if name not in signed]
+    if "x-amz-date" not in signed and "date" not in signed:
+        missing.append("x-amz-date")
+    missing += sorted(
+        name.lower()
+        for name in request.headers
+        if name.lower().startswith("x-amz-") and name.lower() not in signed
+    )
+    if missing:
+        raise _error(
+            "InvalidSignatureException",
+            f"The request signature must cover the header(s) {', '.join(dict.fromkeys(missing))} "
+            "(list them in SignedHeaders).",
+            403,
+        )
+
+
+def _signed_at(request, scope_date: str) -> str:
+    """The signing time from X-Amz-Date (or a signed Date header), within 15 minutes of now."""
+    amz_date = request.headers.get("X-Amz-Date")
+    try:
+        if amz_date is not None:
+            signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        else:
+            signed_at = parsedate_to_datetime(request.headers.get("Date", "")).astimezone(UTC)
+            amz_date = f"{signed_at:%Y%m%dT%H%M%SZ}"
+    except (TypeError, ValueError, IndexError):
+        raise _error(
+            "InvalidSignatureException", "The request must carry a valid X-Amz-Date header.", 403
+        ) from None
+    now = datetime.now(UTC)
+    if abs(now - signed_at) > MAX_SKEW:
+        raise _error(
+            "InvalidSignatureException",
+            f"Signature expired: {amz_date} is now earlier than "
+            f"{(now - MAX_SKEW):%Y%m%dT%H%M%SZ} ({now:%Y%m%dT%H%M%SZ} - 15 min.)"
+            if signed_at < now
+            else f"Signature not yet current: {amz_date} is still later than "
+            f"{(now + MAX_SKEW):%Y%m%dT%H%M%SZ} ({now:%Y%m%dT%H%M%SZ} + 15 min.)",
+            403,
+        )
+    if scope_date != amz_date[:8]:
+        raise _error("InvalidSignatureException", "Credential date does not match X-Amz-Date.", 403)
+    return amz_date
+
+
+def _check_payload(request, body: bytes) -> None:
+    """The signature binds the body received: a payload hash header must be its real hash.
+
+    botocore's signer (like AWS) signs whatever X-Amz-Content-SHA256 claims, so trusting the
+    header would let a captured request be replayed with any body; UNSIGNED-PAYLOAD is refused.
+    """
+    claimed = request.headers.get("X-Amz-Content-SHA256")
+    if claimed is not None and not hmac.compare_digest(
+        claimed.encode("ascii", "replace"), hashlib.sha256(body).hexdigest().encode()
+    ):
+        raise _error(
+            "InvalidSignatureException",
+            "The X-Amz-Content-SHA256 header does not match the SHA-256 of the request body "
+            "(UNSIGNED-PAYLOAD is not accepted).",
+            403,
+        )
