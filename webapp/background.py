@@ -5,6 +5,11 @@ and a heartbeat. The job body runs inside `tracking()`, which keeps the heartbea
 thread and turns any exception into the row's error state with a readable reason. The reconciler
 (run every few seconds by each `rqworker`, one at a time across machines) finds rows whose RQ job
 failed or vanished, or whose heartbeat went stale because the worker was killed, and fails them.
+
+Jobs reach RQ through an outbox (`webapp.models.OutboxEntry`) written in the caller's transaction:
+after the commit the entry is pushed to Redis and deleted; if Redis is down the request still
+succeeds and the reconciler pushes the entry when Redis answers again, so a Redis outage delays
+work instead of half-writing it.
 """
 
 import contextlib
@@ -17,13 +22,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import django_rq
+import redis
 from django.conf import settings
-from django.db import close_old_connections, connection, models
+from django.db import close_old_connections, connection, models, transaction
 from django.utils import timezone
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from webapp.errors import ServiceError
+from webapp.models import OutboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +67,76 @@ def new_job_id() -> str:
 
 
 def enqueue(queue: str, func, *args, job_id: str, **kwargs) -> None:
-    """Enqueue when the surrounding transaction commits (django-rq's on_db_commit mode)."""
-    timeout = settings.RQ_QUEUES[queue]["DEFAULT_TIMEOUT"]
-    django_rq.get_queue(queue).enqueue(
-        func,
-        *args,
-        job_id=job_id,
-        job_timeout=timeout,
-        result_ttl=86400,
-        failure_ttl=86400,
-        **kwargs,
+    """Record the job in the outbox with the caller's transaction; push it to RQ on commit."""
+    path = func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
+    entry = OutboxEntry.objects.create(
+        job_id=job_id, queue=queue, func=path, args=list(args), kwargs=kwargs
     )
+    transaction.on_commit(lambda: _push_after_commit(entry.pk))
+
+
+def queue_unavailable() -> ServiceError:
+    # 503 is retried by every botocore retry mode; nothing was written when this is raised.
+    return ServiceError(
+        "ServiceUnavailableException",
+        "The job queue is unavailable for a moment; retry the request.",
+        503,
+    )
+
+
+def _push(pk: int) -> bool:
+    """Hand one outbox entry to RQ and delete it; False when another process has it."""
+    with transaction.atomic():
+        entry = OutboxEntry.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+        if entry is None:
+            return False
+        rq_queue = django_rq.get_queue(entry.queue, commit_mode="auto")
+        # Pushed before, but the delete was lost (the database went away): never run it twice.
+        if not Job.exists(entry.job_id, connection=rq_queue.connection):
+            rq_queue.enqueue(
+                entry.func,
+                *entry.args,
+                job_id=entry.job_id,
+                job_timeout=settings.RQ_QUEUES[entry.queue]["DEFAULT_TIMEOUT"],
+                result_ttl=86400,
+                failure_ttl=86400,
+                **entry.kwargs,
+            )
+        entry.delete()
+    return True
+
+
+def _push_after_commit(pk: int) -> None:
+    try:
+        _push(pk)
+    except Exception as exc:  # the entry stays; the reconciler pushes it when Redis is back
+        log.warning("job outbox entry %s waits for the queue: %s", pk, exc)
+
+
+def drain_outbox() -> int:
+    """Push every waiting outbox entry to RQ, oldest first; returns how many were pushed."""
+    pushed = 0
+    for pk in OutboxEntry.objects.values_list("pk", flat=True):
+        if _push(pk):
+            pushed += 1
+    if pushed:
+        log.info("pushed %s job(s) from the outbox to the queue", pushed)
+    return pushed
+
+
+def cancel_waiting(job_id: str) -> bool:
+    """Cancel a job no worker has started (True), or say a worker has it (False)."""
+    if OutboxEntry.objects.filter(job_id=job_id).delete()[0]:
+        return True
+    try:
+        job = _rq_job(job_id)
+        if job is None or job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
+            if job is not None:
+                job.cancel()
+            return True
+    except redis.RedisError:
+        raise queue_unavailable() from None
+    return False
 
 
 def report_progress(model: type, pk: int, fraction: float, step: str) -> None:
@@ -141,12 +207,22 @@ def _job_failure_text(job) -> str:
 
 
 def reconcile() -> int:
-    """Fail rows whose background work died; returns how many rows were fixed."""
+    """Push the outbox, then fail rows whose background work died; returns rows fixed."""
+    drain_outbox()
     fixed = 0
     stale_before = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
     for kind in _KINDS:
-        rows = kind.model.objects.filter(status__in=kind.queued + kind.running)
-        for row in rows.only("pk", "status", "rq_job_id", "heartbeat_at"):
+        rows = list(
+            kind.model.objects.filter(status__in=kind.queued + kind.running).only(
+                "pk", "status", "rq_job_id", "heartbeat_at"
+            )
+        )
+        # Read after the rows: an entry leaves the outbox only once RQ holds its job, so a row's
+        # job is either still waiting here or findable in Redis below.
+        waiting = set(OutboxEntry.objects.values_list("job_id", flat=True))
+        for row in rows:
+            if row.rq_job_id in waiting:
+                continue
             reason = None
             job = _rq_job(row.rq_job_id)
             if row.status in kind.running and row.heartbeat_at and row.heartbeat_at < stale_before:
@@ -179,6 +255,8 @@ def reconcile_loop(stop: threading.Event) -> None:
             if conn.set("textwheel:reconciler-lock", "1", nx=True, px=int(interval * 900)):
                 close_old_connections()
                 reconcile()
+        except redis.RedisError as exc:  # an outage: the outbox keeps the work until it ends
+            log.warning("reconciler waits for Redis: %s", exc)
         except Exception:
             log.exception("reconciler run failed")
         finally:

@@ -1,6 +1,19 @@
-"""A token bucket in Redis shared by every web process, so a limit holds across all of them."""
+"""A token bucket in Redis shared by every web process, so a limit holds across all of them.
+
+During a Redis outage the limit is not enforced: calls that need nothing else from Redis keep
+being answered instead of failing with it.
+"""
+
+import logging
+import time
 
 import django_rq
+import redis
+
+log = logging.getLogger(__name__)
+# While Redis is down, skip it for this long after each failure instead of waiting on it per call.
+_RETRY_AFTER_SECONDS = 2.0
+_down_until = 0.0
 
 # One round trip, atomic: refill by elapsed time (Redis's own clock, so hosts may disagree about
 # the time), then take `cost` if the bucket holds at least min(cost, capacity). The balance may go
@@ -41,4 +54,12 @@ def take(key: str, cost: float, *, rate: float, capacity: float | None = None) -
     if rate <= 0:
         return False
     capacity = rate if capacity is None else capacity
-    return bool(_script()(keys=[f"textwheel:ratelimit:{key}"], args=[rate, capacity, cost]))
+    global _down_until
+    if time.monotonic() < _down_until:
+        return True
+    try:
+        return bool(_script()(keys=[f"textwheel:ratelimit:{key}"], args=[rate, capacity, cost]))
+    except redis.RedisError as exc:
+        _down_until = time.monotonic() + _RETRY_AFTER_SECONDS
+        log.warning("rate limits are off while Redis is unreachable: %s", exc)
+        return True

@@ -1,6 +1,7 @@
 """Textwheel settings: every value comes from the environment, with defaults for the embedded setup."""
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -51,10 +52,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_rq",
+    "axes",
 ]
 
 MIDDLEWARE = [
+    # First, so that everything said on the API route (POST /) is AWS's JSON error shape.
+    "webapp.api.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +68,8 @@ MIDDLEWARE = [
     "webapp.accounts.middleware.CurrentAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the console's lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -100,7 +107,9 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": timeout}
     for name, timeout in (("training", 6 * 3600), ("inference", 3600), ("default", 600))
 }
-RQ = {"COMMIT_MODE": "on_db_commit"}
+# Jobs wait in an outbox table until the transaction commits (webapp/background.py), so RQ
+# itself enqueues at once.
+RQ = {"COMMIT_MODE": "auto"}
 
 # How the database stays the truth about running work (see webapp/background.py).
 JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=5.0)
@@ -116,6 +125,57 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Sign-in throttling (django-axes, see webapp/accounts/throttle.py). After LOGIN_FAILURE_LIMIT
+# wrong passwords for one user name from one address, or LOGIN_ADDRESS_FAILURE_LIMIT for any
+# names from one address (higher: an office shares one address), sign-in from there is refused,
+# even with the right password, until LOGIN_COOLOFF_MINUTES have passed since the last failure.
+# Unlock early with `manage.py axes_reset_username <name>`, `axes_reset_ip <address>` or `axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "webapp.accounts.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+LOGIN_COOLOFF_MINUTES = env.float("LOGIN_COOLOFF_MINUTES", default=15.0)
+# Addresses come from REMOTE_ADDR; behind reverse proxies that append to X-Forwarded-For, set
+# this to how many there are, or every client shares the proxy's address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "webapp.accounts.throttle.LoginAttemptHandler"
+AXES_CLIENT_IP_CALLABLE = "webapp.accounts.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "webapp.accounts.throttle.locked_out"
+# Attempts during a lockout are refused without being counted, so the time the page names holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+
+# Running behind TLS (see the README). Off by default: the embedded setup serves plain HTTP.
+SECURE_COOKIES = env.bool("SECURE_COOKIES", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+# A TLS proxy in front says the original scheme in a header, e.g.
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https; trust it only if the proxy always sets it.
+SECURE_PROXY_SSL_HEADER = env.tuple("SECURE_PROXY_SSL_HEADER", default=None) or None
+# The console runs only its own scripts (static/js, and plotly served from static/vendor): no
+# inline script, no eval. Plotly styles its charts through style attributes, hence inline styles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+    # django-rq's queue pages (staff only) carry inline scripts of their own.
+    "EXCLUDE_URL_PREFIXES": ["/admin/django_rq/"],
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -140,6 +200,9 @@ WHITENOISE_USE_FINDERS = True
 # Uploads through the console can be large training files; stream them to disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# The largest API request body (bytes); larger ones answer 413 in AWS's shape. 16 MiB holds the
+# largest document Comprehend takes (10 MB of Bytes) once base64-encoded.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

@@ -160,10 +160,7 @@ def version_stop(*, account, kind: str, arn: str) -> ModelVersion:
             "training version can be stopped."
         )
     # A job still waiting in the queue never starts: cancel it and finish the stop now.
-    job = background._rq_job(version.rq_job_id)
-    if job is None or job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
-        if job is not None:
-            job.cancel()
+    if background.cancel_waiting(version.rq_job_id):
         transition(version.pk, ModelStatus.STOPPED, message="Training was stopped.")
     version.refresh_from_db()
     return version
