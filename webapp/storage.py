@@ -64,34 +64,63 @@ class _LocalStore:
     def __init__(self, account_id: str):
         self.root = Path(settings.DATA_ROOT) / "s3" / account_id
 
-    def path(self, uri: S3Uri) -> Path:
-        path = (self.root / uri.bucket / uri.key).resolve()
-        bucket_root = (self.root / uri.bucket).resolve()
+    def _bucket_root(self, uri: S3Uri) -> Path:
+        folder = self.root / uri.bucket
+        # A linked bucket folder would lead into whatever it points at, another account's
+        # store included: buckets are plain folders or nothing.
+        if folder.is_symlink():
+            raise invalid_request(
+                f"The bucket {uri.bucket} cannot be used: its folder is a link, which the "
+                "store does not follow."
+            )
+        return self.root.resolve() / uri.bucket
+
+    def _contained(self, uri: S3Uri, bucket_root: Path, path: Path) -> Path:
+        # Checked after resolving, so a link anywhere below the bucket cannot lead out of it.
         if path != bucket_root and bucket_root not in path.parents:
-            raise validation_error(f"{uri} is outside its bucket.")
+            raise invalid_request(f"{uri} is a link that leads outside its bucket.")
         return path
+
+    def path(self, uri: S3Uri) -> Path:
+        bucket_root = self._bucket_root(uri)
+        return self._contained(uri, bucket_root, (bucket_root / uri.key).resolve())
+
+    def is_object(self, uri: S3Uri) -> bool:
+        bucket_root = self._bucket_root(uri)
+        path = self.path(uri)
+        # A file at the key or at any folder above it: nothing can be written below it.
+        return any(p.is_file() for p in (path, *path.parents) if bucket_root in p.parents)
 
     def open_read(self, uri: S3Uri):
         path = self.path(uri)
         if not path.is_file():
             raise invalid_request(f"The object {uri} does not exist.")
-        return path.open("rb")
+        try:
+            return path.open("rb")
+        except OSError as exc:
+            raise _unreadable(uri, exc) from None
 
     @contextlib.contextmanager
     def open_write(self, uri: S3Uri):
         path = self.path(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:
+            raise _unwritable(uri, exc) from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 yield handle
             os.replace(tmp, path)  # readers see the whole object or none of it
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise _unwritable(uri, exc) from None
             raise
 
     def list_files(self, uri: S3Uri) -> list[tuple[S3Uri, int]]:
+        bucket_root = self._bucket_root(uri)
         path = self.path(uri)
         if path.is_file():
             return [(uri, path.stat().st_size)]
@@ -100,7 +129,6 @@ class _LocalStore:
         if not base.is_dir():
             return []
         found = []
-        bucket_root = (self.root / uri.bucket).resolve()
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".tmp-"))
             for name in sorted(filenames):
@@ -109,15 +137,33 @@ class _LocalStore:
                 full = Path(dirpath) / name
                 key = full.relative_to(bucket_root).as_posix()
                 if key.startswith(uri.key) or path.is_dir():
-                    found.append((S3Uri(uri.bucket, key), full.stat().st_size))
+                    item = S3Uri(uri.bucket, key)
+                    # A linked file is listed only if what it points at is in the bucket.
+                    self._contained(item, bucket_root, full.resolve())
+                    found.append((item, full.stat().st_size))
         return found
 
     def delete_prefix(self, uri: S3Uri) -> None:
         path = self.path(uri)
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        except OSError as exc:
+            raise _unwritable(uri, exc) from None
+
+
+def _unreadable(uri: S3Uri, exc: OSError):
+    # strerror only: the exception's own text carries the server path.
+    return invalid_request(f"The object {uri} could not be read ({exc.strerror or 'I/O error'}).")
+
+
+def _unwritable(uri: S3Uri, exc: OSError):
+    reason = exc.strerror or "I/O error"
+    if isinstance(exc, NotADirectoryError | FileExistsError):
+        reason = "an object in its path is a file, not a folder"
+    return invalid_request(f"{uri} could not be written ({reason}).")
 
 
 class _S3Store:
@@ -158,6 +204,17 @@ class _S3Store:
             handle.seek(0)
             self.client.upload_fileobj(handle, self._bucket(uri), uri.key)
 
+    def is_object(self, uri: S3Uri) -> bool:
+        from botocore.exceptions import ClientError
+
+        if not uri.key or uri.key.endswith("/"):
+            return False
+        try:
+            self.client.head_object(Bucket=self._bucket(uri), Key=uri.key)
+        except ClientError:
+            return False
+        return True
+
     def list_files(self, uri: S3Uri) -> list[tuple[S3Uri, int]]:
         found = []
         paginator = self.client.get_paginator("list_objects_v2")
@@ -197,6 +254,17 @@ def exists(account_id: str, uri: S3Uri) -> bool:
 
 def delete_prefix(account_id: str, uri: S3Uri) -> None:
     store_for(account_id).delete_prefix(uri)
+
+
+def check_output_location(account_id: str, value, *, field: str) -> S3Uri:
+    """Parse an output location, refusing one that names an existing object (not a folder)."""
+    uri = parse_uri(value, field=field)
+    if store_for(account_id).is_object(uri):
+        raise validation_error(
+            f"Value '{value}' at '{field}' failed to satisfy constraint: it names an existing "
+            f"object; give a folder (prefix) such as s3://{uri.bucket}/output/."
+        )
+    return uri
 
 
 def save_upload(account_id: str, uri: S3Uri, fileobj) -> S3Uri:

@@ -119,10 +119,13 @@ def _check_input(account, config) -> dict:
     return {"S3Uri": str(uri), "InputFormat": input_format}
 
 
-def _check_output(config) -> tuple[dict, storage.S3Uri]:
+def _check_output(account, config) -> tuple[dict, storage.S3Uri]:
     if not isinstance(config, dict) or not config.get("S3Uri"):
         raise validation_error("OutputDataConfig.S3Uri is required.")
-    uri = storage.parse_uri(config["S3Uri"], field="OutputDataConfig.S3Uri")
+    # The job writes below this location: an existing object there would fail it at the end.
+    uri = storage.check_output_location(
+        account.account_id, config["S3Uri"], field="OutputDataConfig.S3Uri"
+    )
     clean = {"S3Uri": str(uri)}
     if config.get("KmsKeyId"):
         clean["KmsKeyId"] = config["KmsKeyId"]
@@ -181,7 +184,7 @@ def job_start(
             f"the job's LanguageCode is '{language_code}'."
         )
     input_config = _check_input(account, input_data_config)
-    output_config, output_base = _check_output(output_data_config)
+    output_config, output_base = _check_output(account, output_data_config)
     job_id = uuid.uuid4().hex
     output_uri = output_base.join(
         f"{account.account_id}-{OUTPUT_CODE[kind]}-{job_id}", "output", "output.tar.gz"

@@ -82,12 +82,16 @@ def check_input(account, config, *, mode: str) -> dict:
     return clean
 
 
-def check_output(config) -> dict:
+def check_output(account, config) -> dict:
+    """Validate OutputDataConfig; its S3Uri must be a folder, since output is written below it."""
     if not config:
         return {}
     clean = {}
     if config.get("S3Uri"):
-        clean["S3Uri"] = str(storage.parse_uri(config["S3Uri"], field="OutputDataConfig.S3Uri"))
+        uri = storage.check_output_location(
+            account.account_id, config["S3Uri"], field="OutputDataConfig.S3Uri"
+        )
+        clean["S3Uri"] = str(uri)
     if config.get("KmsKeyId"):
         clean["KmsKeyId"] = config["KmsKeyId"]
     return clean
@@ -126,7 +130,7 @@ def classifier_create(
         kind=ModelKind.CLASSIFIER,
         mode=mode,
         input_data_config=check_input(account, input_data_config, mode=mode),
-        output_data_config=check_output(output_data_config),
+        output_data_config=check_output(account, output_data_config),
         volume_kms_key_id=volume_kms_key_id or "",
         model_kms_key_id=model_kms_key_id or "",
         parent=parent,
