@@ -18,6 +18,9 @@ from django.db import connection
 from webapp.accounts.services.access_keys import access_key_create
 from webapp.accounts.services.accounts import member_add, user_signup
 
+# Every message users can see is checked for server paths at the end of the session.
+pytest_plugins = ["tests.message_audit"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
 BAD_INPUTS = SHARED.parent / "bad-inputs"
