@@ -230,9 +230,13 @@ def _read(version: ModelVersion):
         return model
     except ServiceError:
         raise
-    except Exception as exc:  # a missing, corrupt or changed artifact
+    except Exception:  # a missing, corrupt or changed artifact
+        # The cause names files on the server: it goes to the log, the message says what it means.
         log.exception("loading the model of %s failed", version.arn)
-        raise unavailable(f"The model {version.arn} could not be loaded: {exc}") from None
+        raise unavailable(
+            f"The model {version.arn} could not be loaded: its stored files are missing, "
+            "changed or unreadable."
+        ) from None
 
 
 class _Cache:
