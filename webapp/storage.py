@@ -66,8 +66,13 @@ class _LocalStore:
 
     def _bucket_root(self, uri: S3Uri) -> Path:
         folder = self.root / uri.bucket
-        # A linked bucket folder would lead into whatever it points at, another account's
-        # store included: buckets are plain folders or nothing.
+        # A linked bucket (or account) folder would lead into whatever it points at, another
+        # account's store included: both are plain folders or nothing.
+        if self.root.is_symlink():
+            raise invalid_request(
+                "This account's store cannot be used: its folder is a link, which the store "
+                "does not follow."
+            )
         if folder.is_symlink():
             raise invalid_request(
                 f"The bucket {uri.bucket} cannot be used: its folder is a link, which the "
@@ -140,7 +145,12 @@ class _LocalStore:
                     item = S3Uri(uri.bucket, key)
                     # A linked file is listed only if what it points at is in the bucket.
                     self._contained(item, bucket_root, full.resolve())
-                    found.append((item, full.stat().st_size))
+                    try:
+                        found.append((item, full.stat().st_size))
+                    except FileNotFoundError:  # a link to nothing, or gone since the walk
+                        continue
+                    except OSError as exc:
+                        raise _unreadable(item, exc) from None
         return found
 
     def delete_prefix(self, uri: S3Uri) -> None:

@@ -114,6 +114,25 @@ def test_links_inside_a_bucket_may_not_lead_out_of_it(linked):
     assert files_under(store_root(a)) == before
 
 
+def test_an_account_folder_that_is_a_link_is_refused(linked):
+    a, _ = linked
+    c = new_account()
+    store_root(c).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(store_root(a), store_root(c))
+    uri = storage.parse_uri("s3://data/train/secret.csv", field="S3Uri")
+    refused(lambda: storage.open_read(c, uri))
+    refused(lambda: storage.list_files(c, uri))
+    refused(lambda: storage.save_upload(c, storage.S3Uri("data", "x"), io.BytesIO(b"x")))
+
+
+def test_a_link_to_nothing_is_not_listed():
+    b = new_account()
+    storage.save_upload(b, storage.S3Uri("mine", "own.csv"), io.BytesIO(b"x,y\n"))
+    os.symlink("gone.csv", store_root(b) / "mine" / "dangling.csv")
+    found = storage.list_files(b, storage.S3Uri("mine", ""))
+    assert [uri.key for uri, _ in found] == ["own.csv"]
+
+
 def test_a_link_that_stays_in_its_bucket_still_works():
     b = new_account()
     storage.save_upload(b, storage.S3Uri("mine", "real/own.csv"), io.BytesIO(b"x,y\n"))
