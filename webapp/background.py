@@ -24,7 +24,7 @@ from datetime import timedelta
 import django_rq
 import redis
 from django.conf import settings
-from django.db import close_old_connections, connection, models, transaction
+from django.db import DatabaseError, close_old_connections, connection, models, transaction
 from django.utils import timezone
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -141,19 +141,30 @@ def cancel_waiting(job_id: str) -> bool:
 
 def report_progress(model: type, pk: int, fraction: float, step: str) -> None:
     """Record progress on the row itself, where pages and the API read it."""
-    model.objects.filter(pk=pk).update(
-        progress=max(0.0, min(1.0, float(fraction))),
-        progress_step=step[:200],
-        heartbeat_at=timezone.now(),
-    )
+    try:
+        model.objects.filter(pk=pk).update(
+            progress=max(0.0, min(1.0, float(fraction))),
+            progress_step=step[:200],
+            heartbeat_at=timezone.now(),
+        )
+    except DatabaseError as exc:
+        # A database restart must not fail the work; the next report reconnects.
+        if connection.in_atomic_block:
+            raise
+        log.warning("progress of %s %s not recorded: %s", model.__name__, pk, exc)
+        connection.close()
 
 
 def _beat(model: type, pk: int, stop: threading.Event) -> None:
+    # A heartbeat must never kill the job, and must outlive a database restart: a thread that
+    # gave up would let the reconciler fail work that is still running.
     try:
         while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
-            model.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
-    except Exception:  # a heartbeat must never kill the job; the reconciler will notice
-        log.exception("heartbeat for %s %s failed", model.__name__, pk)
+            try:
+                model.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
+            except DatabaseError as exc:
+                log.warning("heartbeat for %s %s missed: %s", model.__name__, pk, exc)
+                connection.close()
     finally:
         connection.close()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from models_app import selectors
@@ -215,9 +215,12 @@ class StopPoller:
         now = time.monotonic()
         if not self.stop and now - self.checked >= 1.0:
             self.checked = now
-            self.stop = ModelVersion.objects.filter(
-                pk=self.pk, status=ModelStatus.STOP_REQUESTED
-            ).exists()
+            try:
+                self.stop = ModelVersion.objects.filter(
+                    pk=self.pk, status=ModelStatus.STOP_REQUESTED
+                ).exists()
+            except DatabaseError:  # a database restart: training goes on, ask again later
+                connection.close()
         return self.stop
 
 
