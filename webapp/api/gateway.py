@@ -5,6 +5,7 @@ import logging
 import uuid
 from contextlib import nullcontext
 
+from django.conf import settings
 from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 
@@ -21,7 +22,7 @@ def api(request):
     """Authenticate, dispatch on X-Amz-Target, render the result or the AWS error shape."""
     request_id = str(uuid.uuid4())
     try:
-        body = request.body
+        body = _read_body(request, settings.API_MAX_BODY_BYTES)
         key = sigv4.verify(request, body)
         target = request.headers.get("X-Amz-Target", "")
         if not target.startswith(protocol.TARGET_PREFIX):
@@ -40,10 +41,14 @@ def api(request):
                 400,
             )
         try:
-            payload = json.loads(body or b"{}")
+            payload = json.loads(body or b"{}", parse_constant=_refuse_constant)
         except ValueError:
             raise ServiceError(
                 "SerializationException", "The request body is not valid JSON.", 400
+            ) from None
+        except RecursionError:
+            raise ServiceError(
+                "SerializationException", "The request body is nested too deeply.", 400
             ) from None
         if not isinstance(payload, dict):
             raise ServiceError(
@@ -67,3 +72,40 @@ def api(request):
             ),
             request_id,
         )
+
+
+# Past the limit the rest of the body is read and dropped, so that the client, which sends all of
+# it before reading the answer, sees the 413 instead of a reset connection; beyond this much it is
+# left to the server to close the connection.
+_DRAIN_BYTES = 256 * 1024 * 1024
+
+
+def _read_body(request, limit: int) -> bytes:
+    """The request body, or RequestEntityTooLargeException (413) when it exceeds the API's limit.
+
+    The API has a limit of its own (API_MAX_BODY_BYTES): request.body would apply the console's
+    DATA_UPLOAD_MAX_MEMORY_SIZE and raise RequestDataTooBig.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    body = b"" if declared > limit else request.read(limit + 1)
+    if declared > limit or len(body) > limit:
+        drained = len(body)
+        while drained < _DRAIN_BYTES:
+            chunk = request.read(64 * 1024)
+            if not chunk:
+                break
+            drained += len(chunk)
+        raise ServiceError(
+            "RequestEntityTooLargeException",
+            f"The request body exceeds the limit of {limit} bytes.",
+            413,
+        )
+    return body
+
+
+def _refuse_constant(name: str):
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told otherwise.
+    raise ValueError(name)

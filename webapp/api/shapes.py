@@ -4,10 +4,13 @@ botocore checks only required fields, types and minimum lengths on the client si
 enforces maximum lengths, patterns, enums and ranges itself, with AWS's message wording.
 """
 
+import base64
+import binascii
 import functools
 import re
 
 import botocore.session
+import regex
 
 from webapp.errors import validation_error
 
@@ -18,11 +21,23 @@ def service_model():
 
 
 @functools.cache
-def _pattern(expr: str):
-    try:
-        return re.compile(expr)
-    except re.error:  # a Java-only construct: leave that check to the service code
-        return None
+def pattern(expr: str):
+    """botocore's pattern compiled as AWS (Java) reads it; `regex` knows `\\p{…}` classes."""
+    return regex.compile(expr)
+
+
+def matches(expr: str, value: str) -> bool:
+    # AWS matches a pattern against the whole value (Java's matches()); botocore's patterns are
+    # written unanchored, so a search would let one allowed character carry any value through.
+    return pattern(expr).fullmatch(value) is not None
+
+
+# PostgreSQL cannot store NUL, and a lone surrogate cannot be encoded as UTF-8 at all; JSON's
+# \u escapes let both through json.loads, so they are refused wherever a string appears.
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+_UNSAFE_MESSAGE = (
+    "Member must contain only valid Unicode characters (no NUL, no unpaired surrogate)"
+)
 
 
 def _camel(name: str) -> str:
@@ -47,6 +62,9 @@ def _check(shape, value, path: str, errors: list[str]) -> None:
         for name, member in shape.members.items():
             if value.get(name) is not None:
                 _check(member, value[name], _join(path, name), errors)
+        for name, extra in value.items():
+            if name not in shape.members:
+                _scan(extra, name, path, errors)
     elif kind == "list":
         if not isinstance(value, list):
             errors.append(f"Value at '{path}' failed to satisfy constraint: Member must be a list")
@@ -57,11 +75,18 @@ def _check(shape, value, path: str, errors: list[str]) -> None:
     elif kind == "map":
         if not isinstance(value, dict):
             errors.append(f"Value at '{path}' failed to satisfy constraint: Member must be a map")
+            return
+        for i, (key, item) in enumerate(value.items(), start=1):
+            _check(shape.key, key, f"{path}.{i}.key", errors)
+            _check(shape.value, item, f"{path}.{i}.value", errors)
     elif kind == "string":
         if not isinstance(value, str):
             errors.append(
                 f"Value at '{path}' failed to satisfy constraint: Member must be a string"
             )
+            return
+        if _UNSAFE.search(value):
+            errors.append(f"Value at '{path}' failed to satisfy constraint: {_UNSAFE_MESSAGE}")
             return
         if shape.enum and value not in shape.enum:
             errors.append(
@@ -70,8 +95,7 @@ def _check(shape, value, path: str, errors: list[str]) -> None:
             )
             return
         _bounds(len(value), meta, path, "length", errors, value)
-        pattern = _pattern(meta["pattern"]) if "pattern" in meta else None
-        if pattern is not None and not pattern.search(value):
+        if "pattern" in meta and not matches(meta["pattern"], value):
             shown = value if len(value) <= 100 else value[:100] + "…"
             errors.append(
                 f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must "
@@ -99,6 +123,44 @@ def _check(shape, value, path: str, errors: list[str]) -> None:
             errors.append(
                 f"Value at '{path}' failed to satisfy constraint: Member must be a timestamp"
             )
+        elif isinstance(value, str) and _UNSAFE.search(value):
+            errors.append(f"Value at '{path}' failed to satisfy constraint: {_UNSAFE_MESSAGE}")
+    elif kind == "blob":
+        if not isinstance(value, str) or not _is_base64(value):
+            errors.append(
+                f"Value at '{path}' failed to satisfy constraint: Member must be "
+                "base64-encoded binary data"
+            )
+            return
+        _bounds(len(value) * 3 // 4, meta, path, "length", errors, [])
+
+
+def _is_base64(value: str) -> bool:
+    try:
+        base64.b64decode(value.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _scan(value, name, path: str, errors: list[str]) -> None:
+    """Walk a member the model does not know (AWS ignores it) for strings no service could keep."""
+    stack = [(name, value, path)]
+    while stack:
+        name, value, parent = stack.pop()
+        if isinstance(name, str) and _UNSAFE.search(name):
+            errors.append(
+                f"Value at '{parent or 'body'}' failed to satisfy constraint: Member names must "
+                "contain only valid Unicode characters (no NUL, no unpaired surrogate)"
+            )
+            continue
+        here = _join(parent, name) if isinstance(name, str) else f"{parent}.{name}.member"
+        if isinstance(value, str) and _UNSAFE.search(value):
+            errors.append(f"Value at '{here}' failed to satisfy constraint: {_UNSAFE_MESSAGE}")
+        elif isinstance(value, dict):
+            stack.extend((k, v, here) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((i, v, here) for i, v in enumerate(value, start=1))
 
 
 def _bounds(number, meta, path, what, errors, value):
@@ -126,6 +188,9 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{_camel(name)}" if path else _camel(name)
 
 
+_MAX_LISTED = 20
+
+
 def validate_input(operation: str, body: dict) -> None:
     """Raise ValidationException listing every constraint the request breaks, as AWS words it."""
     shape = service_model().operation_model(operation).input_shape
@@ -135,8 +200,13 @@ def validate_input(operation: str, body: dict) -> None:
     _check(shape, body, "", errors)
     if errors:
         count = len(errors)
+        # Every error is counted; a body of thousands of bad items is not echoed back whole.
+        shown = errors[:_MAX_LISTED]
+        more = f"; and {count - len(shown)} more" if count > len(shown) else ""
         raise validation_error(
-            f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors)
+            f"{count} validation error{'s' if count > 1 else ''} detected: "
+            + "; ".join(shown)
+            + more
         )
 
 
