@@ -35,7 +35,6 @@ if ! "$BIN/python" -c "import redis,os; redis.Redis.from_url(os.environ['REDIS_U
 fi
 
 export DATA_ROOT=${TEST_DATA_ROOT:-$(mktemp -d /tmp/textwheel-test.XXXXXX)}
-export TEXTWHEEL_SHARED_DATA=${TEXTWHEEL_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 set +e
 "$BIN/python" -m pytest "$@"
 status=$?

@@ -1,7 +1,7 @@
 """Classifier training inputs and the outcome each must get, for the API and console tests.
 
-BAD_FILES and BAD_MULTI_LABEL are the classifier files of ../shared/bad-inputs/ with the
-words their outcome (its README) must contain. RULES are the training data rules of
+BAD_FILES and BAD_MULTI_LABEL are the classifier files that tests/bad_inputs.py writes, with
+the words their outcome must contain. RULES are the training data rules of
 Comprehend: each builds a small file that breaks one rule (the service limits are lowered
 for the test, as a million documents would not fit a test), the status the version must end
 in, and the words its message must contain: the label, the limit, and the line for files.

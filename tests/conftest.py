@@ -15,6 +15,7 @@ from botocore.config import Config
 from django.conf import settings
 from django.db import connection
 
+from tests import bad_inputs
 from webapp.accounts.services.access_keys import access_key_create
 from webapp.accounts.services.accounts import member_add, user_signup
 
@@ -22,8 +23,10 @@ from webapp.accounts.services.accounts import member_add, user_signup
 pytest_plugins = ["tests.message_audit"]
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
-BAD_INPUTS = SHARED.parent / "bad-inputs"
+# Small slices of public sets, kept in the repository (tests/data/README.md says what and whence).
+DATA = REPO / "tests" / "data"
+# The bad training inputs are written by the suite itself, into a folder of its own.
+BAD_INPUTS = bad_inputs.directory()
 PASSWORD = "correct-horse-battery-9"
 
 

@@ -14,7 +14,7 @@ from rq import SimpleWorker
 from models_app.models import AnalysisJob, AnalysisTask, ModelKind, ModelStatus, TaskRole
 from models_app.services import analysis_jobs
 from tests import factories
-from tests.conftest import SHARED, run_queued_jobs
+from tests.conftest import DATA, run_queued_jobs
 from tests.inference.trained import role, trained
 from webapp import background, storage
 from webapp.background import wait_for
@@ -329,9 +329,9 @@ def test_a_killed_worker_does_not_lose_the_job(api, owner, store, start_worker):
     """A real worker is killed mid-chunk; another one retries that chunk and completes the job."""
     client = api(owner)
     version = recognizer(client, owner, store)
-    lines = (SHARED / "conll2003" / "test.txt").read_text(encoding="utf-8").splitlines()
-    lines = [line for line in lines if line.strip()][:2400]
-    uri = store(owner, "in/conll.txt", ("\n".join(lines) + "\n").encode())
+    lines = (DATA / "wnut17" / "train.txt").read_text(encoding="utf-8").splitlines()
+    lines = ([line for line in lines if line.strip()] * 2)[:2400]
+    uri = store(owner, "in/tweets.txt", ("\n".join(lines) + "\n").encode())
     fast = {
         "JOB_HEARTBEAT_SECONDS": 1,
         "JOB_STALE_SECONDS": 4,

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from models_app.models import ModelStatus, ModelVersion
 from tests import classifier_cases as cases
-from tests.conftest import BAD_INPUTS, SHARED, run_queued_jobs
+from tests.conftest import BAD_INPUTS, DATA, run_queued_jobs
 from webapp import storage
 from webapp.background import wait_for
 
@@ -116,8 +116,8 @@ def test_the_whole_walk_through(api, owner, store, transactional_db):
 @pytest.mark.worker
 def test_stopping_a_training_run(api, owner, store, worker):
     client = api(owner)
-    data = slice_csv(SHARED / "clinc150" / "train.csv", 15000)
-    uri = store(owner, "train/clinc.csv", data)
+    # 6,000 utterances of 150 intents: long enough a training to stop on its way.
+    uri = store(owner, "train/clinc.csv", DATA / "clinc150" / "train.csv")
     arn = create(client, owner, uri, name="big")
     assert wait_for(lambda: describe(client, arn)["Status"] == "TRAINING", 60), worker.output()
     client.stop_training_document_classifier(DocumentClassifierArn=arn)
@@ -129,7 +129,7 @@ def test_stopping_a_training_run(api, owner, store, worker):
 
 def test_multi_label_training(api, owner, store, transactional_db):
     client = api(owner)
-    uri = store(owner, "ml/train.csv", slice_csv(SHARED / "reuters21578" / "r10_train.csv", 800))
+    uri = store(owner, "ml/train.csv", slice_csv(DATA / "goemotions" / "train.csv", 800))
     arn = create(
         client, owner, uri, name="topics", Mode="MULTI_LABEL", input={"LabelDelimiter": "|"}
     )
@@ -137,8 +137,9 @@ def test_multi_label_training(api, owner, store, transactional_db):
     props = describe(client, arn)
     assert props["Status"] in ("TRAINED", "TRAINED_WITH_WARNING"), props.get("Message")
     m = props["ClassifierMetadata"]["EvaluationMetrics"]
-    assert 0.5 <= m["MicroF1Score"] <= 1.0
-    assert 0 <= m["HammingLoss"] <= 0.2
+    # 800 GoEmotions comments in six emotions score 0.74 micro F1 and 0.088 Hamming loss.
+    assert 0.6 <= m["MicroF1Score"] <= 1.0
+    assert 0 <= m["HammingLoss"] <= 0.15
     assert props["InputDataConfig"]["LabelDelimiter"] == "|"
 
 

@@ -8,7 +8,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from models_app.models import ModelVersion
 from tests.browser.conftest import ACCOUNT_ID, audit, shot, sign_up
-from tests.conftest import PASSWORD, SHARED
+from tests.conftest import DATA, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -154,8 +154,8 @@ def test_a_150_intent_classifier_pages_its_scores_and_fits_a_laptop(
         VersionName="v1",
         DataAccessRoleArn=role,
         InputDataConfig={
-            "S3Uri": store(owner, "clinc150/train.csv", SHARED / "clinc150" / "train.csv"),
-            "TestS3Uri": store(owner, "clinc150/test.csv", SHARED / "clinc150" / "test.csv"),
+            "S3Uri": store(owner, "clinc150/train.csv", DATA / "clinc150" / "train.csv"),
+            "TestS3Uri": store(owner, "clinc150/test.csv", DATA / "clinc150" / "test.csv"),
         },
         LanguageCode="en",
     )
@@ -202,7 +202,7 @@ def test_a_150_intent_classifier_pages_its_scores_and_fits_a_laptop(
     client.create_endpoint(
         EndpointName="clinc150-live", ModelArn=version.arn, DesiredInferenceUnits=1
     )
-    texts = [line.split(",", 1)[1] for line in (SHARED / "clinc150" / "test.csv").open()][:20]
+    texts = [line.split(",", 1)[1] for line in (DATA / "clinc150" / "test.csv").open()][:20]
     client.start_document_classification_job(
         JobName="clinc150-sample",
         DocumentClassifierArn=version.arn,

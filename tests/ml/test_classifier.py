@@ -1,8 +1,7 @@
-"""The document classifier on small slices of the shared data: scores, determinism,
+"""The document classifier on small slices of public sets (tests/data): scores, determinism,
 calibrated outputs, save/load, time budget and stopping."""
 
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,10 +14,10 @@ from models_app.ml import formats as F
 from models_app.ml.classifier import TrainedClassifier, fit
 from models_app.ml.errors import TrainingStopped
 from models_app.ml.metrics import classification_metrics
+from tests import bad_inputs
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
-BAD_INPUTS = SHARED_DATA.parent / "bad-inputs"
+DATA = Path(__file__).resolve().parents[1] / "data"
+BAD_INPUTS = bad_inputs.directory()
 MC, ML = "MULTI_CLASS", "MULTI_LABEL"
 
 
@@ -41,12 +40,12 @@ def first_per_label(data: F.ClassifierData, labels: set, per_label: int):
 
 @pytest.fixture(scope="module")
 def clinc():
-    """20 CLINC150 intents, 60 training and 30 test utterances each, and a fitted model."""
-    train = read(SHARED_DATA / "clinc150" / "train.csv")
-    test = read(SHARED_DATA / "clinc150" / "test.csv")
+    """20 CLINC150 intents, 40 training and 10 test utterances each, and a fitted model."""
+    train = read(DATA / "clinc150" / "train.csv")
+    test = read(DATA / "clinc150" / "test.csv")
     intents = set(sorted(set(train.labels))[:20])
-    texts, labels = first_per_label(train, intents, 60)
-    test_texts, test_labels = first_per_label(test, intents, 30)
+    texts, labels = first_per_label(train, intents, 40)
+    test_texts, test_labels = first_per_label(test, intents, 10)
     steps = []
     model = fit(
         texts,
@@ -60,10 +59,10 @@ def clinc():
 
 
 @pytest.fixture(scope="module")
-def reuters():
-    """Reuters R10 (multi-label): 1,500 training and 600 test documents, fitted."""
-    train = read(SHARED_DATA / "reuters21578" / "r10_train.csv", ML)
-    test = read(SHARED_DATA / "reuters21578" / "r10_test.csv", ML)
+def goemotions():
+    """GoEmotions on six emotions (multi-label): 1,500 training and 600 test comments, fitted."""
+    train = read(DATA / "goemotions" / "train.csv", ML)
+    test = read(DATA / "goemotions" / "test.csv", ML)
     model = fit(train.texts[:1500], train.labels[:1500], mode=ML, seed=0, time_budget_s=30)
     return model, test.texts[:600], test.labels[:600]
 
@@ -72,6 +71,7 @@ def test_multi_class_accuracy_on_a_clinc_slice(clinc):
     model, _, _, test_texts, test_labels, _ = clinc
     predicted = model.predict(test_texts)
     m = classification_metrics(test_labels, predicted, mode=MC, labels=model.labels)
+    # Seed 0 scores 0.955 on these 200 utterances.
     assert 0.90 <= m["Accuracy"] <= 1.0
     assert m["F1Score"] >= 0.88
     assert model.mode == MC and len(model.labels) == 20
@@ -136,12 +136,13 @@ def test_a_two_megabyte_document_trains():
     assert model.predict(["wake me up at seven"]) == ["alarm"]
 
 
-def test_multi_label_micro_f1_and_thresholds(reuters):
-    model, texts, gold = reuters
+def test_multi_label_micro_f1_and_thresholds(goemotions):
+    model, texts, gold = goemotions
     predicted = model.predict(texts)
     m = classification_metrics(gold, predicted, mode=ML, labels=model.labels)
-    assert 0.85 <= m["MicroF1Score"] <= 1.0
-    assert 0 < m["HammingLoss"] < 0.05
+    # Seed 0 scores 0.83 micro F1 and 0.061 Hamming loss on these 600 comments.
+    assert 0.75 <= m["MicroF1Score"] <= 1.0
+    assert 0 < m["HammingLoss"] < 0.09
     params = model.params
     assert set(params["thresholds"]) == set(model.labels)
     assert all(0 < t < 1 for t in params["thresholds"].values())
@@ -150,8 +151,8 @@ def test_multi_label_micro_f1_and_thresholds(reuters):
     )
 
 
-def test_multi_label_scores_and_at_least_one_label(reuters):
-    model, texts, _ = reuters
+def test_multi_label_scores_and_at_least_one_label(goemotions):
+    model, texts, _ = goemotions
     P = model.predict_proba(texts[:50])
     assert P.shape == (50, len(model.labels)) and ((P >= 0) & (P <= 1)).all()
     predicted = model.predict(texts[:50])
@@ -165,8 +166,8 @@ def test_multi_label_scores_and_at_least_one_label(reuters):
     assert [s for _, s in scored[0]] == sorted((s for _, s in scored[0]), reverse=True)
 
 
-def test_save_and_load_round_trip(tmp_path, reuters):
-    model, texts, _ = reuters
+def test_save_and_load_round_trip(tmp_path, goemotions):
+    model, texts, _ = goemotions
     digest = artifacts.save_classifier(model, tmp_path / "v1", metadata={"metrics": {"x": 1}})
     again = artifacts.save_classifier(model, tmp_path / "v2")
     assert digest == again and len(digest) == 64  # same model, same bytes
@@ -221,18 +222,18 @@ def test_a_tiny_budget_still_returns_the_baseline():
 
 def test_large_sets_switch_to_cheap_models_on_a_subsample(monkeypatch, clinc):
     _, texts, labels, test_texts, test_labels, _ = clinc
-    # Pretend 1,200 documents are "large" and cap the search set, as for a million.
-    monkeypatch.setattr(classifier_module, "LARGE_DOCS", 1000)
-    monkeypatch.setattr(classifier_module, "MAX_SEARCH_DOCS", 500)
+    # Pretend 800 documents are "large" and cap the search set, as for a million.
+    monkeypatch.setattr(classifier_module, "LARGE_DOCS", 500)
+    monkeypatch.setattr(classifier_module, "MAX_SEARCH_DOCS", 300)
     model = fit(texts, labels, mode=MC, seed=0, time_budget_s=30)
     params = model.params
     assert params["features"] == "large-word"
     assert params["model"] in ("MultinomialNB", "ComplementNB", "SGDClassifier")
-    assert params["search_documents"] == 500
+    assert params["search_documents"] == 300
     accuracy = np.mean(
         [p == g for p, g in zip(model.predict(test_texts), test_labels, strict=True)]
     )
-    assert accuracy >= 0.75
+    assert accuracy >= 0.8  # 0.92 with seed 0
 
 
 def test_empty_input_and_empty_texts_predict():

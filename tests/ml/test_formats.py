@@ -3,19 +3,16 @@
 import csv
 import io
 import json
-import os
 import random
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from models_app.ml import formats as F
 from models_app.ml.errors import DataError
+from tests import bad_inputs
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
-BAD_INPUTS = SHARED_DATA.parent / "bad-inputs"
+BAD_INPUTS = bad_inputs.directory()
 MC, ML = "MULTI_CLASS", "MULTI_LABEL"
 
 
@@ -54,7 +51,7 @@ def expect_error(fn, *, line=None, contains=()):
     return err
 
 
-# --- the shared bad inputs -------------------------------------------------------------
+# --- the bad inputs users make -------------------------------------------------------------
 
 
 def test_ok_file_is_accepted_with_line_numbers():

@@ -1,18 +1,15 @@
 """Comprehend entity recognizer inputs: readers, joins, entity-list annotation, bad inputs."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from models_app.ml import ner_formats as F
 from models_app.ml.errors import DataError
 from models_app.ml.ner_metrics import count_mentions
+from tests import bad_inputs
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
-BAD_INPUTS = SHARED_DATA.parent / "bad-inputs"
+BAD_INPUTS = bad_inputs.directory()
 DOCS_NAME = "recognizer-docs.txt"
 
 
@@ -37,16 +34,18 @@ def _load_annotations(name, docs):
 def test_it_accepts_the_ok_annotations(bad_docs):
     examples, counts = _load_annotations("recognizer-annotations-ok.csv", bad_docs)
     assert len(examples) == 400
-    assert counts == {"LOCATION": 280, "MISC": 153, "ORGANIZATION": 128, "PERSON": 190}
-    text, spans = examples[0]
-    assert text == "EU rejects German call to boycott British lamb ."
-    assert spans == [(0, 2, "ORGANIZATION"), (11, 17, "MISC"), (34, 41, "MISC")]
+    assert counts == {"LOCATION": 172, "MISC": 84, "ORGANIZATION": 151, "PERSON": 219}
+    text, spans = examples[2]
+    assert text.startswith("Pxleyes Top 50 Photography Contest Pictures of August 2010 ")
+    assert spans == [(0, 7, "ORGANIZATION")]  # a CORPORATION in WNUT-17's own types
+    first, first_spans = examples[0]
+    assert [first[b:e] for b, e, _ in first_spans] == ["Empire State Building", "ESB"]
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("recognizer-offset-past-line.csv", ["annotation row 11", "past the end of line 4"]),
+        ("recognizer-offset-past-line.csv", ["annotation row 11", "past the end of line 8"]),
         ("recognizer-offset-mid-token.csv", ["annotation row 21", "inside a token"]),
         ("recognizer-overlapping-spans.csv", ["annotation rows 31 and 32", "overlap"]),
         ("recognizer-bad-type-name.csv", ["'person name'", "upper-case", "no spaces"]),
@@ -229,8 +228,9 @@ def test_entity_list_annotation_leaves_unreliable_matches_unknown():
 def test_entity_list_annotation_of_the_bad_input_docs(bad_docs):
     with open(BAD_INPUTS / "recognizer-entity-list-no-header.csv", "rb") as f:
         pairs = [tuple(line.strip().split(",")) for line in f.read().decode().splitlines()]
+    assert pairs == [("Empire State Building", "LOCATION"), ("Twitter", "ORGANIZATION")]
     examples = F.annotate_with_entity_list(bad_docs[DOCS_NAME][:3], pairs)
-    assert examples[0][1] == [(0, 2, "ORGANIZATION")]  # "EU"; "German" is not "Germany"
+    assert examples[0][1] == [(64, 85, "LOCATION")]  # "ESB" is not on the list
     assert examples[2][1] == []
 
 

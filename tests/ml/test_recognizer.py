@@ -1,6 +1,5 @@
-"""The spaCy entity recognizer on small CoNLL-2003 slices: training, scores, save/load, stop."""
+"""The spaCy entity recognizer on small WNUT-17 slices: training, scores, save/load, stop."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ from models_app.ml.ner_artifacts import (
 )
 from models_app.ml.ner_metrics import UNKNOWN, evaluate
 from models_app.ml.recognizer import _make_examples, fit
+from tests import bad_inputs
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
-BAD_INPUTS = SHARED_DATA.parent / "bad-inputs"
+DATA = Path(__file__).resolve().parents[1] / "data"
+BAD_INPUTS = bad_inputs.directory()
 TYPES = ["LOCATION", "MISC", "ORGANIZATION", "PERSON"]
 
 
@@ -46,8 +45,10 @@ def train_data():
 
 @pytest.fixture(scope="module")
 def held_out():
-    conll = SHARED_DATA / "conll2003"
-    return _examples(conll / "dev.txt", conll / "dev-annotations.csv", limit=300)
+    """300 WNUT-17 dev sentences, in the four types the training documents use."""
+    wnut = DATA / "wnut17"
+    texts, spans = _examples(wnut / "dev.txt", wnut / "dev-annotations.csv", limit=300)
+    return texts, [[(b, e, bad_inputs.TYPE_OF[t]) for b, e, t in doc] for doc in spans]
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +70,14 @@ def test_it_finds_entities_in_unseen_sentences(trained, held_out):
     recognizer, _ = trained
     texts, gold = held_out
     predicted = recognizer.entities(texts)
-    assert sum(len(doc) for doc in predicted) > 50
+    assert sum(len(doc) for doc in predicted) > 40
     result = evaluate(gold, predicted, entity_types=TYPES)
-    # 400 training sentences and 4 epochs: far from the full model, far above chance.
-    assert 0.3 < result["F1Score"] <= 1.0
+    # 400 training tweets and 3 epochs: far from the full model, far above chance. Seed 0
+    # scores F1 0.21 overall, 0.25 on PERSON and 0.38 on LOCATION (WNUT-17 is a hard set).
+    assert 0.12 < result["F1Score"] <= 1.0
     by_type = {t["Type"]: t["EvaluationMetrics"]["F1Score"] for t in result["EntityTypes"]}
-    assert by_type["PERSON"] > 0.3
-    assert by_type["LOCATION"] > 0.3
+    assert by_type["PERSON"] > 0.12
+    assert by_type["LOCATION"] > 0.2
 
 
 def test_entities_are_well_formed_with_meaningful_scores(trained, held_out):
@@ -166,11 +168,13 @@ def test_should_stop_raises_training_stopped(train_data):
 def test_entity_list_mode_trains_the_same_model(train_data):
     texts = train_data[0]
     entity_list = [
-        ("Germany", "LOCATION"),
-        ("Britain", "LOCATION"),
-        ("France", "LOCATION"),
-        ("European Commission", "ORGANIZATION"),
-        ("EU", "ORGANIZATION"),
+        ("Chicago", "LOCATION"),
+        ("London", "LOCATION"),
+        ("UK", "LOCATION"),
+        ("Twitter", "ORGANIZATION"),
+        ("twitter", "ORGANIZATION"),
+        ("YouTube", "ORGANIZATION"),
+        ("facebook", "ORGANIZATION"),
     ]
     examples = F.annotate_with_entity_list(texts, entity_list)
     spans = [doc_spans for _, doc_spans in examples]
@@ -181,7 +185,7 @@ def test_entity_list_mode_trains_the_same_model(train_data):
         for text, ents in zip(texts, recognizer.entities(texts), strict=True)
         for b, e, _, _ in ents
     }
-    assert {"Germany", "Britain"} <= found
+    assert {"Twitter", "YouTube", "Chicago"} <= found
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.0])
