@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
+# The full public sets (Comprehend's formats, docs/benchmarks.md says whence); --data names another.
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+SHARED = DEFAULT_DATA
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 os.environ.setdefault("DATA_ROOT", tempfile.mkdtemp(prefix="textwheel-bench-"))
@@ -168,7 +170,15 @@ def run(name: str, spec: dict, account, user) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", choices=sorted(SETS))
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of the public data sets (default: ../shared/data beside the repository)",
+    )
     args = parser.parse_args()
+    global SHARED
+    SHARED = args.data
     import django
 
     django.setup()

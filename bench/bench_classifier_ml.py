@@ -27,7 +27,9 @@ sys.path.insert(0, str(REPO))
 
 from models_app.ml import classifier, formats, metrics  # noqa: E402
 
-SHARED = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
+# The full public sets (Comprehend's formats, docs/benchmarks.md says whence); --data names another.
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+SHARED = DEFAULT_DATA
 
 # name: (mode, train file, test file or None for a 10% stratified autosplit, metric, target)
 DATASETS = {
@@ -295,15 +297,23 @@ def main() -> None:
         "training text, as the product uses when CLASSIFIER_TIME_BUDGET_SECONDS is unset)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of the public data sets (default: ../shared/data beside the repository)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global SHARED
+    SHARED = args.data
     if args.child:
         print(json.dumps(run_one(args.child, args.seed, args.budget or None)))
         return
     rows = []
     for name in args.only or list(DATASETS):
         cmd = [sys.executable, __file__, "--child", name, "--seed", str(args.seed)]
-        cmd += ["--budget", str(args.budget)]
+        cmd += ["--budget", str(args.budget), "--data", str(args.data)]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         if proc.returncode:
             rows.append({"data set": name, "value": f"FAILED (exit {proc.returncode})"})

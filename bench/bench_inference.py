@@ -33,7 +33,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
+# The full public sets (Comprehend's formats, docs/benchmarks.md says whence); --data names another.
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+SHARED = DEFAULT_DATA
 # Persistent database connections (conn_max_age) as a production deployment would set them.
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/twbench_inference?conn_max_age=600"
@@ -670,7 +672,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--job-documents", type=int, default=100_000)
     parser.add_argument("--job-workers", default="1,2")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of the public data sets (default: ../shared/data beside the repository)",
+    )
     args = parser.parse_args()
+    global SHARED
+    SHARED = args.data
     args.job_workers = [int(n) for n in args.job_workers.split(",")]
     parts = set(args.parts.split(","))
 

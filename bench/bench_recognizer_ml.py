@@ -8,7 +8,8 @@ Runs (each in its own process, so peak RSS is per run):
 Usage: python bench/bench_recognizer_ml.py [--only RUN] [--dev {carve,conll-dev}]
                                           [--time-budget SECONDS] [--max-epochs N]
                                           [--params JSON]  (overrides of DEFAULT_PARAMS)
-Data: $TEXTWHEEL_SHARED_DATA, default <repo>/../shared/data. Speed is words of the scored split
+                                          [--data FOLDER]
+Data: --data FOLDER, default <repo>/../shared/data. Speed is words of the scored split
 per CPU second of this (single-threaded) process, so other load on the machine does not skew it.
 
 Settings were chosen on CoNLL-2003's dev split (greedy dev F1 after training on train):
@@ -76,7 +77,9 @@ from models_app.ml import ner_formats as F  # noqa: E402
 from models_app.ml.ner_metrics import count_mentions, evaluate  # noqa: E402
 from models_app.ml.recognizer import fit  # noqa: E402
 
-DATA = Path(os.environ.get("TEXTWHEEL_SHARED_DATA", REPO.parent / "shared" / "data"))
+# The full public sets (Comprehend's formats, docs/benchmarks.md says whence); --data names another.
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+DATA = DEFAULT_DATA
 RUNS = ["conll-annotations", "conll-entity-list", "wnut17"]
 
 
@@ -203,7 +206,15 @@ def main() -> None:
     parser.add_argument(
         "--params", type=json.loads, default=None, help="overrides, e.g. '{\"dropout\": 0.3}'"
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of the public data sets (default: ../shared/data beside the repository)",
+    )
     args = parser.parse_args()
+    global DATA
+    DATA = args.data
 
     if args.only:
         results = [run(args.only, args.dev, args.max_epochs, args.time_budget, args.params)]
@@ -220,6 +231,8 @@ def main() -> None:
                     args.dev,
                     "--json",
                     out.name,
+                    "--data",
+                    str(args.data),
                 ]
                 if args.max_epochs:
                     command += ["--max-epochs", str(args.max_epochs)]

@@ -26,7 +26,8 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_classifier_ml import DATASETS, SHARED, _autosplit, _read  # noqa: E402
+import bench_classifier_ml  # noqa: E402
+from bench_classifier_ml import DATASETS, DEFAULT_DATA, _autosplit, _read  # noqa: E402
 
 from models_app.ml import classifier as C  # noqa: E402
 
@@ -75,7 +76,7 @@ def study(name: str, folds: int, C_value: float, seed: int) -> None:
     mode, train_file, test_file, *_ = DATASETS[name]
     if mode != "MULTI_CLASS" or train_file is None:
         raise SystemExit(f"{name}: blends are for multi-class data sets read from files")
-    train = _read(SHARED / train_file, mode)
+    train = _read(bench_classifier_ml.SHARED / train_file, mode)
     if test_file is None:
         train, _ = _autosplit(train, mode, seed)
     data = C._encode(train.labels, mode)
@@ -109,7 +110,14 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--C", type=float, default=2.0, help="the SVM's C (the usual choice)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of the public data sets (default: ../shared/data beside the repository)",
+    )
     args = parser.parse_args()
+    bench_classifier_ml.SHARED = args.data
     for name in args.only or ["20ng-complete"]:
         study(name, args.folds, args.C, args.seed)
 
