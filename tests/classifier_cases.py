@@ -38,7 +38,7 @@ def bad_file_mode(name: str) -> str:
 
 
 def check_bad_file_outcome(name: str, status: str, message: str) -> None:
-    """Assert that a bad-inputs file ended as its README says."""
+    """Assert that a bad-inputs file ended as expected above."""
     expected, words = {**BAD_FILES, **BAD_MULTI_LABEL}[name]
     if expected is None:
         assert status in FINAL, (name, status)
