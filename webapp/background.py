@@ -24,7 +24,15 @@ from datetime import timedelta
 import django_rq
 import redis
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, models, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    models,
+    transaction,
+)
 from django.utils import timezone
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -153,6 +161,26 @@ def report_progress(model: type, pk: int, fraction: float, step: str) -> None:
             raise
         log.warning("progress of %s %s not recorded: %s", model.__name__, pk, exc)
         connection.close()
+
+
+def through_db_restart(write: Callable[[], object], *, patience: float = 120.0):
+    """Run `write`, retrying while the database restarts, for up to `patience` seconds.
+
+    For the one write that records finished work: losing it to a restart would throw away a
+    training that succeeded. `write` must be safe to repeat (a conditional update is).
+    """
+    deadline = time.monotonic() + patience
+    delay = 0.5
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unavailable, retrying in %.1f s: %s", delay, exc)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def _beat(model: type, pk: int, stop: threading.Event) -> None:

@@ -254,13 +254,15 @@ def version_train(*, version_id: int, trainer) -> None:
 def finish_trained(version: ModelVersion, *, warnings: list[str], **fields) -> bool:
     """Record results and TRAINED (or TRAINED_WITH_WARNING) in one conditional update."""
     status = ModelStatus.TRAINED_WITH_WARNING if warnings else ModelStatus.TRAINED
-    return transition(
-        version.pk,
-        status,
-        message=" ".join(warnings),
-        progress=1.0,
-        progress_step="Trained",
-        **fields,
+    return background.through_db_restart(
+        lambda: transition(
+            version.pk,
+            status,
+            message=" ".join(warnings),
+            progress=1.0,
+            progress_step="Trained",
+            **fields,
+        )
     )
 
 
