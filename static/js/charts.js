@@ -24,6 +24,43 @@
     return percent ? "%{y:.2%}" : "%{y:.4f}";
   }
 
+  // Plotly reads a subset of HTML in every text it draws (tick labels, hover text, legend names):
+  // <a href> becomes a live link, <b>, <br> and entities are interpreted. Label names and entity
+  // types are the users' own strings, so each one is escaped before it reaches a chart, and
+  // plotly then shows it literally.
+  function plain(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
+  function plainAll(texts) {
+    return (texts || []).map(plain);
+  }
+
+  // A category axis of label names. Long names are cut in the tick labels (the hover shows them
+  // whole), and the chart grows taller by what the longest one needs, so that rotated tick labels
+  // never spill out of the chart over the page below.
+  const TICK_CHARS = 48;
+  const LEGEND_ABOVE = { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" }; // clear of long ticks
+  const CHAR_PX = 7;
+
+  function labelAxis(labels, extra) {
+    const ticks = (labels || []).map(function (label) {
+      const text = String(label);
+      return plain(text.length > TICK_CHARS ? text.slice(0, TICK_CHARS - 1) + "\u2026" : text);
+    });
+    return Object.assign(
+      { type: "category", tickmode: "array", tickvals: plainAll(labels), ticktext: ticks, automargin: true },
+      extra
+    );
+  }
+
+  // With responsive charts plotly fills the element, so the room is given to the element itself.
+  function makeRoom(el, labels, base) {
+    const longest = Math.max(0, ...(labels || []).map((l) => Math.min(TICK_CHARS, String(l).length)));
+    const height = base + longest * CHAR_PX;
+    if (height > el.clientHeight) el.style.height = height + "px";
+  }
+
   function readJson(id) {
     const el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
@@ -49,8 +86,8 @@
         return {
           type: "scatter",
           mode: "lines+markers",
-          name: names[key] || key,
-          x: data.versions,
+          name: plain(names[key] || key),
+          x: plainAll(data.versions),
           y: data.metrics[key],
           visible: (data.hidden || []).indexOf(key) >= 0 ? "legendonly" : true,
           hovertemplate: "%{x}: " + scoreFormat(data.percent) + "<extra>%{fullData.name}</extra>",
@@ -70,6 +107,7 @@
 
     // Recognizers: precision, recall and F1 of each entity type, as percentages.
     "entity-type-scores": function (el, data) {
+      makeRoom(el, data.types, 240);
       const series = [
         ["Precision", "Precision", "#0b5cad"],
         ["Recall", "Recall", "#d29d00"],
@@ -79,7 +117,7 @@
         return {
           type: "bar",
           name: s[1],
-          x: data.types,
+          x: plainAll(data.types),
           y: data[s[0]],
           marker: { color: s[2] },
           hovertemplate: "%{x}: %{y:.2%}<extra>%{fullData.name}</extra>",
@@ -90,19 +128,20 @@
         traces,
         layout({
           barmode: "group",
-          xaxis: { title: { text: "Entity type" }, type: "category" },
+          xaxis: labelAxis(data.types, { title: { text: "Entity type" } }),
           yaxis: Object.assign({ title: { text: "Score" } }, scoreAxis(true)),
-          legend: { orientation: "h", y: -0.3 },
+          legend: LEGEND_ABOVE,
         }),
         CONFIG
       );
     },
 
     "confusion-matrix": function (el, data) {
+      makeRoom(el, data.labels, 220);
       const trace = {
         type: "heatmap",
-        x: data.labels,
-        y: data.labels,
+        x: plainAll(data.labels),
+        y: plainAll(data.labels),
         z: data.z,
         colorscale: "Greens",
         reversescale: true, // plotly's Greens runs dark to light; more documents read darker
@@ -114,30 +153,37 @@
         [trace],
         layout({
           // automargin: long label names get the room they need instead of being clipped.
-          xaxis: { title: { text: "Predicted label", standoff: 12 }, type: "category", side: "bottom", automargin: true },
-          yaxis: { title: { text: "True label", standoff: 12 }, type: "category", autorange: "reversed", automargin: true },
+          xaxis: labelAxis(data.labels, { title: { text: "Predicted label", standoff: 12 }, side: "bottom" }),
+          yaxis: labelAxis(data.labels, { title: { text: "True label", standoff: 12 }, autorange: "reversed" }),
         }),
         CONFIG
       );
     },
 
     "label-counts": function (el, data) {
+      makeRoom(el, data.labels, 240);
       const series = [
         ["tp", "Correct (true positive)", "#1d8102"],
         ["fp", "Extra (false positive)", "#d29d00"],
         ["fn", "Missed (false negative)", "#b3261e"],
       ];
       const traces = series.map(function (s) {
-        return { type: "bar", name: s[1], x: data.labels, y: data[s[0]], marker: { color: s[2] } };
+        return {
+          type: "bar",
+          name: s[1],
+          x: plainAll(data.labels),
+          y: data[s[0]],
+          marker: { color: s[2] },
+        };
       });
       Plotly.newPlot(
         el,
         traces,
         layout({
           barmode: "group",
-          xaxis: { title: { text: "Label" }, type: "category" },
+          xaxis: labelAxis(data.labels, { title: { text: "Label" } }),
           yaxis: { title: { text: "Test documents" } },
-          legend: { orientation: "h", y: -0.3 },
+          legend: LEGEND_ABOVE,
         }),
         CONFIG
       );
@@ -154,7 +200,7 @@
             type: "scatter",
             mode: "lines",
             line: { shape: "hv" },
-            name: label,
+            name: plain(label),
             x: curve.recall,
             y: curve.precision,
             customdata: curve.thresholds,
