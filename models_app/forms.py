@@ -1,5 +1,7 @@
 """Console forms: the shape of what users type; the services decide what is allowed."""
 
+import functools
+
 from django import forms
 
 from models_app.form_common import TagRowsMixin
@@ -95,6 +97,7 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
 
     def __init__(self, *args, account_id: str, tags=(), fixed_name: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.account_id = account_id
         name = self.fields["name"]
         name.label = self.name_label
         name.help_text = f"Letters, digits and hyphens; unique among your {self.kind}s."
@@ -256,7 +259,9 @@ class ClassifierCreateForm(ModelCreateForm):
     def clean_output_uri(self):
         value = self.cleaned_data["output_uri"].strip()
         if value:
-            _checked(storage.parse_uri, value, field="Output location")
+            # A folder: output is written below it, which an existing object would prevent.
+            check = functools.partial(storage.check_output_location, self.account_id)
+            _checked(check, value, field="Output location")
         return value
 
     def needed(self, data) -> list[str]:

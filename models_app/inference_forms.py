@@ -1,5 +1,7 @@
 """Console forms for endpoints and analysis jobs: the shape of what users type."""
 
+import functools
+
 from django import forms
 from django.conf import settings
 
@@ -157,6 +159,7 @@ class JobCreateForm(TagRowsMixin, forms.Form):
 
     def __init__(self, *args, versions, account_id: str, **kwargs):
         super().__init__(*args, **kwargs)
+        self.account_id = account_id
         self.fields["model_arn"].choices = [
             ("", "Choose a model version"),
             *version_choices(versions),
@@ -172,7 +175,9 @@ class JobCreateForm(TagRowsMixin, forms.Form):
 
     def clean_output_uri(self):
         value = self.cleaned_data["output_uri"].strip()
-        _checked(storage.parse_uri, value, field="Output location")
+        # A folder: output is written below it, which an existing object would prevent.
+        check = functools.partial(storage.check_output_location, self.account_id)
+        _checked(check, value, field="Output location")
         return value
 
     def clean_data_access_role_arn(self):

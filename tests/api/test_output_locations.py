@@ -121,7 +121,7 @@ def test_the_console_shows_the_refusal_at_the_output_field(client, owner):
     )
     assert resp.status_code == 200
     error = field_error(text(resp), "output_uri")
-    assert train in error and "existing object" in error
+    assert train in error and "at 'Output location'" in error and "existing object" in error
     assert_no_server_path(error)
     assert not ModelVersion.objects.exists()
 
@@ -139,5 +139,5 @@ def test_the_console_shows_the_refusal_at_the_output_field(client, owner):
     )
     assert resp.status_code == 200
     error = field_error(text(resp), "output_uri")
-    assert train in error and "existing object" in error
+    assert train in error and "at 'Output location'" in error and "existing object" in error
     assert not AnalysisJob.objects.exists()
