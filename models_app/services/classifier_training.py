@@ -153,19 +153,20 @@ def train(version: ModelVersion) -> None:
     )
     data_sha256 = digest.hexdigest()
     directory = versions.artifact_dir(version)
-    sha256 = artifacts.save_classifier(
-        model,
-        directory,
-        metadata={
-            "arn": version.arn,
-            "mode": version.mode,
-            "language_code": version.language_code,
-            "data_sha256": data_sha256,
-            "test_source": test_source,
-            "parameters": model.params,
-            "metrics": result,
-        },
-    )
+    with versions.storing_model():
+        sha256 = artifacts.save_classifier(
+            model,
+            directory,
+            metadata={
+                "arn": version.arn,
+                "mode": version.mode,
+                "language_code": version.language_code,
+                "data_sha256": data_sha256,
+                "test_source": test_source,
+                "parameters": model.params,
+                "metrics": result,
+            },
+        )
 
     output_uri = ""
     if version.output_data_config.get("S3Uri"):

@@ -157,17 +157,18 @@ def train(version: ModelVersion) -> None:
     report(0.96, "Saving the model")
     data_sha256 = digest.hexdigest()
     directory = versions.artifact_dir(version)
-    sha256 = ner_artifacts.save_recognizer(
-        model,
-        directory,
-        scores=scores,
-        extra={
-            "arn": version.arn,
-            "data_sha256": data_sha256,
-            "test_source": test_source,
-            "per_type": per_type,
-        },
-    )
+    with versions.storing_model():
+        sha256 = ner_artifacts.save_recognizer(
+            model,
+            directory,
+            scores=scores,
+            extra={
+                "arn": version.arn,
+                "data_sha256": data_sha256,
+                "test_source": test_source,
+                "per_type": per_type,
+            },
+        )
     versions.finish_trained(
         version,
         warnings=[],

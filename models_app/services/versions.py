@@ -1,5 +1,6 @@
 """The version machinery shared by classifiers and recognizers: create, stop, delete, train."""
 
+import contextlib
 import logging
 import shutil
 import time
@@ -201,6 +202,20 @@ def artifact_dir(version: ModelVersion) -> Path:
         / str(version.model_id)
         / str(version.pk)
     )
+
+
+@contextlib.contextmanager
+def storing_model():
+    """Fail a model that cannot be stored with a message that names no server path."""
+    try:
+        yield
+    except OSError as exc:  # its text names the artifact folder on this server
+        log.exception("storing a trained model failed")
+        raise ServiceError(
+            "InternalServerException",
+            f"The trained model could not be stored ({exc.strerror or 'I/O error'}).",
+            500,
+        ) from None
 
 
 class StopPoller:

@@ -1,8 +1,9 @@
 """Output locations are folders: one naming an existing object is refused when the work is asked
 for, and a location that turns into a file afterwards fails the work with a message naming the
-URI, never a server path."""
+URI, never a server path (nor does a model that cannot be stored)."""
 
 import io
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -98,6 +99,23 @@ def test_training_whose_output_became_a_file_fails_naming_the_uri(api, owner, tr
     ]
     assert props["Status"] == ModelStatus.IN_ERROR
     assert "s3://data/out/" in props["Message"]
+    assert_no_server_path(props["Message"])
+
+
+def test_a_model_that_cannot_be_stored_fails_without_a_server_path(api, owner, transactional_db):
+    train = put(owner, "train.csv", training_csv())
+    client = api(owner)
+    arn = create_classifier(client, owner, train, "s3://data/out/")
+    # A file where the account's artifact folder goes: storing the trained model fails.
+    blocker = Path(settings.DATA_ROOT) / "artifacts" / owner.membership.account.account_id
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    run_queued_jobs()
+    props = client.describe_document_classifier(DocumentClassifierArn=arn)[
+        "DocumentClassifierProperties"
+    ]
+    assert props["Status"] == ModelStatus.IN_ERROR
+    assert "could not be stored" in props["Message"]
     assert_no_server_path(props["Message"])
 
 
