@@ -116,7 +116,7 @@ def test_the_whole_walk_through(api, owner, store, transactional_db):
 @pytest.mark.worker
 def test_stopping_a_training_run(api, owner, store, worker):
     client = api(owner)
-    # 6,000 utterances of 150 intents: long enough a training to stop on its way.
+    # 7,500 utterances of 150 intents: long enough a training to stop on its way.
     uri = store(owner, "train/clinc.csv", DATA / "clinc150" / "train.csv")
     arn = create(client, owner, uri, name="big")
     assert wait_for(lambda: describe(client, arn)["Status"] == "TRAINING", 60), worker.output()
