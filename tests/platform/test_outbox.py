@@ -249,3 +249,22 @@ def test_a_busy_worker_survives_a_redis_restart_and_keeps_working(
         worker.output()
     )
     assert worker.proc.poll() is None
+
+
+def test_a_stop_that_needs_redis_answers_a_retryable_error_and_writes_nothing(
+    api, owner, private_redis
+):
+    from botocore.exceptions import ClientError
+
+    private_redis.start()
+    version = _submit(owner, "tests.platform.test_outbox.quick_job", "queued")
+    version.refresh_from_db()
+    assert _in_redis(version.rq_job_id)  # pushed: only Redis can cancel it now
+    private_redis.kill()
+    client = api(owner)
+    with pytest.raises(ClientError) as excinfo:
+        client.stop_training_document_classifier(DocumentClassifierArn=version.arn)
+    error = excinfo.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 503  # botocore retries it
+    assert error["Error"]["Code"] == "ServiceUnavailableException"
+    assert _status(ModelVersion, version.pk) == ModelStatus.SUBMITTED
