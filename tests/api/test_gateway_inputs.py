@@ -2,6 +2,11 @@
 
 import http.client
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 import urllib.parse
 
 import botocore.session
@@ -10,6 +15,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from django.conf import settings as dj_settings
 
 from models_app.models import Endpoint, ModelVersion
 from tests import factories
@@ -346,6 +352,59 @@ def test_a_large_header_reaches_the_gateway(call):
     # past it gunicorn answers itself (see the README).
     status, content_type, body = call("ListEndpoints", {}, headers={"X-Padding": "p" * 8000})
     assert (status, content_type) == (200, "application/x-amz-json-1.1"), body
+
+
+@pytest.fixture
+def gunicorn(live_server, owner):
+    """gunicorn as `make web` starts it (reading ./gunicorn.conf.py), on the test database."""
+    from tests.conftest import REPO, database_url
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, DATABASE_URL=database_url(), DATA_ROOT=str(dj_settings.DATA_ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", "1", "--threads", "8"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        key, secret = access_key_create(account=owner.membership.account, user=owner)
+        yield lambda operation, body, **kw: signed_request(
+            f"http://127.0.0.1:{port}/", key.key_id, secret, operation, body, **kw
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_gunicorn_answers_its_own_refusals_in_aws_shape(gunicorn):
+    # What gunicorn refuses never reaches Django; its worker answers in AWS's shape, keeping
+    # gunicorn's status.
+    status, content_type, body = gunicorn("ListEndpoints", b"{}")
+    assert (status, content_type) == (200, "application/x-amz-json-1.1"), body
+    big = gunicorn("ListEndpoints", b"{}", headers={"X-Padding": "p" * 9000})
+    assert "too large" in assert_aws_error(big, 431, "InvalidRequestException")
+    many = gunicorn("ListEndpoints", b"{}", headers={f"X-Pad-{i}": "p" for i in range(120)})
+    assert_aws_error(many, 431, "InvalidRequestException")
+    host = "127.0.0.1"
+    assert_aws_error(
+        gunicorn("ListEndpoints", b"{}", host=[host, host]), 400, "InvalidRequestException"
+    )
+    assert_aws_error(
+        gunicorn("ClassifyDocument", b'{"Text": "' + b"a" * (20 * 1024 * 1024) + b'"}'),
+        413,
+        "RequestEntityTooLargeException",
+    )
 
 
 def test_the_console_keeps_its_html_pages(client, settings):
