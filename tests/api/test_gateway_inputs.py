@@ -300,12 +300,22 @@ def test_an_arn_with_trailing_text_is_refused(api, owner):
     [
         b"[" * 100_000 + b"]" * 100_000,
         b'{"Filter": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001,
+        # Deep enough to pass the parser, too deep for anything that walks it recursively later.
+        b'{"Filter": {"Extra": ' + b"[" * 900 + b"]" * 900 + b"}}",
         b'{"MaxResults": NaN}',
         b'{"MaxResults": Infinity}',
         b'{"MaxResults": 1',
         b'{"Extra": "\xff"}',
     ],
-    ids=["deep-list", "deep-object", "nan", "infinity", "truncated", "not-utf8"],
+    ids=[
+        "deep-list",
+        "deep-object",
+        "deep-inside-a-member",
+        "nan",
+        "infinity",
+        "truncated",
+        "not-utf8",
+    ],
 )
 def test_it_answers_serialization_exception_for_bodies_that_are_not_json(call, body):
     assert_aws_error(call("ListEndpoints", body), 400, "SerializationException")

@@ -54,6 +54,10 @@ def api(request):
             raise ServiceError(
                 "SerializationException", "The request body must be a JSON object.", 400
             )
+        if _depth(payload) > MAX_DEPTH:
+            raise ServiceError(
+                "SerializationException", "The request body is nested too deeply.", 400
+            )
         shapes.validate_input(operation, payload)
         access_key_touch(key)
         # Analysis calls only read: each query commits alone, with no BEGIN/COMMIT round trips.
@@ -104,6 +108,25 @@ def _read_body(request, limit: int) -> bytes:
             413,
         )
     return body
+
+
+# Comprehend's deepest input is a few levels; a body nested deeper than this is refused before
+# anything (a JSON column, an error message) walks it recursively.
+MAX_DEPTH = 32
+
+
+def _depth(value) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend(
+                    (item, level + 1)
+                    for item in (value.values() if isinstance(value, dict) else value)
+                )
+    return deepest
 
 
 def _refuse_constant(name: str):

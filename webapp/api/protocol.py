@@ -69,7 +69,7 @@ def filter_time(value):
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
         raise validation_error(
-            f"The filter's time {value!r} is not a timestamp (epoch seconds or ISO 8601)."
+            f"The filter's time '{value}' is not a timestamp (epoch seconds or ISO 8601)."
         ) from None
 
 
