@@ -25,7 +25,6 @@ import django_rq
 import redis
 from django.conf import settings
 from django.db import (
-    DatabaseError,
     InterfaceError,
     OperationalError,
     close_old_connections,
@@ -155,7 +154,7 @@ def report_progress(model: type, pk: int, fraction: float, step: str) -> None:
             progress_step=step[:200],
             heartbeat_at=timezone.now(),
         )
-    except DatabaseError as exc:
+    except (OperationalError, InterfaceError) as exc:
         # A database restart must not fail the work; the next report reconnects.
         if connection.in_atomic_block:
             raise
@@ -190,7 +189,7 @@ def _beat(model: type, pk: int, stop: threading.Event) -> None:
         while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
             try:
                 model.objects.filter(pk=pk).update(heartbeat_at=timezone.now())
-            except DatabaseError as exc:
+            except Exception as exc:
                 log.warning("heartbeat for %s %s missed: %s", model.__name__, pk, exc)
                 connection.close()
     finally:
