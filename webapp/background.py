@@ -207,7 +207,11 @@ def failure_reason(exc: BaseException) -> str:
 
     if isinstance(exc, DataError):
         return str(exc)
-    return f"An internal error stopped the work ({type(exc).__name__}: {exc})."
+    # An unexpected exception's text can carry server paths or reprs: it goes to the log only.
+    return (
+        f"An internal error stopped the work ({type(exc).__name__}); the worker's log has the "
+        "details."
+    )
 
 
 @contextlib.contextmanager
