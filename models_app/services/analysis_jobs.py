@@ -35,6 +35,7 @@ from models_app.models import (
 )
 from models_app.models import JobStatus as S
 from models_app.services import serving
+from models_app.services.classifiers import check_output_room
 from models_app.services.endpoints import _flywheel_version, _model_version
 from webapp import arns, background, storage
 from webapp.accounts.services.tags import tags_set
@@ -126,6 +127,7 @@ def _check_output(account, config) -> tuple[dict, storage.S3Uri]:
     uri = storage.check_output_location(
         account.account_id, config["S3Uri"], field="OutputDataConfig.S3Uri"
     )
+    check_output_room(account.account_id, uri, AnalysisJob._meta.get_field("output_uri").max_length)
     clean = {"S3Uri": str(uri)}
     if config.get("KmsKeyId"):
         clean["KmsKeyId"] = config["KmsKeyId"]

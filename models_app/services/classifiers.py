@@ -82,6 +82,19 @@ def check_input(account, config, *, mode: str) -> dict:
     return clean
 
 
+def check_output_room(account_id: str, uri, max_length: int) -> None:
+    """Refuse an output location too long for the output path recorded below it."""
+    # Output goes to <S3Uri>/<account>-<code>-<32 hex>/output/output.tar.gz and that whole path is
+    # stored; botocore allows the S3Uri itself 1,024 characters, which leaves it no room.
+    probe = uri.join(f"{account_id}-XXX-{'0' * 32}", "output", "output.tar.gz")
+    room = max_length - (len(str(probe)) - len(str(uri)))
+    if len(str(uri)) > room:
+        raise validation_error(
+            "1 validation error detected: Value at 'outputDataConfig.s3Uri' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {room}"
+        )
+
+
 def check_output(account, config) -> dict:
     """Validate OutputDataConfig; its S3Uri must be a folder, since output is written below it."""
     if not config:
@@ -90,6 +103,9 @@ def check_output(account, config) -> dict:
     if config.get("S3Uri"):
         uri = storage.check_output_location(
             account.account_id, config["S3Uri"], field="OutputDataConfig.S3Uri"
+        )
+        check_output_room(
+            account.account_id, uri, ModelVersion._meta.get_field("output_uri").max_length
         )
         clean["S3Uri"] = str(uri)
     if config.get("KmsKeyId"):
