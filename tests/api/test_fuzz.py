@@ -11,15 +11,13 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models_app.models import ModelKind
-from tests import factories
 from tests.api import fuzz_bodies
 from webapp.accounts.services.access_keys import access_key_create
 from webapp.api.operations import OPERATIONS
 
 # Each example sends one body per operation and kind of mutation (174 requests); one test, so
 # the live server's database is set up and flushed once.
-EXAMPLES = 3
+EXAMPLES = 5
 
 
 def row_counts() -> dict[str, int]:
@@ -40,8 +38,7 @@ def row_counts() -> dict[str, int]:
 @pytest.fixture
 def caller(live_server, owner):
     account = owner.membership.account
-    factories.version(owner, name="news", version_name="v1")
-    factories.version(owner, name="ner", kind=ModelKind.RECOGNIZER)
+    fuzz_bodies.seed(owner)
     key, secret = access_key_create(account=account, user=owner)
     examples = fuzz_bodies.pattern_examples(account.account_id)
     return live_server.url + "/", key.key_id, secret, examples
