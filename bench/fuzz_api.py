@@ -149,7 +149,7 @@ def main():
     )
     @given(data=st.data())
     def run(data):
-        for operation in sorted(OPERATIONS):
+        for operation in fuzz_bodies.operation_order(OPERATIONS):
             for mutation in fuzz_bodies.MUTATIONS:
                 body = data.draw(fuzz_bodies.bodies(operation, examples, mutation))
                 raw_body = fuzz_bodies.encode(body)

@@ -276,6 +276,11 @@ def _slots(value, out=None):
 MUTATIONS = ("none", "type", "unicode", "missing", "extra", "key")
 
 
+def operation_order(operations) -> list[str]:
+    """Deletes last, so that the seeded resources are there for the other operations first."""
+    return sorted(operations, key=lambda name: (name.startswith("Delete"), name))
+
+
 @st.composite
 def bodies(draw, operation: str, examples: dict[str, list[str]], mutation: str):
     """A valid body for the operation's input shape, then one mutation of the given kind."""
