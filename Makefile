@@ -19,7 +19,7 @@ run: install
 
 web: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/gunicorn webapp.wsgi --bind $${BIND:-127.0.0.1:8000} --workers $${WEB_WORKERS:-2} --threads 8
+	$(BIN)/gunicorn webapp.wsgi --config python:webapp.gunicorn_conf --bind $${BIND:-127.0.0.1:8000} --workers $${WEB_WORKERS:-2} --threads 8
 
 worker: install
 	$(BIN)/python manage.py rqworker training inference default

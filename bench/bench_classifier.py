@@ -119,7 +119,7 @@ def run(name: str, spec: dict, account, user) -> dict:
 
     from models_app.models import ModelVersion
     from models_app.services.classifiers import classifier_create
-    from webapp import storage
+    from webapp.core import storage
 
     account_id = account.account_id
     train_uri = storage.S3Uri("bench", f"{name}/train.csv")

@@ -149,7 +149,7 @@ def _run_jobs_in_process():
 
 
 def _store(account, key: str, data: bytes) -> str:
-    from webapp import storage
+    from webapp.core import storage
 
     uri = storage.S3Uri("bench", key)
     storage.save_upload(account.account_id, uri, io.BytesIO(data))
@@ -162,8 +162,8 @@ def trained_version(account, kind: str, name: str, train) -> str:
 
     from models_app.models import Endpoint, ModelStatus, ModelVersion
     from models_app.services import classifiers, recognizers, serving
-    from webapp import arns
-    from webapp.errors import ServiceError
+    from webapp.core import arns
+    from webapp.core.errors import ServiceError
 
     done = (ModelStatus.TRAINED, ModelStatus.TRAINED_WITH_WARNING)
     version = (
@@ -259,6 +259,8 @@ class Server:
                 "-m",
                 "gunicorn",
                 "webapp.wsgi",
+                "--config",
+                "python:webapp.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -604,7 +606,7 @@ def _warm(url, key_id, secret, calls, args) -> None:
 
 def bench_jobs(args, account, key_id, secret, arns_by_model) -> None:
     from models_app.models import AnalysisJob
-    from webapp import arns, storage
+    from webapp.core import arns, storage
 
     documents = job_documents(args.job_documents)
     data = ("\n".join(documents) + "\n").encode("utf-8")

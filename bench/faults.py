@@ -376,7 +376,7 @@ def _account():
 def _store(account, key: str, data: bytes) -> str:
     import io
 
-    from webapp import storage
+    from webapp.core import storage
 
     uri = storage.S3Uri("bench", key)
     storage.save_upload(account.account_id, uri, io.BytesIO(data))
@@ -398,7 +398,7 @@ def run(args, serve: Serve, pg: Postgres, redis_server: Redis) -> dict:
     from botocore.config import Config
     from django.db import connection
 
-    from webapp import arns
+    from webapp.core import arns
 
     account, key_id, secret = _account()
     role = arns.default_role(account.account_id)
@@ -523,7 +523,7 @@ def run(args, serve: Serve, pg: Postgres, redis_server: Redis) -> dict:
 def _outbox_empty() -> bool:
     from django.db import connection
 
-    from webapp.models import OutboxEntry
+    from webapp.core.models import OutboxEntry
 
     try:
         return not OutboxEntry.objects.exists()
@@ -548,7 +548,7 @@ def summarise(records, events, started, arns_by_name, status, endpoint_status) -
     from django.db import connection
 
     from models_app.models import AnalysisTask, Endpoint, ModelVersion
-    from webapp.models import OutboxEntry
+    from webapp.core.models import OutboxEntry
 
     connection.close()
     outcomes = collections.Counter(r[1] for r in records)

@@ -91,6 +91,8 @@ class Server:
                 "-m",
                 "gunicorn",
                 "webapp.wsgi",
+                "--config",
+                "python:webapp.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",

@@ -9,7 +9,7 @@ class ModelsAppConfig(AppConfig):
         from models_app import selectors
         from models_app.models import ModelStatus, ModelVersion
         from models_app.services.version_status import version_fail_dead
-        from webapp import background, resources
+        from webapp.core import background, resources
 
         resources.register("document-classifier", selectors.model_lookup)
         resources.register("entity-recognizer", selectors.model_lookup)

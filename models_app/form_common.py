@@ -2,8 +2,8 @@
 
 from django import forms
 
-from webapp.errors import ServiceError
-from webapp.validation import check_tags
+from webapp.core.errors import ServiceError
+from webapp.core.validation import check_tags
 
 
 def checked(check, value, **kwargs):

@@ -8,9 +8,9 @@ from models_app.form_common import TagRowsMixin
 from models_app.form_common import checked as _checked
 from models_app.models import ModelKind, ModelStatus
 from models_app.services.versions import LANGUAGES
-from webapp import arns, storage
-from webapp.errors import ServiceError
-from webapp.validation import check_name
+from webapp.core import arns, storage
+from webapp.core.errors import ServiceError
+from webapp.core.validation import check_name
 
 LANGUAGE_NAMES = {
     "en": "English",

@@ -8,8 +8,8 @@ from django.conf import settings
 from models_app.form_common import TagRowsMixin
 from models_app.form_common import checked as _checked
 from models_app.models import JobKind, JobStatus, ModelKind
-from webapp import arns, storage
-from webapp.validation import check_name
+from webapp.core import arns, storage
+from webapp.core.validation import check_name
 
 KIND_GROUPS = {
     ModelKind.CLASSIFIER: "Custom classifiers",

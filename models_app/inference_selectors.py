@@ -15,8 +15,8 @@ from models_app.models import (
     ModelVersion,
 )
 from models_app.selectors import one_filter
-from webapp import arns
-from webapp.errors import invalid_request, job_not_found, not_found
+from webapp.core import arns
+from webapp.core.errors import invalid_request, job_not_found, not_found
 
 KIND_OF_ENDPOINT_TYPE = {t: k for k, t in ENDPOINT_ARN_TYPES.items()}
 KIND_OF_JOB_TYPE = {t: k for k, t in JOB_ARN_TYPES.items()}

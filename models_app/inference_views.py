@@ -17,10 +17,10 @@ from models_app import inference_selectors as selectors
 from models_app.models import EndpointStatus, JobKind, JobStatus, ModelKind
 from models_app.services import analysis_jobs, endpoints
 from models_app.views import output_archive
-from webapp import storage
 from webapp.accounts.services.tags import tags_of
-from webapp.errors import ServiceError
-from webapp.tables import DESC, Column, table_page
+from webapp.core import storage
+from webapp.core.errors import ServiceError
+from webapp.core.tables import DESC, Column, table_page
 
 ENTITY_COLOURS = 12  # the .ent-c<n> colour classes of console.css
 # Which form field a service error is about, from the words of its message (first match wins).

@@ -2,9 +2,9 @@
 
 from django.db import models
 
-from webapp import arns
 from webapp.accounts.models import Account
-from webapp.background import TrackedWork
+from webapp.core import arns
+from webapp.core.background import TrackedWork
 
 
 class ModelKind(models.TextChoices):

@@ -7,8 +7,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelVersion
-from webapp import arns
-from webapp.errors import invalid_filter
+from webapp.core import arns
+from webapp.core.errors import invalid_filter
 
 
 def versions(account, kind: str) -> QuerySet:

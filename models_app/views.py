@@ -21,10 +21,10 @@ from django.views.decorators.http import require_POST
 from models_app import forms, presenters, selectors
 from models_app.models import ModelKind, ModelStatus
 from models_app.services import classifiers, recognizers, serving
-from webapp import storage
 from webapp.accounts.services.tags import tags_of
-from webapp.errors import ServiceError
-from webapp.tables import DESC, Column, table_page
+from webapp.core import storage
+from webapp.core.errors import ServiceError
+from webapp.core.tables import DESC, Column, table_page
 
 ACTIVE = (ModelStatus.SUBMITTED, ModelStatus.TRAINING, ModelStatus.STOP_REQUESTED)
 USABLE = (ModelStatus.TRAINED, ModelStatus.TRAINED_WITH_WARNING)

@@ -188,7 +188,7 @@ def run_queued_jobs() -> None:
 @pytest.fixture
 def store():
     """store(user, key, data) -> s3:// URI of a file written into that user's account store."""
-    from webapp import storage
+    from webapp.core import storage
 
     def put(user, key: str, data) -> str:
         uri = storage.S3Uri("data", key)

@@ -4,7 +4,7 @@ import time
 
 from models_app.models import ModelStatus, ModelVersion
 from models_app.services.version_status import transition
-from webapp.background import report_progress, tracking
+from webapp.core.background import report_progress, tracking
 
 
 def raising_job(pk: int) -> None:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.backends.signals import connection_created
 
-from webapp.errors import ServiceError
+from webapp.core.errors import ServiceError
 
 REPO = Path(__file__).resolve().parent.parent
 TABLE = "test_message_audit"

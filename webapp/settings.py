@@ -41,6 +41,7 @@ S3_ACCOUNT_CREDENTIALS = env.json("S3_ACCOUNT_CREDENTIALS", default={})
 INSTALLED_APPS = [
     # Textwheel's own apps come first so their management commands (rqworker) take precedence.
     "webapp",
+    "webapp.core",
     "webapp.accounts",
     "models_app",
     "flywheel_app",
@@ -107,11 +108,11 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": timeout}
     for name, timeout in (("training", 6 * 3600), ("inference", 3600), ("default", 600))
 }
-# Jobs wait in an outbox table until the transaction commits (webapp/background.py), so RQ
+# Jobs wait in an outbox table until the transaction commits (webapp/core/background.py), so RQ
 # itself enqueues at once.
 RQ = {"COMMIT_MODE": "auto"}
 
-# How the database stays the truth about running work (see webapp/background.py).
+# How the database stays the truth about running work (see webapp/core/background.py).
 JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=5.0)
 JOB_STALE_SECONDS = env.float("JOB_STALE_SECONDS", default=40.0)
 RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=15.0)

@@ -19,6 +19,11 @@ class DataError(Exception):
             return f"Line {self.line}: {self.message}"
         return self.message
 
+    @property
+    def user_message(self) -> str:
+        # What the platform layer shows when work fails (it knows no app's exception types).
+        return str(self)
+
 
 class TrainingStopped(Exception):
     """Raised by trainers when should_stop() returns True."""

@@ -37,10 +37,10 @@ from models_app.models import JobStatus as S
 from models_app.services import serving
 from models_app.services.classifiers import check_output_room
 from models_app.services.endpoints import _flywheel_version, _model_version
-from webapp import arns, background, storage
 from webapp.accounts.services.tags import tags_set
-from webapp.errors import ServiceError, invalid_request, validation_error
-from webapp.validation import check_client_token, check_tags
+from webapp.core import arns, background, storage
+from webapp.core.errors import ServiceError, invalid_request, validation_error
+from webapp.core.validation import check_client_token, check_tags
 
 log = logging.getLogger(__name__)
 

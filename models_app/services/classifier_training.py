@@ -10,7 +10,7 @@ from models_app.ml import artifacts, classifier, formats, metrics
 from models_app.ml.formats import autosplit_indices
 from models_app.models import ModelVersion
 from models_app.services import datasets, versions
-from webapp import storage
+from webapp.core import storage
 
 AUTOSPLIT_FRACTION = 0.10
 AUTOSPLIT_MAX = 10_000

@@ -3,8 +3,8 @@
 from models_app import selectors
 from models_app.models import ModelKind, ModelVersion
 from models_app.services import versions
-from webapp import storage
-from webapp.errors import invalid_request, validation_error
+from webapp.core import storage
+from webapp.core.errors import invalid_request, validation_error
 
 MODES = ("MULTI_CLASS", "MULTI_LABEL")
 FORMATS = ("COMPREHEND_CSV", "AUGMENTED_MANIFEST")

@@ -7,8 +7,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from webapp import storage
-from webapp.errors import invalid_request
+from webapp.core import storage
+from webapp.core.errors import invalid_request
 
 
 class HashingReader(io.RawIOBase):

@@ -10,11 +10,11 @@ from models_app import inference_selectors as selectors
 from models_app.models import ARN_TYPES, Endpoint, ModelKind, ModelVersion
 from models_app.models import EndpointStatus as S
 from models_app.services import serving
-from webapp import arns, background, ratelimit, resources
 from webapp.accounts.services.tags import tags_delete_all, tags_set
-from webapp.errors import ServiceError, in_use, invalid_request, unavailable, validation_error
-from webapp.expiring import ExpiringMap
-from webapp.validation import check_client_token, check_name, check_tags
+from webapp.core import arns, background, ratelimit, resources
+from webapp.core.errors import ServiceError, in_use, invalid_request, unavailable, validation_error
+from webapp.core.expiring import ExpiringMap
+from webapp.core.validation import check_client_token, check_name, check_tags
 
 MAX_TEXT_BYTES = 10_000  # Comprehend's limit for ClassifyDocument and custom DetectEntities
 SERVING = (S.IN_SERVICE, S.UPDATING)  # an update keeps serving the old model until the new loads

@@ -6,7 +6,7 @@ from models_app.ml.ner_formats import check_entity_types
 from models_app.models import ModelKind, ModelVersion
 from models_app.services import versions
 from models_app.services.classifiers import _uri
-from webapp.errors import invalid_request, validation_error
+from webapp.core.errors import invalid_request, validation_error
 
 FORMATS = ("COMPREHEND_CSV", "AUGMENTED_MANIFEST")
 INPUT_FORMATS = ("ONE_DOC_PER_LINE", "ONE_DOC_PER_FILE")

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from models_app.models import ModelKind, ModelVersion
-from webapp.errors import ServiceError, unavailable
+from webapp.core.errors import ServiceError, unavailable
 
 log = logging.getLogger(__name__)
 

@@ -14,16 +14,16 @@ from django.utils import timezone
 from models_app import selectors
 from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelStatus, ModelVersion
 from models_app.services.version_status import transition
-from webapp import arns, background
 from webapp.accounts.services.tags import tags_delete_all, tags_set
-from webapp.errors import (
+from webapp.core import arns, background
+from webapp.core.errors import (
     ServiceError,
     in_use,
     invalid_request,
     unsupported_language,
     validation_error,
 )
-from webapp.validation import check_client_token, check_name, check_tags
+from webapp.core.validation import check_client_token, check_name, check_tags
 
 log = logging.getLogger(__name__)
 

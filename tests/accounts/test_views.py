@@ -163,7 +163,7 @@ def test_the_queue_dashboard_is_for_staff_only(client, owner):
 
 
 def test_member_add_refuses_a_weak_password(owner):
-    from webapp.errors import ServiceError
+    from webapp.core.errors import ServiceError
 
     with pytest.raises(ServiceError, match="too short|too common"):
         member_add(account=owner.membership.account, actor=owner, username="weak", password="abc")

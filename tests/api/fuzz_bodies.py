@@ -147,7 +147,7 @@ def seed(user) -> None:
     from models_app.models import ModelKind
     from models_app.services.endpoints import endpoint_create
     from tests import factories
-    from webapp import storage
+    from webapp.core import storage
 
     account = user.membership.account
     version = factories.version(user, name="news", version_name="v1")

@@ -16,8 +16,8 @@ from models_app.services import analysis_jobs
 from tests import factories
 from tests.conftest import DATA, run_queued_jobs
 from tests.inference.trained import role, trained
-from webapp import background, storage
-from webapp.background import wait_for
+from webapp.core import background, storage
+from webapp.core.background import wait_for
 
 SENTENCES = [
     "EU rejects German call to boycott British lamb .",

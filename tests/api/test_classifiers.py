@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 from models_app.models import ModelStatus, ModelVersion
 from tests import classifier_cases as cases
 from tests.conftest import BAD_INPUTS, DATA, run_queued_jobs
-from webapp import storage
-from webapp.background import wait_for
+from webapp.core import storage
+from webapp.core.background import wait_for
 
 
 def role(user):

@@ -157,7 +157,7 @@ def test_limits_and_errors(api, owner, store, transactional_db):
 
 def test_wrong_kind_is_refused_by_the_service(owner, db):
     from models_app.services.endpoints import classify_document
-    from webapp.errors import ServiceError
+    from webapp.core.errors import ServiceError
 
     version = factories.version(owner, kind=ModelKind.RECOGNIZER, name="people")
     endpoint = Endpoint.objects.create(

@@ -245,7 +245,7 @@ def test_it_hides_internal_errors(api, owner, monkeypatch):
 
 def test_a_malformed_filter_time_is_a_validation_error():
     from webapp.api.protocol import filter_time
-    from webapp.errors import ServiceError
+    from webapp.core.errors import ServiceError
 
     with pytest.raises(ServiceError) as excinfo:
         filter_time("last tuesday")

@@ -401,7 +401,7 @@ def test_a_large_header_reaches_the_gateway(call):
 
 @pytest.fixture
 def gunicorn(live_server, owner):
-    """gunicorn as `make web` starts it (reading ./gunicorn.conf.py), on the test database."""
+    """gunicorn as `make web` starts it (with webapp/gunicorn_conf.py), on the test database."""
     from tests.conftest import REPO, database_url
 
     with socket.socket() as sock:
@@ -410,6 +410,7 @@ def gunicorn(live_server, owner):
     env = dict(os.environ, DATABASE_URL=database_url(), DATA_ROOT=str(dj_settings.DATA_ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "webapp.wsgi", "--bind", f"127.0.0.1:{port}"]
+        + ["--config", "python:webapp.gunicorn_conf"]
         + ["--workers", "1", "--threads", "8"],
         cwd=REPO,
         env=env,

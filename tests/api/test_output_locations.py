@@ -13,7 +13,7 @@ from models_app.models import AnalysisJob, ModelStatus, ModelVersion
 from tests import factories
 from tests.conftest import run_queued_jobs
 from tests.models_app.pages import field_error, text
-from webapp import storage
+from webapp.core import storage
 
 WORDS = {
     "sports": "match goal team season coach league",

@@ -111,7 +111,7 @@ def test_endpoint_pages_update_and_delete(signed_in, owner):
 
 def test_deleting_a_version_in_use_names_the_endpoint(signed_in, owner):
     from models_app.services.classifiers import classifier_delete
-    from webapp.errors import ServiceError
+    from webapp.core.errors import ServiceError
 
     version = factories.version(owner, name="intents", version_name="v1")
     make_endpoint(owner, version, name="busy-ep")

@@ -16,8 +16,8 @@ from models_app.services.recognizers import recognizer_create
 from tests import factories
 from tests.conftest import BAD_INPUTS, run_queued_jobs
 from tests.models_app.pages import field_error, json_block, text
-from webapp import storage
 from webapp.accounts.services.tags import tags_of, tags_set
+from webapp.core import storage
 
 TYPES = ["LOCATION", "MISC", "ORGANIZATION", "PERSON"]
 METRICS = {"Precision": 0.9, "Recall": 0.8, "F1Score": 0.84706}

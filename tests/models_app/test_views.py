@@ -13,8 +13,8 @@ from tests import classifier_cases as cases
 from tests import factories
 from tests.conftest import BAD_INPUTS, run_queued_jobs
 from tests.models_app.pages import field_error, json_block, text
-from webapp import storage
 from webapp.accounts.services.tags import tags_of, tags_set
+from webapp.core import storage
 
 LABELS = ("sports", "politics", "science")
 WORDS = {

@@ -1,8 +1,8 @@
 import pytest
 
-from webapp import arns
-from webapp.errors import ServiceError
-from webapp.validation import check_name
+from webapp.core import arns
+from webapp.core.errors import ServiceError
+from webapp.core.validation import check_name
 
 
 def test_it_builds_and_parses_every_resource_type():

@@ -7,8 +7,8 @@ from rq import SimpleWorker
 from models_app.models import ModelStatus, ModelVersion
 from tests import factories
 from tests.jobs import long_job, raising_job
-from webapp import background
-from webapp.background import enqueue, new_job_id, reconcile, wait_for
+from webapp.core import background
+from webapp.core.background import enqueue, new_job_id, reconcile, wait_for
 
 
 def _submit(user, func):

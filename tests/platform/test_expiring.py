@@ -1,7 +1,7 @@
 """The per-process expiring map that hot paths use for keys and endpoint routes."""
 
-from webapp import expiring
-from webapp.expiring import ExpiringMap
+from webapp.core import expiring
+from webapp.core.expiring import ExpiringMap
 
 
 def test_entries_expire_after_their_ttl(monkeypatch):

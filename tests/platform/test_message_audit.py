@@ -6,7 +6,7 @@ from django.conf import settings
 from models_app.models import ModelVersion
 from tests import factories, message_audit
 from tests.conftest import database_url
-from webapp.errors import invalid_request
+from webapp.core.errors import invalid_request
 
 
 def test_it_flags_paths_tracebacks_and_reprs():

@@ -24,8 +24,8 @@ from models_app.models import (
 from models_app.services.version_status import transition
 from tests import factories
 from tests.classifier_cases import csv_bytes, csv_rows
-from webapp.background import enqueue, new_job_id, report_progress, tracking, wait_for
-from webapp.models import OutboxEntry
+from webapp.core.background import enqueue, new_job_id, report_progress, tracking, wait_for
+from webapp.core.models import OutboxEntry
 
 TRAINED = (ModelStatus.TRAINED, ModelStatus.TRAINED_WITH_WARNING)
 # Reconcile every second and notice a dead worker quickly.
@@ -188,7 +188,7 @@ def test_work_submitted_while_redis_is_down_runs_when_it_is_back(
 def test_the_reconciler_pushes_the_outbox_and_leaves_its_rows_alone(
     transactional_db, owner, private_redis
 ):
-    from webapp.background import reconcile
+    from webapp.core.background import reconcile
 
     version = factories.version(owner, status=ModelStatus.SUBMITTED)
     job_id = new_job_id()

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import REPO, database_url
-from webapp.background import wait_for
+from webapp.core.background import wait_for
 
 
 def _free_port() -> int:

@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from webapp import storage
-from webapp.errors import ServiceError
+from webapp.core import storage
+from webapp.core.errors import ServiceError
 
 
 def test_each_account_has_its_own_buckets(settings, tmp_path):

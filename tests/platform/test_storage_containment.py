@@ -14,8 +14,8 @@ from django.conf import settings
 
 from models_app.models import ModelStatus, ModelVersion
 from tests.conftest import run_queued_jobs
-from webapp import storage
-from webapp.errors import ServiceError
+from webapp.core import storage
+from webapp.core.errors import ServiceError
 
 SECRET_LABELS = ("zebra_secret", "yak_secret", "lonely_secret")
 

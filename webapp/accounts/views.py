@@ -6,13 +6,13 @@ from django.db.models import Case, When
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from webapp import arns
 from webapp.accounts.forms import LoginForm, MemberForm, SignupForm
 from webapp.accounts.models import AccessKey, Membership
 from webapp.accounts.services.access_keys import access_key_create, access_key_revoke
 from webapp.accounts.services.accounts import member_add, user_signup
-from webapp.errors import ServiceError
-from webapp.tables import DESC, Column, table_page
+from webapp.core import arns
+from webapp.core.errors import ServiceError
+from webapp.core.tables import DESC, Column, table_page
 
 MEMBER_COLUMNS = (
     Column("User", "user", ("user__username",)),

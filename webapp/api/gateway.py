@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from webapp.accounts.services.access_keys import access_key_touch
 from webapp.api import protocol, shapes, sigv4
 from webapp.api.operations import OPERATIONS, READ_ONLY
-from webapp.errors import ServiceError
+from webapp.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

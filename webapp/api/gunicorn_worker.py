@@ -3,7 +3,7 @@
 gunicorn parses every request before Django sees it, and refuses some (a header line over
 limit_request_field_size, more than limit_request_fields headers, a duplicate Host, a malformed
 request line) with an HTML page of its own; botocore cannot read that as an error. The status
-stays gunicorn's; only the body and content type change. gunicorn.conf.py selects this worker.
+stays gunicorn's; only the body and content type change. webapp/gunicorn_conf.py selects this worker.
 """
 
 import json

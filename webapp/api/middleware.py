@@ -3,7 +3,7 @@
 from django.core.exceptions import DisallowedHost
 
 from webapp.api import protocol
-from webapp.errors import ServiceError
+from webapp.core.errors import ServiceError
 
 # What Django's own refusals (an HTML page) become on the API route.
 _CODES = {

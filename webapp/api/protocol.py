@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from django.core import signing
 from django.http import HttpResponse
 
-from webapp.errors import ServiceError, validation_error
+from webapp.core.errors import ServiceError, validation_error
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "Comprehend_20171127."

@@ -12,7 +12,7 @@ import re
 import botocore.session
 import regex
 
-from webapp.errors import validation_error
+from webapp.core.errors import validation_error
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from botocore.credentials import Credentials
 from django.conf import settings
 
 from webapp.accounts.services.access_keys import access_key_for_signature
-from webapp.errors import ServiceError
+from webapp.core.errors import ServiceError
 
 SERVICE = "comprehend"
 MAX_SKEW = timedelta(minutes=15)

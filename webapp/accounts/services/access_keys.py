@@ -10,8 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from webapp.accounts.models import AccessKey, Account
-from webapp.errors import not_found, validation_error
-from webapp.expiring import ExpiringMap
+from webapp.core.errors import not_found, validation_error
+from webapp.core.expiring import ExpiringMap
 
 MAX_ACTIVE_KEYS = 2  # AWS allows two access keys per IAM user
 _KEY_ALPHABET = string.ascii_uppercase + "234567"

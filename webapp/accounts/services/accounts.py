@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
 from webapp.accounts.models import Account, Membership
-from webapp.errors import ServiceError, in_use, validation_error
+from webapp.core.errors import ServiceError, in_use, validation_error
 
 USERNAME_MAX = 64
 

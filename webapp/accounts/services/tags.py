@@ -3,9 +3,9 @@
 from django.db import transaction
 
 from webapp.accounts.models import Account, Tag
-from webapp.errors import too_many_tag_keys, too_many_tags, validation_error
-from webapp.resources import resolve_any
-from webapp.validation import TAGS_MAX, check_tags
+from webapp.core.errors import too_many_tag_keys, too_many_tags, validation_error
+from webapp.core.resources import resolve_any
+from webapp.core.validation import TAGS_MAX, check_tags
 
 
 def tags_set(*, account: Account, resource_arn: str, tags: list[tuple[str, str]]) -> None:

@@ -5,7 +5,7 @@ from models_app.models import ModelKind
 from models_app.presenters import model_summary, version_properties
 from models_app.services import classifiers, recognizers
 from webapp.api import protocol
-from webapp.errors import invalid_request
+from webapp.core.errors import invalid_request
 
 _FILTER_NAME = {
     ModelKind.CLASSIFIER: "DocumentClassifierName",

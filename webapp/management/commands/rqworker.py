@@ -10,7 +10,7 @@ from rq import Worker
 from rq.exceptions import StopRequested
 from rq.logutils import setup_loghandlers
 
-from webapp.background import reconcile_loop
+from webapp.core.background import reconcile_loop
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class ResilientWorker(Worker):
 
     RQ refreshes the worker's and the job's keys in Redis while the work horse runs; when Redis
     is unreachable that raised and took the worker down mid-job. The job's own state lives in
-    the database (webapp/background.py), so a missed refresh is only logged.
+    the database (webapp/core/background.py), so a missed refresh is only logged.
     """
 
     def maintain_heartbeats(self, job, execution):

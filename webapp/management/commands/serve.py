@@ -142,6 +142,8 @@ class Command(BaseCommand):
                     "-m",
                     "gunicorn",
                     "webapp.wsgi",
+                    "--config",
+                    "python:webapp.gunicorn_conf",
                     "--bind",
                     f"{host}:{port}",
                     "--workers",

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from webapp.accounts.services.access_keys import access_key_create
 from webapp.accounts.services.accounts import user_ensure
-from webapp.errors import ServiceError
+from webapp.core.errors import ServiceError
 
 
 class Command(BaseCommand):

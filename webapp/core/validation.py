@@ -2,7 +2,7 @@
 
 import re
 
-from webapp.errors import too_many_tags, validation_error
+from webapp.core.errors import too_many_tags, validation_error
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 TOKEN_RE = re.compile(r"^[a-zA-Z0-9-]+$")

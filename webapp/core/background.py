@@ -6,7 +6,7 @@ thread and turns any exception into the row's error state with a readable reason
 (run every few seconds by each `rqworker`, one at a time across machines) finds rows whose RQ job
 failed or vanished, or whose heartbeat went stale because the worker was killed, and fails them.
 
-Jobs reach RQ through an outbox (`webapp.models.OutboxEntry`) written in the caller's transaction:
+Jobs reach RQ through an outbox (`webapp.core.models.OutboxEntry`) written in the caller's transaction:
 after the commit the entry is pushed to Redis and deleted; if Redis is down the request still
 succeeds and the reconciler pushes the entry when Redis answers again, so a Redis outage delays
 work instead of half-writing it.
@@ -36,8 +36,8 @@ from django.utils import timezone
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from webapp.errors import ServiceError
-from webapp.models import OutboxEntry
+from webapp.core.errors import ServiceError
+from webapp.core.models import OutboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +203,6 @@ def failure_reason(exc: BaseException) -> str:
     known = getattr(exc, "user_message", None)
     if known:
         return known
-    from models_app.ml.errors import DataError
-
-    if isinstance(exc, DataError):
-        return str(exc)
     # An unexpected exception's text can carry server paths or reprs: it goes to the log only.
     return (
         f"An internal error stopped the work ({type(exc).__name__}); the worker's log has the "

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from webapp import arns
+from webapp.core import arns
 
 # resource type -> function(account, Arn) returning the account-scoped row or None
 _LOOKUPS: dict[str, Callable] = {}

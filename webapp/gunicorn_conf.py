@@ -1,6 +1,5 @@
-"""gunicorn's settings for Textwheel; gunicorn reads ./gunicorn.conf.py when started here.
-
-`make web` and `manage.py serve` (what `make run` starts) both run gunicorn from this folder.
+"""gunicorn's settings for Textwheel: every command that starts gunicorn passes
+`--config python:webapp.gunicorn_conf` (`make web`, `manage.py serve`, the benches and tests).
 """
 
 # The thread worker, whose own refusals (a header over 8,190 bytes, more than 100 headers, a

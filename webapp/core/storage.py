@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from webapp.errors import invalid_request, validation_error
+from webapp.core.errors import invalid_request, validation_error
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_URI = 1024

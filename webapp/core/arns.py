@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from webapp.errors import not_found, validation_error
+from webapp.core.errors import not_found, validation_error
 
 PARTITION = "aws"
 SERVICE = "comprehend"

@@ -1,0 +1,37 @@
+"""The house's rules, read from the code: arrows point down and private names stay private."""
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+PACKAGES = ("webapp", "models_app", "flywheel_app")
+ABOVE_CORE = ("models_app", "flywheel_app", "webapp.api", "webapp.accounts")
+
+
+def _modules():
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _imported(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, None
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                yield node.module, alias.name
+
+
+def test_the_platform_layer_imports_no_app():
+    found = []
+    for path, tree in _modules():
+        if not path.is_relative_to(REPO / "webapp" / "core"):
+            continue
+        for module, name in _imported(tree):
+            full = f"{module}.{name}" if name else module
+            if any(full == top or full.startswith(top + ".") for top in ABOVE_CORE):
+                found.append(f"{path.relative_to(REPO)} imports {full}")
+    assert found == []
