@@ -17,7 +17,7 @@ class ModelsAppConfig(AppConfig):
             background.TrackedKind(
                 model=ModelVersion,
                 queued=(ModelStatus.SUBMITTED,),
-                running=(ModelStatus.TRAINING, ModelStatus.STOP_REQUESTED),
+                running=ModelStatus.RUNNING,
                 fail=version_fail_dead,
             )
         )
@@ -36,8 +36,8 @@ class ModelsAppConfig(AppConfig):
         background.register(
             background.TrackedKind(
                 model=Endpoint,
-                queued=(EndpointStatus.CREATING, EndpointStatus.UPDATING),
-                running=(EndpointStatus.CREATING, EndpointStatus.UPDATING),
+                queued=EndpointStatus.ACTIVE,
+                running=EndpointStatus.ACTIVE,
                 fail=endpoint_fail_dead,
             )
         )

@@ -1,5 +1,7 @@
 """Custom models (classifiers and recognizers) and their versions."""
 
+import enum
+
 from django.db import models
 
 from webapp.accounts.models import Account
@@ -29,6 +31,26 @@ class ModelStatus(models.TextChoices):
     IN_ERROR = "IN_ERROR"
     TRAINED = "TRAINED"
     TRAINED_WITH_WARNING = "TRAINED_WITH_WARNING"
+
+    # Each status names the ones it may follow; every change is one conditional UPDATE
+    # (webapp.core.background.transition).
+    ALLOWED_FROM = enum.nonmember(
+        {
+            TRAINING: (SUBMITTED,),
+            # A stop asked for after the trainer's last check loses: as in Comprehend, a
+            # training that completes before it can be stopped ends TRAINED.
+            TRAINED: (TRAINING, STOP_REQUESTED),
+            TRAINED_WITH_WARNING: (TRAINING, STOP_REQUESTED),
+            IN_ERROR: (SUBMITTED, TRAINING),
+            STOP_REQUESTED: (SUBMITTED, TRAINING),
+            STOPPED: (STOP_REQUESTED,),
+            DELETING: (TRAINED, TRAINED_WITH_WARNING, IN_ERROR, STOPPED),
+        }
+    )
+    ACTIVE = enum.nonmember((SUBMITTED, TRAINING, STOP_REQUESTED))  # work not yet finished
+    RUNNING = enum.nonmember((TRAINING, STOP_REQUESTED))  # a worker holds it
+    FINAL = enum.nonmember((TRAINED, TRAINED_WITH_WARNING, IN_ERROR, STOPPED))
+    USABLE = enum.nonmember((TRAINED, TRAINED_WITH_WARNING))  # can serve calls and jobs
 
 
 class CustomModel(models.Model):
@@ -121,20 +143,11 @@ class ModelVersion(TrackedWork):
 
     @property
     def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
+        return self.status in ModelStatus.FINAL
 
     @property
     def is_usable(self) -> bool:
-        return self.status in (ModelStatus.TRAINED, ModelStatus.TRAINED_WITH_WARNING)
-
-
-FINAL_STATUSES = (
-    ModelStatus.TRAINED,
-    ModelStatus.TRAINED_WITH_WARNING,
-    ModelStatus.IN_ERROR,
-    ModelStatus.STOPPED,
-)
-RUNNING_STATUSES = (ModelStatus.TRAINING, ModelStatus.STOP_REQUESTED)
+        return self.status in ModelStatus.USABLE
 
 
 # Inference: real-time endpoints and asynchronous analysis jobs.
@@ -148,6 +161,18 @@ class EndpointStatus(models.TextChoices):
     FAILED = "FAILED"
     IN_SERVICE = "IN_SERVICE"
     UPDATING = "UPDATING"
+
+    ALLOWED_FROM = enum.nonmember(
+        {
+            IN_SERVICE: (CREATING, UPDATING),
+            UPDATING: (IN_SERVICE, FAILED),
+            FAILED: (CREATING, UPDATING),
+            DELETING: (CREATING, IN_SERVICE, UPDATING, FAILED),
+        }
+    )
+    ACTIVE = enum.nonmember((CREATING, UPDATING))  # a worker is loading a model for it
+    # An update keeps serving the old model until the new one loads.
+    SERVING = enum.nonmember((IN_SERVICE, UPDATING))
 
 
 ENDPOINT_ARN_TYPES = {
@@ -222,6 +247,18 @@ class JobStatus(models.TextChoices):
     STOP_REQUESTED = "STOP_REQUESTED"
     STOPPED = "STOPPED"
 
+    ALLOWED_FROM = enum.nonmember(
+        {
+            IN_PROGRESS: (SUBMITTED,),
+            COMPLETED: (IN_PROGRESS, STOP_REQUESTED),
+            FAILED: (SUBMITTED, IN_PROGRESS, STOP_REQUESTED),
+            STOP_REQUESTED: (SUBMITTED, IN_PROGRESS),
+            STOPPED: (STOP_REQUESTED,),
+        }
+    )
+    ACTIVE = enum.nonmember((SUBMITTED, IN_PROGRESS, STOP_REQUESTED))  # work not yet finished
+    FINAL = enum.nonmember((COMPLETED, FAILED, STOPPED))
+
 
 class AnalysisJob(TrackedWork):
     """An asynchronous classification or entities detection job over documents in storage.
@@ -271,11 +308,7 @@ class AnalysisJob(TrackedWork):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (
-            JobStatus.SUBMITTED,
-            JobStatus.IN_PROGRESS,
-            JobStatus.STOP_REQUESTED,
-        )
+        return self.status in JobStatus.ACTIVE
 
     @property
     def fraction(self) -> float:

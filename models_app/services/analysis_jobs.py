@@ -60,27 +60,13 @@ BATCH = {JobKind.CLASSIFICATION: 1000, JobKind.ENTITIES: 256}
 STEAL_SECONDS = 600
 _JOB_NAME_RE = re.compile(r"^[\w\s.:/=+\-%@]*$")
 _EOL = re.compile(rb"\r\n|\r|\n")
-ACTIVE = (S.SUBMITTED, S.IN_PROGRESS, S.STOP_REQUESTED)
-
-# The job status machine: every change is one conditional UPDATE.
-ALLOWED_FROM = {
-    S.IN_PROGRESS: (S.SUBMITTED,),
-    S.COMPLETED: (S.IN_PROGRESS, S.STOP_REQUESTED),
-    S.FAILED: (S.SUBMITTED, S.IN_PROGRESS, S.STOP_REQUESTED),
-    S.STOP_REQUESTED: (S.SUBMITTED, S.IN_PROGRESS),
-    S.STOPPED: (S.STOP_REQUESTED,),
-}
-FINISHED = (S.COMPLETED, S.FAILED, S.STOPPED)
 
 
-def transition(pk: int, to: str, **fields) -> bool:
+def job_transition(pk: int, to: str, **fields) -> bool:
     """Move a job to `to` if its current status allows it; False if someone else won."""
-    if to in FINISHED:
+    if to in S.FINAL:
         fields.setdefault("end_time", timezone.now())
-    updated = AnalysisJob.objects.filter(pk=pk, status__in=ALLOWED_FROM[to]).update(
-        status=to, **fields
-    )
-    return updated == 1
+    return background.transition(AnalysisJob, pk, to=to, allowed_from=S.ALLOWED_FROM[to], **fields)
 
 
 # Starting, describing and stopping.
@@ -233,7 +219,7 @@ def job_stop(*, account, kind: str | None, job_id) -> AnalysisJob:
                 "be stopped."
             )
         if job.status in (S.SUBMITTED, S.IN_PROGRESS):
-            transition(job.pk, S.STOP_REQUESTED, progress_step="Stopping")
+            job_transition(job.pk, S.STOP_REQUESTED, progress_step="Stopping")
         _finish_stop_if_idle(job.pk)
     return selectors.jobs(account).get(pk=job.pk)
 
@@ -277,7 +263,7 @@ def _finish_stop_if_idle(job_pk: int) -> None:
     if job.tasks.filter(status=TaskStatus.RUNNING).exists():
         return
     job.tasks.filter(status=TaskStatus.PENDING).update(status=TaskStatus.CANCELLED)
-    transition(job_pk, S.STOPPED, message="The job was stopped.", progress_step="Stopped")
+    job_transition(job_pk, S.STOPPED, message="The job was stopped.", progress_step="Stopped")
     _cleanup_parts(job)
 
 
@@ -288,7 +274,7 @@ def _fail_job(job_pk: int, message: str) -> None:
         job.tasks.filter(status__in=(TaskStatus.PENDING, TaskStatus.RUNNING)).update(
             status=TaskStatus.CANCELLED
         )
-        if transition(job_pk, S.FAILED, message=message, progress_step="Failed"):
+        if job_transition(job_pk, S.FAILED, message=message, progress_step="Failed"):
             _cleanup_parts(AnalysisJob.objects.select_related("account").get(pk=job_pk))
 
 
@@ -592,7 +578,7 @@ def _decode(raw: bytes, limit: int, *, first: bool, empty_is_error: bool = False
 def _split(task: AnalysisTask) -> None:
     """Plan the chunks and create one task (and RQ job) for each."""
     job = task.job
-    transition(job.pk, S.IN_PROGRESS, progress_step="Reading the input")
+    job_transition(job.pk, S.IN_PROGRESS, progress_step="Reading the input")
     _still_running(task)
     chunks, total = _plan(job)
     if total > MAX_DOCUMENTS:
@@ -791,5 +777,7 @@ def _merge(task: AnalysisTask) -> None:
             if failed
             else ""
         )
-        transition(job.pk, S.COMPLETED, message=message, progress=1.0, progress_step="Completed")
+        job_transition(
+            job.pk, S.COMPLETED, message=message, progress=1.0, progress_step="Completed"
+        )
         _cleanup_parts(AnalysisJob.objects.select_related("account").get(pk=job.pk))

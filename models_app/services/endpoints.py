@@ -17,16 +17,7 @@ from webapp.core.expiring import ExpiringMap
 from webapp.core.validation import check_client_token, check_name, check_tags
 
 MAX_TEXT_BYTES = 10_000  # Comprehend's limit for ClassifyDocument and custom DetectEntities
-SERVING = (S.IN_SERVICE, S.UPDATING)  # an update keeps serving the old model until the new loads
 KIND_NOUN = {ModelKind.CLASSIFIER: "classifier", ModelKind.RECOGNIZER: "entity recognizer"}
-
-# The status machine: every change is one conditional UPDATE.
-ALLOWED_FROM = {
-    S.IN_SERVICE: (S.CREATING, S.UPDATING),
-    S.UPDATING: (S.IN_SERVICE, S.FAILED),
-    S.FAILED: (S.CREATING, S.UPDATING),
-    S.DELETING: (S.CREATING, S.IN_SERVICE, S.UPDATING, S.FAILED),
-}
 
 # IN_SERVICE routes are reused for ENDPOINT_ROUTE_CACHE_SECONDS by each process, so a real-time
 # call needs no query. Any status change made in this process clears them at once; one made in
@@ -44,14 +35,12 @@ def register_flywheel_resolver(resolver: Callable) -> None:
     _flywheel_active_version = resolver
 
 
-def transition(pk: int, to: str, **fields) -> bool:
+def endpoint_transition(pk: int, to: str, **fields) -> bool:
     """Move an endpoint to `to` if its status allows it; False if someone else won."""
     fields.setdefault("updated_at", timezone.now())
-    updated = Endpoint.objects.filter(pk=pk, status__in=ALLOWED_FROM[to]).update(
-        status=to, **fields
-    )
+    changed = background.transition(Endpoint, pk, to=to, allowed_from=S.ALLOWED_FROM[to], **fields)
     _routes.clear()
-    return updated == 1
+    return changed
 
 
 def endpoint_fail_dead(pk: int, reason: str) -> None:
@@ -60,7 +49,7 @@ def endpoint_fail_dead(pk: int, reason: str) -> None:
     if endpoint is None:
         return
     if endpoint.status == S.UPDATING and endpoint.version_id is not None:
-        transition(
+        endpoint_transition(
             pk,
             S.IN_SERVICE,
             message=f"The update failed and the endpoint still serves its previous model: {reason}",
@@ -70,7 +59,7 @@ def endpoint_fail_dead(pk: int, reason: str) -> None:
             desired_data_access_role_arn=endpoint.data_access_role_arn,
         )
     else:
-        transition(pk, S.FAILED, message=reason)
+        endpoint_transition(pk, S.FAILED, message=reason)
 
 
 # Checks shared by create and update.
@@ -223,7 +212,7 @@ def endpoint_update(
         )
     job_id = background.new_job_id()
     with transaction.atomic():
-        if not transition(
+        if not endpoint_transition(
             endpoint.pk,
             S.UPDATING,
             rq_job_id=job_id,
@@ -247,7 +236,7 @@ def endpoint_delete(*, account, arn: str) -> None:
     """DeleteEndpoint: the endpoint and its tags go at once; calls to it stop being served."""
     endpoint = selectors.endpoint_by_arn(account, arn)
     with transaction.atomic():
-        if not transition(endpoint.pk, S.DELETING):
+        if not endpoint_transition(endpoint.pk, S.DELETING):
             raise in_use(f"The endpoint {arn} is already being deleted.")
         tags_delete_all(account=account, resource_arn=endpoint.arn)
         Endpoint.objects.filter(pk=endpoint.pk).delete()
@@ -261,11 +250,11 @@ def endpoint_deploy(*, endpoint_id: int) -> None:
             .filter(pk=endpoint_id)
             .first()
         )
-        if endpoint is None or endpoint.status not in (S.CREATING, S.UPDATING):
+        if endpoint is None or endpoint.status not in S.ACTIVE:
             return  # deleted meanwhile, or someone else finished it
         background.report_progress(Endpoint, endpoint_id, 0.3, "Loading the model")
         serving.check(endpoint.desired_version)
-        transition(
+        endpoint_transition(
             endpoint_id,
             S.IN_SERVICE,
             version_id=endpoint.desired_version_id,
@@ -321,7 +310,7 @@ def _route(account, endpoint_arn: str, kind: str) -> tuple[dict, serving.ServedM
     """
     route = _endpoint_route(account, endpoint_arn, kind)
     arn = route["arn"]
-    if route["status"] not in SERVING:
+    if route["status"] not in S.SERVING:
         raise unavailable(f"The endpoint {arn} is {route['status']}; it answers when IN_SERVICE.")
     version_id, sha256 = route["version_id"], route["version__artifact_sha256"]
     if route["flywheel_arn"] and _flywheel_active_version is not None:

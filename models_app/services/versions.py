@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from models_app import selectors
 from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelStatus, ModelVersion
-from models_app.services.version_status import transition
+from models_app.services.version_status import version_transition
 from webapp.accounts.services.tags import tags_delete_all, tags_set
 from webapp.core import arns, background
 from webapp.core.errors import (
@@ -151,7 +151,7 @@ def _name_taken(spec: VersionSpec) -> ServiceError:
 def version_stop(*, account, kind: str, arn: str) -> ModelVersion:
     """Ask a training version to stop; it ends STOPPED (a queued one stops at once)."""
     version = selectors.version_by_arn(account, arn, kind=kind, field=ARN_FIELD[kind])
-    if not transition(version.pk, ModelStatus.STOP_REQUESTED, progress_step="Stopping"):
+    if not version_transition(version.pk, ModelStatus.STOP_REQUESTED, progress_step="Stopping"):
         version.refresh_from_db()
         if version.status == ModelStatus.STOP_REQUESTED:
             return version
@@ -162,7 +162,7 @@ def version_stop(*, account, kind: str, arn: str) -> ModelVersion:
         )
     # A job still waiting in the queue never starts: cancel it and finish the stop now.
     if background.cancel_waiting(version.rq_job_id):
-        transition(version.pk, ModelStatus.STOPPED, message="Training was stopped.")
+        version_transition(version.pk, ModelStatus.STOPPED, message="Training was stopped.")
     version.refresh_from_db()
     return version
 
@@ -170,12 +170,7 @@ def version_stop(*, account, kind: str, arn: str) -> ModelVersion:
 def version_delete(*, account, kind: str, arn: str, in_use_check=None) -> None:
     """Delete a finished version, its artifacts and tags (the model goes with its last version)."""
     version = selectors.version_by_arn(account, arn, kind=kind, field=ARN_FIELD[kind])
-    if version.status not in (
-        ModelStatus.TRAINED,
-        ModelStatus.TRAINED_WITH_WARNING,
-        ModelStatus.IN_ERROR,
-        ModelStatus.STOPPED,
-    ):
+    if version.status not in ModelStatus.FINAL:
         raise in_use(
             f"The {KIND_NOUN[kind]} {arn} is {version.status}; stop its training before "
             "deleting it."
@@ -183,7 +178,7 @@ def version_delete(*, account, kind: str, arn: str, in_use_check=None) -> None:
     if in_use_check is not None:
         in_use_check(version)
     with transaction.atomic():
-        if not transition(version.pk, ModelStatus.DELETING):
+        if not version_transition(version.pk, ModelStatus.DELETING):
             raise in_use(f"The {KIND_NOUN[kind]} {arn} changed state; try again.")
         tags_delete_all(account=account, resource_arn=version.arn)
         model = version.model
@@ -251,7 +246,7 @@ def progress_reporter(pk: int, start: float = 0.0, end: float = 1.0):
 def version_train(*, version_id: int, trainer) -> None:
     """Claim a submitted version (SUBMITTED -> TRAINING) and run `trainer(version)` on it."""
     with background.tracking(ModelVersion, version_id):
-        if not transition(
+        if not version_transition(
             version_id,
             ModelStatus.TRAINING,
             training_start_time=timezone.now(),
@@ -260,7 +255,7 @@ def version_train(*, version_id: int, trainer) -> None:
         ):
             version = ModelVersion.objects.filter(pk=version_id).first()
             if version is not None and version.status == ModelStatus.STOP_REQUESTED:
-                transition(version_id, ModelStatus.STOPPED, message="Training was stopped.")
+                version_transition(version_id, ModelStatus.STOPPED, message="Training was stopped.")
             return  # someone else has it, or it was stopped before it started
         version = ModelVersion.objects.select_related("model", "account").get(pk=version_id)
         trainer(version)
@@ -270,7 +265,7 @@ def finish_trained(version: ModelVersion, *, warnings: list[str], **fields) -> b
     """Record results and TRAINED (or TRAINED_WITH_WARNING) in one conditional update."""
     status = ModelStatus.TRAINED_WITH_WARNING if warnings else ModelStatus.TRAINED
     return background.through_db_restart(
-        lambda: transition(
+        lambda: version_transition(
             version.pk,
             status,
             message=" ".join(warnings),

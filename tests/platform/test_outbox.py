@@ -21,7 +21,7 @@ from models_app.models import (
     ModelStatus,
     ModelVersion,
 )
-from models_app.services.version_status import transition
+from models_app.services.version_status import version_transition
 from tests import factories
 from tests.classifier_cases import csv_bytes, csv_rows
 from webapp.core.background import enqueue, new_job_id, report_progress, tracking, wait_for
@@ -208,17 +208,17 @@ def test_the_reconciler_pushes_the_outbox_and_leaves_its_rows_alone(
 
 def quick_job(pk: int) -> None:
     with tracking(ModelVersion, pk):
-        transition(pk, ModelStatus.TRAINING)
-        transition(pk, ModelStatus.TRAINED)
+        version_transition(pk, ModelStatus.TRAINING)
+        version_transition(pk, ModelStatus.TRAINED)
 
 
 def slow_job(pk: int) -> None:
     with tracking(ModelVersion, pk):
-        transition(pk, ModelStatus.TRAINING)
+        version_transition(pk, ModelStatus.TRAINING)
         for i in range(90):  # longer than RQ's 30 s between heartbeats while a job runs
             report_progress(ModelVersion, pk, i / 90, f"step {i}")
             time.sleep(0.5)
-        transition(pk, ModelStatus.TRAINED)
+        version_transition(pk, ModelStatus.TRAINED)
 
 
 def _submit(user, func: str, name: str) -> ModelVersion:

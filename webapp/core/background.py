@@ -10,6 +10,9 @@ Jobs reach RQ through an outbox (`webapp.core.models.OutboxEntry`) written in th
 after the commit the entry is pushed to Redis and deleted; if Redis is down the request still
 succeeds and the reconciler pushes the entry when Redis answers again, so a Redis outage delays
 work instead of half-writing it.
+
+A status changes only through `transition()`: one conditional UPDATE, so of two racing changes
+(a stop request and the end of training) exactly one wins.
 """
 
 import contextlib
@@ -160,6 +163,14 @@ def report_progress(model: type, pk: int, fraction: float, step: str) -> None:
             raise
         log.warning("progress of %s %s not recorded: %s", model.__name__, pk, exc)
         connection.close()
+
+
+def transition(model: type, pk: int, *, to: str, allowed_from=None, **fields) -> bool:
+    """Move a row to status `to` in one conditional UPDATE; False if its status did not allow it."""
+    if allowed_from is None:
+        # The resource's status choices carry the table of which status may follow which.
+        allowed_from = type(to).ALLOWED_FROM[to]
+    return model.objects.filter(pk=pk, status__in=allowed_from).update(status=to, **fields) == 1
 
 
 def through_db_restart(write: Callable[[], object], *, patience: float = 120.0):
