@@ -24,15 +24,15 @@ class ModelsAppConfig(AppConfig):
         self._register_inference(background, resources)
 
     def _register_inference(self, background, resources):
-        from models_app import inference_selectors
+        from models_app import selectors
         from models_app.models import AnalysisTask, Endpoint, EndpointStatus, TaskStatus
         from models_app.services.analysis_jobs import task_fail_dead
         from models_app.services.endpoints import endpoint_fail_dead
 
         for resource_type in ("document-classifier-endpoint", "entity-recognizer-endpoint"):
-            resources.register(resource_type, inference_selectors.endpoint_lookup)
+            resources.register(resource_type, selectors.endpoint_lookup)
         for resource_type in ("document-classification-job", "entities-detection-job"):
-            resources.register(resource_type, inference_selectors.job_lookup)
+            resources.register(resource_type, selectors.job_lookup)
         background.register(
             background.TrackedKind(
                 model=Endpoint,

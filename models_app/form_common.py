@@ -1,7 +1,13 @@
-"""Pieces every console form shares: field-rule errors and tag rows."""
+"""Pieces every console form shares: field-rule errors, tag rows and uploaded files."""
+
+import re
+import uuid
+from pathlib import Path
 
 from django import forms
 
+from models_app.models import ModelKind
+from webapp.core import arns, storage
 from webapp.core.errors import ServiceError
 from webapp.core.validation import check_tags
 
@@ -59,3 +65,65 @@ class TagRowsMixin:
         except ServiceError as exc:
             self.add_error(None, exc.message)
             return []
+
+
+def upload_name(filename: str) -> str:
+    """A safe object name for an uploaded file: its own name, without folders or odd characters."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name).strip(".")
+    return name or "upload"
+
+
+def store_upload(account_id: str, upload) -> str:
+    """Store a file uploaded through a console form in the account's uploads bucket; its URI."""
+    uri = storage.S3Uri("uploads", f"{uuid.uuid4().hex}/{upload_name(upload.name)}")
+    storage.save_upload(account_id, uri, upload)
+    return str(uri)
+
+
+# Which form field a service error is about, from the words of its message (first match wins).
+INFERENCE_ERROR_FIELDS = (
+    ("EndpointName", "name"),
+    ("endpoint named", "name"),
+    ("inference units", "inference_units"),
+    ("DesiredInferenceUnits", "inference_units"),
+    ("Role", "data_access_role_arn"),
+    ("role", "data_access_role_arn"),
+    ("InputDataConfig", "input_uri"),
+    ("OutputDataConfig", "output_uri"),
+    ("jobName", "name"),
+    ("Arn", "model_arn"),
+    ("model", "model_arn"),
+    ("classifier", "model_arn"),
+    ("recognizer", "model_arn"),
+)
+
+
+def error_field(form, exc: ServiceError) -> str | None:
+    """The field of an endpoint or job form that a service error is about, or None."""
+    field = next((f for words, f in INFERENCE_ERROR_FIELDS if words in exc.message), None)
+    return field if field in form.fields else None
+
+
+KIND_GROUPS = {
+    ModelKind.CLASSIFIER: "Custom classifiers",
+    ModelKind.RECOGNIZER: "Custom entity recognizers",
+}
+
+
+def version_label(version) -> str:
+    name = version.model.name
+    return f"{name} · {version.version_name}" if version.version_name else f"{name} (unnamed)"
+
+
+def version_choices(versions, kind: str | None = None) -> list:
+    """The trained versions as <select> choices grouped by kind, valued by their ARN."""
+    groups = {}
+    for version in versions:
+        if kind is None or version.model.kind == kind:
+            groups.setdefault(version.model.kind, []).append((version.arn, version_label(version)))
+    return [(KIND_GROUPS[k], groups[k]) for k in KIND_GROUPS if k in groups]
+
+
+def role_field(value: str, label: str) -> str:
+    value = (value or "").strip()
+    return checked(arns.parse_role, value, field=label) if value else ""

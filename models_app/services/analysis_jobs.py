@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from models_app import inference_selectors as selectors
+from models_app import selectors
 from models_app.models import (
     JOB_MODEL_KINDS,
     AnalysisJob,

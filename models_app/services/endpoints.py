@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from models_app import inference_selectors as selectors
+from models_app import selectors
 from models_app.models import ARN_TYPES, Endpoint, ModelKind, ModelVersion
 from models_app.models import EndpointStatus as S
 from models_app.services import serving

@@ -1,6 +1,6 @@
 """Endpoints, real-time analysis and asynchronous analysis jobs."""
 
-from models_app import inference_selectors as selectors
+from models_app import selectors
 from models_app.models import AnalysisJob, Endpoint, JobKind
 from models_app.services import analysis_jobs, endpoints
 from webapp.api import protocol

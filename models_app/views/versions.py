@@ -5,11 +5,8 @@ the scores shown, the evaluation sections) is described by a `Kind` in KINDS.
 """
 
 import json
-import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from models_app import forms, presenters, selectors
+from models_app.form_common import store_upload
 from models_app.models import ModelKind, ModelStatus
 from models_app.services import classifiers, recognizers, serving
 from webapp.accounts.services.tags import tags_of
@@ -26,8 +24,6 @@ from webapp.core import storage
 from webapp.core.errors import ServiceError
 from webapp.core.tables import DESC, Column, table_page
 
-ACTIVE = (ModelStatus.SUBMITTED, ModelStatus.TRAINING, ModelStatus.STOP_REQUESTED)
-USABLE = (ModelStatus.TRAINED, ModelStatus.TRAINED_WITH_WARNING)
 CLASSIFIER_METRICS = (
     ("Accuracy", "Accuracy"),
     ("Precision", "Precision (macro)"),
@@ -151,7 +147,7 @@ def _best_pk(rows) -> int | None:
     """Of (pk, status, metrics) rows, the usable one with the highest F1; on a tie the first."""
     best = None
     for pk, status, metrics in sorted(rows, key=lambda row: row[0]):  # submit order
-        f1 = (metrics or {}).get("F1Score") if status in USABLE else None
+        f1 = (metrics or {}).get("F1Score") if status in ModelStatus.USABLE else None
         if f1 is not None and (best is None or f1 > best[1]):
             best = (pk, f1)
     return best[0] if best else None
@@ -174,7 +170,7 @@ def _annotate(spec: Kind, versions, best_pk=None) -> None:
         v.label = v.version_name or f"#{v.pk}"
         v.duration = _duration(v)
         v.is_best = best_pk is not None and v.pk == best_pk
-        v.is_active = v.status in ACTIVE
+        v.is_active = v.status in ModelStatus.ACTIVE
         v.cells = [_cell((v.metrics or {}).get(key), spec.percent) for key, _ in spec.columns]
 
 
@@ -221,20 +217,14 @@ def model_list(request, kind):
 # Create
 
 
-def _upload_name(filename: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name).strip(".")
-    return name or "upload"
-
-
 def _data_uri(request, form, uri_field: str, file_field: str) -> str:
     """The URI the user typed, or where their uploaded file was just stored."""
     upload = form.cleaned_data.get(file_field)
     if not upload:
         return form.cleaned_data[uri_field]
-    uri = storage.S3Uri("uploads", f"{uuid.uuid4().hex}/{_upload_name(upload.name)}")
-    storage.save_upload(request.account.account_id, uri, upload)
-    form.remember_upload(uri_field, str(uri))
-    return str(uri)
+    uri = store_upload(request.account.account_id, upload)
+    form.remember_upload(uri_field, uri)
+    return uri
 
 
 def _submit(request, spec: Kind, form, parent):

@@ -1,20 +1,14 @@
-"""Console forms for endpoints and analysis jobs: the shape of what users type."""
+"""Console forms for analysis jobs: the shape of what users type."""
 
 import functools
 
 from django import forms
-from django.conf import settings
 
-from models_app.form_common import TagRowsMixin
+from models_app.form_common import TagRowsMixin, role_field, version_choices
 from models_app.form_common import checked as _checked
-from models_app.models import JobKind, JobStatus, ModelKind
+from models_app.models import JobKind, JobStatus
 from webapp.core import arns, storage
-from webapp.core.validation import check_name
 
-KIND_GROUPS = {
-    ModelKind.CLASSIFIER: "Custom classifiers",
-    ModelKind.RECOGNIZER: "Custom entity recognizers",
-}
 JOB_KIND_CHOICES = [
     (JobKind.CLASSIFICATION, "Custom classification"),
     (JobKind.ENTITIES, "Custom entity recognition"),
@@ -23,97 +17,6 @@ INPUT_FORMAT_CHOICES = [
     ("ONE_DOC_PER_LINE", "One document per line"),
     ("ONE_DOC_PER_FILE", "One document per file"),
 ]
-
-
-def version_label(version) -> str:
-    name = version.model.name
-    return f"{name} · {version.version_name}" if version.version_name else f"{name} (unnamed)"
-
-
-def version_choices(versions, kind: str | None = None) -> list:
-    """The trained versions as <select> choices grouped by kind, valued by their ARN."""
-    groups = {}
-    for version in versions:
-        if kind is None or version.model.kind == kind:
-            groups.setdefault(version.model.kind, []).append((version.arn, version_label(version)))
-    return [(KIND_GROUPS[k], groups[k]) for k in KIND_GROUPS if k in groups]
-
-
-def _role(value: str, label: str) -> str:
-    value = (value or "").strip()
-    return _checked(arns.parse_role, value, field=label) if value else ""
-
-
-class EndpointCreateForm(TagRowsMixin, forms.Form):
-    name = forms.CharField(
-        label="Endpoint name",
-        max_length=40,
-        help_text="Up to 40 letters, digits and hyphens; unique in your account.",
-    )
-    model_arn = forms.ChoiceField(
-        label="Model version", help_text="A trained version of one of your models."
-    )
-    inference_units = forms.IntegerField(
-        label="Inference units",
-        min_value=1,
-        initial=1,
-        help_text="Recorded as in Comprehend (1 unit = 100 characters per second there); they "
-        "limit throughput only when the operator sets an allowance per unit.",
-    )
-    data_access_role_arn = forms.CharField(
-        label="Data access role", max_length=2048, required=False, help_text="Optional."
-    )
-
-    def __init__(self, *args, versions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["model_arn"].choices = [
-            ("", "Choose a model version"),
-            *version_choices(versions),
-        ]
-        self.fields["inference_units"].max_value = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
-        self.fields["inference_units"].widget.attrs["max"] = (
-            settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
-        )
-        self.add_tag_fields()
-
-    def clean_name(self):
-        return _checked(check_name, self.cleaned_data["name"], field="Endpoint name", max_length=40)
-
-    def clean_data_access_role_arn(self):
-        return _role(self.cleaned_data["data_access_role_arn"], "Data access role")
-
-    def clean(self):
-        data = super().clean()
-        data["tags"] = self.clean_tag_rows(data)
-        return data
-
-
-class EndpointUpdateForm(forms.Form):
-    model_arn = forms.ChoiceField(label="Model version")
-    inference_units = forms.IntegerField(label="Inference units", min_value=1)
-    data_access_role_arn = forms.CharField(
-        label="Data access role", max_length=2048, required=False
-    )
-
-    def __init__(self, *args, versions, kind, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["model_arn"].choices = version_choices(versions, kind)
-        self.fields["inference_units"].max_value = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
-        self.fields["inference_units"].widget.attrs["max"] = (
-            settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
-        )
-
-    def clean_data_access_role_arn(self):
-        return _role(self.cleaned_data["data_access_role_arn"], "Data access role")
-
-
-class AnalyzeForm(forms.Form):
-    text = forms.CharField(
-        label="Text to analyse",
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 8, "data-byte-limit": 10000}),
-        help_text="Up to 10,000 bytes of UTF-8 text.",
-    )
 
 
 class JobFilterForm(forms.Form):
@@ -181,7 +84,7 @@ class JobCreateForm(TagRowsMixin, forms.Form):
         return value
 
     def clean_data_access_role_arn(self):
-        value = _role(self.cleaned_data["data_access_role_arn"], "Data access role")
+        value = role_field(self.cleaned_data["data_access_role_arn"], "Data access role")
         if not value:
             raise forms.ValidationError("A data access role is required.")
         return value

@@ -1,0 +1,62 @@
+"""Reads of analysis jobs, always scoped to an account."""
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from models_app.models import (
+    JOB_ARN_TYPES,
+    AnalysisJob,
+    JobStatus,
+    ModelVersion,
+)
+from models_app.selectors.versions import one_filter
+from webapp.core.errors import job_not_found
+
+KIND_OF_JOB_TYPE = {t: k for k, t in JOB_ARN_TYPES.items()}
+
+
+def jobs(account, kind: str | None = None) -> QuerySet:
+    qs = AnalysisJob.objects.filter(account=account).select_related(
+        "account", "version__model", "version__account"
+    )
+    return qs if kind is None else qs.filter(kind=kind)
+
+
+def jobs_filtered(
+    account,
+    kind: str | None,
+    *,
+    name: str | None = None,
+    status: str | None = None,
+    submitted_before: datetime | None = None,
+    submitted_after: datetime | None = None,
+) -> QuerySet:
+    """List jobs with at most one of Comprehend's filters set."""
+    conditions = {
+        "job_name": name,
+        "status": status,
+        "submit_time__lt": submitted_before,
+        "submit_time__gt": submitted_after,
+    }
+    qs = one_filter(
+        jobs(account, kind), conditions, "JobName, JobStatus, SubmitTimeBefore or SubmitTimeAfter"
+    )
+    return qs.order_by("-submit_time", "-id")
+
+
+def job_by_id(account, job_id, *, kind: str | None = None) -> AnalysisJob:
+    """A job of the account, or JobNotFoundException (also for another account's job)."""
+    job = jobs(account, kind).filter(job_id=str(job_id)).first() if job_id else None
+    if job is None:
+        raise job_not_found(f"Could not find the job {job_id}.")
+    return job
+
+
+def job_lookup(account, arn):
+    """For the resource registry (tags): the job an ARN names, in this account."""
+    return jobs(account, KIND_OF_JOB_TYPE[arn.resource_type]).filter(job_id=arn.name).first()
+
+
+def active_jobs_using(version: ModelVersion) -> QuerySet:
+    return AnalysisJob.objects.filter(version=version, status__in=JobStatus.ACTIVE)

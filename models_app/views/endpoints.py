@@ -1,0 +1,195 @@
+"""Console pages for endpoints, with real-time analysis."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from models_app import forms, selectors
+from models_app.form_common import error_field
+from models_app.models import EndpointStatus, ModelKind
+from models_app.services import endpoints
+from webapp.accounts.services.tags import tags_of
+from webapp.core.errors import ServiceError
+from webapp.core.tables import DESC, Column, table_page
+
+ENTITY_COLOURS = 12  # the .ent-c<n> colour classes of console.css
+
+
+def _endpoint(request, name: str):
+    """An endpoint of the signed-in account, or 404 for anything else."""
+    return get_object_or_404(selectors.endpoints(request.account), name=name)
+
+
+ENDPOINT_COLUMNS = (
+    Column("Name", "name", ("name",)),
+    Column("Type", "type", ("kind",)),
+    Column(
+        "Model version",
+        "model",
+        (
+            Coalesce("version__model__name", "desired_version__model__name"),
+            Coalesce("version__version_name", "desired_version__version_name"),
+        ),
+    ),
+    Column("Status", "status", ("status",)),
+    Column(
+        "Inference units",
+        "units",
+        (Coalesce("current_inference_units", "desired_inference_units"),),
+        num=True,
+        first=DESC,
+    ),
+    Column("Created", "created", ("created_at",), first=DESC),
+    Column("Actions", hide_label=True),
+)
+
+
+@login_required
+def endpoint_list(request):
+    endpoints = selectors.endpoints(request.account)
+    table = table_page(request, endpoints, ENDPOINT_COLUMNS, default="name")
+    return render(request, "models_app/endpoint_list.html", {"table": table})
+
+
+@login_required
+def endpoint_create(request):
+    versions = list(selectors.usable_versions(request.account))
+    initial = {"model_arn": request.GET.get("model", "")}
+    form = forms.EndpointCreateForm(request.POST or None, versions=versions, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            endpoint = endpoints.endpoint_create(
+                account=request.account,
+                name=data["name"],
+                model_arn=data["model_arn"],
+                desired_inference_units=data["inference_units"],
+                data_access_role_arn=data["data_access_role_arn"] or None,
+                tags=data["tags"],
+            )
+        except ServiceError as exc:
+            form.add_error(error_field(form, exc), exc.message)
+        else:
+            messages.success(
+                request, f"Endpoint {endpoint.name} is being created; it loads its model first."
+            )
+            return redirect("inference:endpoint-detail", name=endpoint.name)
+    return render(
+        request, "models_app/endpoint_create.html", {"form": form, "has_versions": bool(versions)}
+    )
+
+
+def _annotate(endpoint):
+    endpoint.is_busy = endpoint.status in EndpointStatus.ACTIVE
+    endpoint.serves = endpoint.status in EndpointStatus.SERVING
+    endpoint.model_version = endpoint.version or endpoint.desired_version
+    return endpoint
+
+
+@login_required
+def endpoint_detail(request, name):
+    endpoint = _annotate(_endpoint(request, name))
+    context = {"endpoint": endpoint, "tags": tags_of(request.account, endpoint.arn)}
+    return render(request, "models_app/endpoint_detail.html", context)
+
+
+@login_required
+def endpoint_status(request, name):
+    """The status panel alone, fetched again and again while the endpoint loads a model."""
+    endpoint = _annotate(_endpoint(request, name))
+    return render(request, "models_app/_endpoint_status.html", {"endpoint": endpoint})
+
+
+@login_required
+def endpoint_update(request, name):
+    endpoint = _annotate(_endpoint(request, name))
+    versions = list(selectors.usable_versions(request.account, endpoint.kind))
+    current = endpoint.model_version
+    initial = {
+        "model_arn": current.arn if current else "",
+        "inference_units": endpoint.desired_inference_units,
+        "data_access_role_arn": endpoint.desired_data_access_role_arn,
+    }
+    form = forms.EndpointUpdateForm(
+        request.POST or None, versions=versions, kind=endpoint.kind, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            endpoints.endpoint_update(
+                account=request.account,
+                arn=endpoint.arn,
+                desired_model_arn=data["model_arn"],
+                desired_inference_units=data["inference_units"],
+                desired_data_access_role_arn=data["data_access_role_arn"] or None,
+            )
+        except ServiceError as exc:
+            form.add_error(error_field(form, exc), exc.message)
+        else:
+            messages.success(
+                request,
+                f"Endpoint {endpoint.name} is updating; it serves its current model until the "
+                "new one is loaded.",
+            )
+            return redirect("inference:endpoint-detail", name=endpoint.name)
+    return render(request, "models_app/endpoint_update.html", {"form": form, "endpoint": endpoint})
+
+
+@login_required
+@require_POST
+def endpoint_delete(request, name):
+    endpoint = _endpoint(request, name)
+    try:
+        endpoints.endpoint_delete(account=request.account, arn=endpoint.arn)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("inference:endpoint-detail", name=name)
+    messages.success(request, f"Endpoint {name} was deleted.")
+    return redirect("inference:endpoint-list")
+
+
+def _highlighted(text: str, entities: list[dict]) -> tuple[list[dict], dict]:
+    """The text cut into plain runs and entity runs, and a colour number per entity type."""
+    types = sorted({e["Type"] for e in entities})
+    colours = {t: i % ENTITY_COLOURS for i, t in enumerate(types)}
+    runs, position = [], 0
+    for entity in sorted(entities, key=lambda e: (e["BeginOffset"], -e["EndOffset"])):
+        begin, end = entity["BeginOffset"], entity["EndOffset"]
+        if begin < position:
+            continue  # overlapping spans cannot be drawn inline; the table lists them all
+        if begin > position:
+            runs.append({"text": text[position:begin]})
+        runs.append({"text": text[begin:end], "entity": entity, "colour": colours[entity["Type"]]})
+        position = end
+    if position < len(text):
+        runs.append({"text": text[position:]})
+    return runs, colours
+
+
+@login_required
+def endpoint_analyze(request, name):
+    """Real-time analysis: type text, see classes or labels with scores, or entities inline."""
+    endpoint = _annotate(_endpoint(request, name))
+    form = forms.AnalyzeForm(request.POST or None)
+    context = {"endpoint": endpoint, "form": form}
+    if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["text"]
+        try:
+            if endpoint.kind == ModelKind.CLASSIFIER:
+                result = endpoints.classify_document(
+                    account=request.account, endpoint_arn=endpoint.arn, text=text
+                )
+                context["classes"] = result.get("Classes")
+                context["labels"] = result.get("Labels")
+            else:
+                found = endpoints.detect_entities(
+                    account=request.account, endpoint_arn=endpoint.arn, text=text
+                )
+                context["entities"] = found
+                context["runs"], context["colours"] = _highlighted(text, found)
+            context["analysed"] = True
+        except ServiceError as exc:
+            form.add_error("text", exc.message)
+    return render(request, "models_app/endpoint_analyze.html", context)
