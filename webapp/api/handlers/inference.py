@@ -1,56 +1,10 @@
 """Endpoints, real-time analysis and asynchronous analysis jobs."""
 
 from models_app import selectors
-from models_app.models import AnalysisJob, Endpoint, JobKind
+from models_app.models import JobKind
+from models_app.presenters import endpoint_properties, job_properties
 from models_app.services import analysis_jobs, endpoints
 from webapp.api import protocol
-
-# Shapes.
-
-
-def endpoint_properties(e: Endpoint) -> dict:
-    """Comprehend's EndpointProperties."""
-    current = e.version or e.desired_version
-    return {
-        "EndpointArn": e.arn,
-        "Status": e.status,
-        "Message": e.message or None,
-        "ModelArn": current.arn if current else None,
-        "DesiredModelArn": e.desired_version.arn if e.desired_version else None,
-        "DesiredInferenceUnits": e.desired_inference_units,
-        "CurrentInferenceUnits": e.current_inference_units,
-        "CreationTime": e.created_at,
-        "LastModifiedTime": e.updated_at,
-        "DataAccessRoleArn": e.data_access_role_arn or None,
-        "DesiredDataAccessRoleArn": e.desired_data_access_role_arn or None,
-        "FlywheelArn": e.flywheel_arn or None,
-    }
-
-
-def job_properties(job: AnalysisJob) -> dict:
-    """DocumentClassificationJobProperties / EntitiesDetectionJobProperties."""
-    props = {
-        "JobId": job.job_id,
-        "JobArn": job.arn,
-        "JobName": job.job_name or None,
-        "JobStatus": job.status,
-        "Message": job.message or None,
-        "SubmitTime": job.submit_time,
-        "EndTime": job.end_time,
-        "InputDataConfig": job.input_data_config,
-        # Describe gives the full path of output.tar.gz, as Comprehend does.
-        "OutputDataConfig": {**job.output_data_config, "S3Uri": job.output_uri},
-        "DataAccessRoleArn": job.data_access_role_arn or None,
-        "VolumeKmsKeyId": job.volume_kms_key_id or None,
-        "FlywheelArn": job.flywheel_arn or None,
-    }
-    if job.kind == JobKind.CLASSIFICATION:
-        props["DocumentClassifierArn"] = job.model_arn or None
-    else:
-        props["EntityRecognizerArn"] = job.model_arn or None
-        props["LanguageCode"] = job.language_code or None
-    return props
-
 
 # Endpoints.
 
