@@ -251,3 +251,19 @@ def test_a_malformed_filter_time_is_a_validation_error():
         filter_time("last tuesday")
     assert excinfo.value.code == "ValidationException"
     assert "last tuesday" in excinfo.value.message
+
+
+def test_an_unreachable_database_answers_a_retryable_503(api, owner, monkeypatch):
+    from django.db import OperationalError
+
+    def down(account, user, body):
+        raise OperationalError("connection to server at 10.0.0.5 failed: Connection refused")
+
+    monkeypatch.setitem(operations.OPERATIONS, "ListDocumentClassifiers", down)
+    client = api(owner)
+    with pytest.raises(ClientError) as excinfo:
+        client.list_document_classifiers()
+    error = excinfo.value.response["Error"]
+    assert error["Code"] == "ServiceUnavailableException"
+    assert "10.0.0.5" not in error["Message"]
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503

@@ -6,7 +6,7 @@ import uuid
 from contextlib import nullcontext
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.views.decorators.csrf import csrf_exempt
 
 from webapp.accounts.services.access_keys import access_key_touch
@@ -66,6 +66,18 @@ def api(request):
         return protocol.response(result or {}, request_id=request_id)
     except ServiceError as exc:
         return protocol.error_response(exc, request_id)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is unreachable (restarting, failing over): nothing was written, and a 503
+        # tells every AWS SDK to retry.
+        log.warning("API request %s: database unavailable: %s", request_id, exc)
+        return protocol.error_response(
+            ServiceError(
+                "ServiceUnavailableException",
+                "The service is unavailable for a moment; retry the request.",
+                503,
+            ),
+            request_id,
+        )
     except Exception:
         log.exception("API request %s failed", request_id)
         return protocol.error_response(
