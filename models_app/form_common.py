@@ -80,28 +80,10 @@ def store_upload(account_id: str, upload) -> str:
     return str(uri)
 
 
-# Which form field a service error is about, from the words of its message (first match wins).
-INFERENCE_ERROR_FIELDS = (
-    ("EndpointName", "name"),
-    ("endpoint named", "name"),
-    ("inference units", "inference_units"),
-    ("DesiredInferenceUnits", "inference_units"),
-    ("Role", "data_access_role_arn"),
-    ("role", "data_access_role_arn"),
-    ("InputDataConfig", "input_uri"),
-    ("OutputDataConfig", "output_uri"),
-    ("jobName", "name"),
-    ("Arn", "model_arn"),
-    ("model", "model_arn"),
-    ("classifier", "model_arn"),
-    ("recognizer", "model_arn"),
-)
-
-
 def error_field(form, exc: ServiceError) -> str | None:
-    """The field of an endpoint or job form that a service error is about, or None."""
-    field = next((f for words, f in INFERENCE_ERROR_FIELDS if words in exc.message), None)
-    return field if field in form.fields else None
+    """The form field holding the request member a service error names (the form's
+    `API_FIELDS`), or None for an error about the request as a whole."""
+    return form.API_FIELDS.get(exc.field) if exc.field else None
 
 
 KIND_GROUPS = {

@@ -29,6 +29,17 @@ class JobFilterForm(forms.Form):
 
 
 class JobCreateForm(TagRowsMixin, forms.Form):
+    # The request member a service error names -> the form field that holds it.
+    API_FIELDS = {
+        "JobName": "name",
+        "DocumentClassifierArn": "model_arn",
+        "EntityRecognizerArn": "model_arn",
+        "InputDataConfig.S3Uri": "input_uri",
+        "InputDataConfig.InputFormat": "input_format",
+        "OutputDataConfig.S3Uri": "output_uri",
+        "DataAccessRoleArn": "data_access_role_arn",
+    }
+
     name = forms.CharField(label="Job name", max_length=256, required=False, help_text="Optional.")
     kind = forms.ChoiceField(
         label="Analysis type",

@@ -9,6 +9,14 @@ from webapp.core.validation import check_name
 
 
 class EndpointCreateForm(TagRowsMixin, forms.Form):
+    # The request member a service error names -> the form field that holds it.
+    API_FIELDS = {
+        "EndpointName": "name",
+        "ModelArn": "model_arn",
+        "DesiredInferenceUnits": "inference_units",
+        "DataAccessRoleArn": "data_access_role_arn",
+    }
+
     name = forms.CharField(
         label="Endpoint name",
         max_length=40,
@@ -53,6 +61,12 @@ class EndpointCreateForm(TagRowsMixin, forms.Form):
 
 
 class EndpointUpdateForm(forms.Form):
+    API_FIELDS = {
+        "DesiredModelArn": "model_arn",
+        "DesiredInferenceUnits": "inference_units",
+        "DesiredDataAccessRoleArn": "data_access_role_arn",
+    }
+
     model_arn = forms.ChoiceField(label="Model version")
     inference_units = forms.IntegerField(label="Inference units", min_value=1)
     data_access_role_arn = forms.CharField(

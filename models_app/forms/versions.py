@@ -60,8 +60,8 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
     """What every kind of model asks for: names, language, test source, role and tags.
 
     Subclasses add their data fields and say which data sources the chosen options need
-    (`needed`), how the service is called (`service_arguments`) and which field a service error
-    is about (`ERROR_FIELDS`).
+    (`needed`), how the service is called (`service_arguments`) and which of their fields each
+    request member is (`API_FIELDS`, for the service errors that name one).
     """
 
     MIN_TAG_ROWS = 4
@@ -71,8 +71,12 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
     name_label = "Model name"
     # uri field -> (file field, what it is): a source is given as an S3 URI or as an upload.
     SOURCES: dict[str, tuple[str, str]] = {}
-    # (text in a service message, form field it is about); the first match wins.
-    ERROR_FIELDS: tuple[tuple[str, str], ...] = ()
+    # The request member a service error names -> the form field that holds it.
+    API_FIELDS: dict[str, str] = {
+        "VersionName": "version_name",
+        "LanguageCode": "language_code",
+        "DataAccessRoleArn": "data_access_role_arn",
+    }
 
     name = forms.CharField(label="Model name", max_length=63)
     version_name = forms.CharField(
@@ -161,12 +165,6 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
         self.data = self.data.copy()
         self.data[uri_field] = uri
 
-    def error_field(self, exc: ServiceError) -> str | None:
-        """The field a service error is about (None: the form as a whole)."""
-        if exc.code == "UnsupportedLanguageException":
-            return "language_code"
-        return next((field for text, field in self.ERROR_FIELDS if text in exc.message), None)
-
     def common_arguments(self) -> dict:
         data = self.cleaned_data
         return {
@@ -194,19 +192,23 @@ class ClassifierCreateForm(ModelCreateForm):
         "training_uri": ("training_file", "Training data"),
         "test_uri": ("test_file", "Test data"),
     }
-    ERROR_FIELDS = (
-        ("already has", "version_name"),
-        ("VersionName", "version_name"),
-        ("DocumentClassifierName", "name"),
-        ("AttributeNames", "attribute_name"),
-        ("LabelDelimiter", "label_delimiter"),
-        ("TestS3Uri", "test_uri"),
-        ("AugmentedManifests.2", "test_uri"),
-        ("OutputDataConfig", "output_uri"),
-        ("InputDataConfig", "training_uri"),
-        ("DataAccessRoleArn", "data_access_role_arn"),
-        ("Mode must", "mode"),
-    )
+    API_FIELDS = {
+        **ModelCreateForm.API_FIELDS,
+        "DocumentClassifierName": "name",
+        "Mode": "mode",
+        "InputDataConfig": "training_uri",
+        "InputDataConfig.DataFormat": "data_format",
+        "InputDataConfig.LabelDelimiter": "label_delimiter",
+        "InputDataConfig.S3Uri": "training_uri",
+        "InputDataConfig.TestS3Uri": "test_uri",
+        # The form sends the training manifest first and the test manifest second.
+        "InputDataConfig.AugmentedManifests": "training_uri",
+        "InputDataConfig.AugmentedManifests.1.S3Uri": "training_uri",
+        "InputDataConfig.AugmentedManifests.1.AttributeNames": "attribute_name",
+        "InputDataConfig.AugmentedManifests.2.S3Uri": "test_uri",
+        "InputDataConfig.AugmentedManifests.2.AttributeNames": "attribute_name",
+        "OutputDataConfig.S3Uri": "output_uri",
+    }
 
     mode = forms.ChoiceField(
         label="Classifier mode",
@@ -359,23 +361,25 @@ class RecognizerCreateForm(ModelCreateForm):
         "manifest_uri": ("manifest_file", "Augmented manifest"),
         "test_manifest_uri": ("test_manifest_file", "Test manifest"),
     }
-    ERROR_FIELDS = (
-        ("already has", "version_name"),
-        ("VersionName", "version_name"),
-        ("RecognizerName", "name"),
-        ("EntityTypes", "entity_types"),
-        ("Documents.InputFormat", "input_format"),
-        ("Documents.TestS3Uri", "test_documents_uri"),
-        ("Annotations.TestS3Uri", "test_annotations_uri"),
-        ("A test set needs both", "test_documents_uri"),
-        ("Documents", "documents_uri"),
-        ("Annotations", "annotations_uri"),
-        ("EntityList", "entity_list_uri"),
-        ("AugmentedManifests.2", "test_manifest_uri"),
-        ("AttributeNames", "attribute_name"),
-        ("AugmentedManifest", "manifest_uri"),
-        ("DataAccessRoleArn", "data_access_role_arn"),
-    )
+    API_FIELDS = {
+        **ModelCreateForm.API_FIELDS,
+        "RecognizerName": "name",
+        "InputDataConfig.DataFormat": "data_format",
+        "InputDataConfig.EntityTypes": "entity_types",
+        "InputDataConfig.Documents.S3Uri": "documents_uri",
+        "InputDataConfig.Documents.InputFormat": "input_format",
+        "InputDataConfig.Documents.TestS3Uri": "test_documents_uri",
+        "InputDataConfig.Annotations": "annotations_uri",
+        "InputDataConfig.Annotations.S3Uri": "annotations_uri",
+        "InputDataConfig.Annotations.TestS3Uri": "test_annotations_uri",
+        "InputDataConfig.EntityList.S3Uri": "entity_list_uri",
+        # The form sends the training manifest first and the test manifest second.
+        "InputDataConfig.AugmentedManifests": "manifest_uri",
+        "InputDataConfig.AugmentedManifests.1.S3Uri": "manifest_uri",
+        "InputDataConfig.AugmentedManifests.1.AttributeNames": "attribute_name",
+        "InputDataConfig.AugmentedManifests.2.S3Uri": "test_manifest_uri",
+        "InputDataConfig.AugmentedManifests.2.AttributeNames": "attribute_name",
+    }
 
     entity_types = EntityTypesField(
         label="Custom entity types",

@@ -78,27 +78,32 @@ def _check_name(value) -> str:
     if not isinstance(value, str) or len(value) > 256 or not _JOB_NAME_RE.match(value):
         raise validation_error(
             f"Value '{value}' at 'jobName' failed to satisfy constraint: at most 256 letters, "
-            "digits, spaces and the characters _ . : / = + - % @."
+            "digits, spaces and the characters _ . : / = + - % @.",
+            field="JobName",
         )
     return value
 
 
 def _check_input(account, config) -> dict:
     if not isinstance(config, dict) or not config.get("S3Uri"):
-        raise validation_error("InputDataConfig.S3Uri is required.")
+        raise validation_error("InputDataConfig.S3Uri is required.", field="InputDataConfig.S3Uri")
     if config.get("DocumentReaderConfig"):
         raise invalid_request(
-            "Textwheel analyses plain-text (UTF-8) documents only; leave out DocumentReaderConfig."
+            "Textwheel analyses plain-text (UTF-8) documents only; leave out DocumentReaderConfig.",
+            field="InputDataConfig.DocumentReaderConfig",
         )
     input_format = config.get("InputFormat") or "ONE_DOC_PER_LINE"
     if input_format not in INPUT_FORMATS:
         raise validation_error(
-            f"InputDataConfig.InputFormat must be one of {', '.join(INPUT_FORMATS)}."
+            f"InputDataConfig.InputFormat must be one of {', '.join(INPUT_FORMATS)}.",
+            field="InputDataConfig.InputFormat",
         )
     uri = storage.parse_uri(config["S3Uri"], field="InputDataConfig.S3Uri")
     found = storage.list_files(account.account_id, uri)
     if not found:
-        raise invalid_request(f"No objects found at {uri} (InputDataConfig.S3Uri).")
+        raise invalid_request(
+            f"No objects found at {uri} (InputDataConfig.S3Uri).", field="InputDataConfig.S3Uri"
+        )
     if input_format == "ONE_DOC_PER_FILE" and len(found) > MAX_DOCUMENTS:
         raise invalid_request(f"A job can analyse at most {MAX_DOCUMENTS:,} files.")
     if sum(size for _, size in found) > MAX_CORPUS_BYTES:
@@ -108,7 +113,9 @@ def _check_input(account, config) -> dict:
 
 def _check_output(account, config) -> tuple[dict, storage.S3Uri]:
     if not isinstance(config, dict) or not config.get("S3Uri"):
-        raise validation_error("OutputDataConfig.S3Uri is required.")
+        raise validation_error(
+            "OutputDataConfig.S3Uri is required.", field="OutputDataConfig.S3Uri"
+        )
     # The job writes below this location: an existing object there would fail it at the end.
     uri = storage.check_output_location(
         account.account_id, config["S3Uri"], field="OutputDataConfig.S3Uri"
@@ -142,17 +149,22 @@ def job_start(
     pairs = check_tags(tags)
     token = check_client_token(client_request_token)
     if vpc_config:
-        raise invalid_request("VpcConfig does not apply to a self-hosted Textwheel.")
+        raise invalid_request(
+            "VpcConfig does not apply to a self-hosted Textwheel.", field="VpcConfig"
+        )
     if token:
         # A retried request (botocore reuses the token) gets the job it already started.
         existing = selectors.jobs(account, kind).filter(client_request_token=token).first()
         if existing is not None:
             if existing.job_name != job_name:
-                raise validation_error("ClientRequestToken was already used for another job.")
+                raise validation_error(
+                    "ClientRequestToken was already used for another job.",
+                    field="ClientRequestToken",
+                )
             return existing
     field = MODEL_FIELD[kind]
     if model_arn and flywheel_arn:
-        raise invalid_request(f"Give {field} or FlywheelArn, not both.")
+        raise invalid_request(f"Give {field} or FlywheelArn, not both.", field=field)
     if flywheel_arn:
         version = _flywheel_version(account, flywheel_arn, "FlywheelArn")
     elif model_arn:
@@ -160,16 +172,21 @@ def job_start(
     elif kind == JobKind.ENTITIES:
         raise invalid_request(
             "Textwheel serves only custom entity recognizers: give EntityRecognizerArn "
-            "(Comprehend's built-in entity model is not available here)."
+            "(Comprehend's built-in entity model is not available here).",
+            field=field,
         )
     else:
-        raise invalid_request(f"Give {field} (or FlywheelArn).")
+        raise invalid_request(f"Give {field} (or FlywheelArn).", field=field)
     if version.model.kind != JOB_MODEL_KINDS[kind]:
-        raise invalid_request(f"{version.arn} cannot run this kind of job.")
+        raise invalid_request(
+            f"{version.arn} cannot run this kind of job.",
+            field="FlywheelArn" if flywheel_arn else field,
+        )
     if kind == JobKind.ENTITIES and language_code and language_code != version.language_code:
         raise invalid_request(
             f"The recognizer {version.arn} was trained on '{version.language_code}' documents; "
-            f"the job's LanguageCode is '{language_code}'."
+            f"the job's LanguageCode is '{language_code}'.",
+            field="LanguageCode",
         )
     input_config = _check_input(account, input_data_config)
     output_config, output_base = _check_output(account, output_data_config)

@@ -15,36 +15,51 @@ DELIMITERS = set("|~!@#$%^*-_+=\\:;>?/")
 def _uri(account, value, field: str, *, must_exist: bool) -> str:
     uri = storage.parse_uri(value, field=field)
     if must_exist and not storage.exists(account.account_id, uri):
-        raise invalid_request(f"No objects found at {value} ({field}).")
+        raise invalid_request(f"No objects found at {value} ({field}).", field=field)
     return str(uri)
 
 
 def check_input(account, config, *, mode: str) -> dict:
     """Validate InputDataConfig as Comprehend does; returns the config to record."""
     if not isinstance(config, dict):
-        raise validation_error("InputDataConfig is required.")
+        raise validation_error("InputDataConfig is required.", field="InputDataConfig")
     fmt = config.get("DataFormat") or "COMPREHEND_CSV"
     if fmt not in FORMATS:
-        raise validation_error(f"InputDataConfig.DataFormat must be one of {', '.join(FORMATS)}.")
+        raise validation_error(
+            f"InputDataConfig.DataFormat must be one of {', '.join(FORMATS)}.",
+            field="InputDataConfig.DataFormat",
+        )
     if config.get("DocumentType", "PLAIN_TEXT_DOCUMENT") != "PLAIN_TEXT_DOCUMENT":
-        raise invalid_request("Textwheel trains on plain-text documents only.")
+        raise invalid_request(
+            "Textwheel trains on plain-text documents only.", field="InputDataConfig.DocumentType"
+        )
     clean = {"DataFormat": fmt}
     delimiter = config.get("LabelDelimiter")
     if delimiter is not None:
         if mode != "MULTI_LABEL":
-            raise invalid_request("LabelDelimiter applies only to MULTI_LABEL classifiers.")
+            raise invalid_request(
+                "LabelDelimiter applies only to MULTI_LABEL classifiers.",
+                field="InputDataConfig.LabelDelimiter",
+            )
         if len(delimiter) != 1 or delimiter not in DELIMITERS:
             raise validation_error(
                 "InputDataConfig.LabelDelimiter must be one of the characters "
                 + " ".join(sorted(DELIMITERS))
-                + "."
+                + ".",
+                field="InputDataConfig.LabelDelimiter",
             )
         clean["LabelDelimiter"] = delimiter
     if fmt == "COMPREHEND_CSV":
         if config.get("AugmentedManifests"):
-            raise invalid_request("AugmentedManifests needs DataFormat AUGMENTED_MANIFEST.")
+            raise invalid_request(
+                "AugmentedManifests needs DataFormat AUGMENTED_MANIFEST.",
+                field="InputDataConfig.DataFormat",
+            )
         if not config.get("S3Uri"):
-            raise invalid_request("InputDataConfig.S3Uri is required for COMPREHEND_CSV data.")
+            raise invalid_request(
+                "InputDataConfig.S3Uri is required for COMPREHEND_CSV data.",
+                field="InputDataConfig.S3Uri",
+            )
         clean["S3Uri"] = _uri(account, config["S3Uri"], "InputDataConfig.S3Uri", must_exist=True)
         if config.get("TestS3Uri"):
             clean["TestS3Uri"] = _uri(
@@ -54,7 +69,8 @@ def check_input(account, config, *, mode: str) -> dict:
         manifests = config.get("AugmentedManifests") or []
         if not manifests:
             raise invalid_request(
-                "AUGMENTED_MANIFEST data needs InputDataConfig.AugmentedManifests."
+                "AUGMENTED_MANIFEST data needs InputDataConfig.AugmentedManifests.",
+                field="InputDataConfig.AugmentedManifests",
             )
         clean_manifests, splits = [], []
         for i, item in enumerate(manifests, start=1):
@@ -63,7 +79,8 @@ def check_input(account, config, *, mode: str) -> dict:
             names = item.get("AttributeNames") or []
             if not names:
                 raise validation_error(
-                    f"{where}.AttributeNames must name the label attribute of each labelling job."
+                    f"{where}.AttributeNames must name the label attribute of each labelling job.",
+                    field=f"{where}.AttributeNames",
                 )
             split = item.get("Split") or "TRAIN"
             splits.append(split)
@@ -91,7 +108,8 @@ def check_output_room(account_id: str, uri, max_length: int) -> None:
     if len(str(uri)) > room:
         raise validation_error(
             "1 validation error detected: Value at 'outputDataConfig.s3Uri' failed to satisfy "
-            f"constraint: Member must have length less than or equal to {room}"
+            f"constraint: Member must have length less than or equal to {room}",
+            field="OutputDataConfig.S3Uri",
         )
 
 
@@ -141,7 +159,7 @@ def classifier_create(
     )
     mode = mode or "MULTI_CLASS"
     if mode not in MODES:
-        raise validation_error(f"Mode must be one of {', '.join(MODES)}.")
+        raise validation_error(f"Mode must be one of {', '.join(MODES)}.", field="Mode")
     spec = versions.VersionSpec(
         kind=ModelKind.CLASSIFIER,
         mode=mode,

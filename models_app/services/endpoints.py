@@ -81,7 +81,8 @@ def _model_version(account, model_arn: str, field: str) -> ModelVersion:
     if not version.is_usable:
         raise unavailable(
             f"The {KIND_NOUN[kind]} {model_arn} is {version.status}; only a trained version "
-            "can be served."
+            "can be served.",
+            field=field,
         )
     return version
 
@@ -90,19 +91,22 @@ def _flywheel_version(account, flywheel_arn: str, field: str) -> ModelVersion:
     resources.resolve_any(account, flywheel_arn, field=field)
     version = _flywheel_active_version(account, flywheel_arn) if _flywheel_active_version else None
     if version is None:
-        raise unavailable(f"The flywheel {flywheel_arn} has no active model version to serve.")
+        raise unavailable(
+            f"The flywheel {flywheel_arn} has no active model version to serve.", field=field
+        )
     return version
 
 
 def _units(value, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise validation_error(f"{field} must be a whole number of at least 1.")
+        raise validation_error(f"{field} must be a whole number of at least 1.", field=field)
     most = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
     if most and value > most:
         raise ServiceError(
             "ResourceLimitExceededException",
             f"An endpoint can have at most {most} inference units; {value} were asked for.",
             400,
+            field=field,
         )
     return value
 
@@ -125,20 +129,25 @@ def endpoint_create(
     pairs = check_tags(tags)
     token = check_client_token(client_request_token)
     if bool(model_arn) == bool(flywheel_arn):
-        raise invalid_request("Give either ModelArn or FlywheelArn (one of them, not both).")
+        raise invalid_request(
+            "Give either ModelArn or FlywheelArn (one of them, not both).", field="ModelArn"
+        )
     if token:
         # A retried request (botocore reuses the token) gets the endpoint it already made.
         existing = selectors.endpoints(account).filter(client_request_token=token).first()
         if existing is not None:
             if existing.name != name:
-                raise validation_error("ClientRequestToken was already used for another endpoint.")
+                raise validation_error(
+                    "ClientRequestToken was already used for another endpoint.",
+                    field="ClientRequestToken",
+                )
             return existing
     if model_arn:
         version = _model_version(account, model_arn, "ModelArn")
     else:
         version = _flywheel_version(account, flywheel_arn, "FlywheelArn")
     if selectors.endpoints(account).filter(name=name).exists():
-        raise in_use(f"An endpoint named {name} already exists.")
+        raise in_use(f"An endpoint named {name} already exists.", field="EndpointName")
     job_id = background.new_job_id()
     try:
         with transaction.atomic():
@@ -162,7 +171,7 @@ def endpoint_create(
                 "inference", "models_app.jobs.endpoint_deploy_job", endpoint.pk, job_id=job_id
             )
     except IntegrityError:
-        raise in_use(f"An endpoint named {name} already exists.") from None
+        raise in_use(f"An endpoint named {name} already exists.", field="EndpointName") from None
     return endpoint
 
 
@@ -188,7 +197,9 @@ def endpoint_update(
             "Give DesiredModelArn, DesiredInferenceUnits, DesiredDataAccessRoleArn or FlywheelArn."
         )
     if desired_model_arn and flywheel_arn:
-        raise invalid_request("Give DesiredModelArn or FlywheelArn, not both.")
+        raise invalid_request(
+            "Give DesiredModelArn or FlywheelArn, not both.", field="DesiredModelArn"
+        )
     fields = {"message": ""}
     if desired_model_arn:
         version = _model_version(account, desired_model_arn, "DesiredModelArn")
@@ -202,7 +213,8 @@ def endpoint_update(
     if version.model.kind != endpoint.kind:
         raise invalid_request(
             f"The endpoint {arn} serves a {KIND_NOUN[endpoint.kind]}; "
-            f"{version.arn} is a {KIND_NOUN[version.model.kind]}."
+            f"{version.arn} is a {KIND_NOUN[version.model.kind]}.",
+            field="FlywheelArn" if flywheel_arn else "DesiredModelArn",
         )
     if desired_inference_units is not None:
         fields["desired_inference_units"] = _units(desired_inference_units, "DesiredInferenceUnits")
@@ -290,7 +302,7 @@ def _check_text(text, *, bytes_given=False, reader_config=False) -> str:
             "Textwheel analyses plain text only: send Text, without Bytes or DocumentReaderConfig."
         )
     if not isinstance(text, str) or not text:
-        raise invalid_request("Text is required.")
+        raise invalid_request("Text is required.", field="Text")
     size = len(text.encode("utf-8"))
     if size > MAX_TEXT_BYTES:
         raise ServiceError(
@@ -298,6 +310,7 @@ def _check_text(text, *, bytes_given=False, reader_config=False) -> str:
             f"Input text size exceeds limit. Max length of request text allowed is "
             f"{MAX_TEXT_BYTES} bytes while in this request the text size is {size} bytes",
             400,
+            field="Text",
         )
     return text
 

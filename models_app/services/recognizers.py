@@ -15,32 +15,44 @@ INPUT_FORMATS = ("ONE_DOC_PER_LINE", "ONE_DOC_PER_FILE")
 def check_input(account, config) -> dict:
     """Validate a recognizer's InputDataConfig as Comprehend does; returns the config to record."""
     if not isinstance(config, dict):
-        raise validation_error("InputDataConfig is required.")
+        raise validation_error("InputDataConfig is required.", field="InputDataConfig")
     fmt = config.get("DataFormat") or "COMPREHEND_CSV"
     if fmt not in FORMATS:
-        raise validation_error(f"InputDataConfig.DataFormat must be one of {', '.join(FORMATS)}.")
+        raise validation_error(
+            f"InputDataConfig.DataFormat must be one of {', '.join(FORMATS)}.",
+            field="InputDataConfig.DataFormat",
+        )
     types = [
         t.get("Type") if isinstance(t, dict) else None for t in config.get("EntityTypes") or []
     ]
     if not types:
-        raise invalid_request("InputDataConfig.EntityTypes must list at least one entity type.")
+        raise invalid_request(
+            "InputDataConfig.EntityTypes must list at least one entity type.",
+            field="InputDataConfig.EntityTypes",
+        )
     try:
         types = check_entity_types(types)
     except DataError as exc:
-        raise invalid_request(f"InputDataConfig.EntityTypes: {exc}") from None
+        raise invalid_request(
+            f"InputDataConfig.EntityTypes: {exc}", field="InputDataConfig.EntityTypes"
+        ) from None
     clean = {"DataFormat": fmt, "EntityTypes": [{"Type": t} for t in types]}
     if fmt == "AUGMENTED_MANIFEST":
         manifests = config.get("AugmentedManifests") or []
         if not manifests:
             raise invalid_request(
-                "AUGMENTED_MANIFEST data needs InputDataConfig.AugmentedManifests."
+                "AUGMENTED_MANIFEST data needs InputDataConfig.AugmentedManifests.",
+                field="InputDataConfig.AugmentedManifests",
             )
         clean_manifests = []
         for i, item in enumerate(manifests, start=1):
             where = f"InputDataConfig.AugmentedManifests.{i}"
             names = item.get("AttributeNames") or []
             if not names:
-                raise validation_error(f"{where}.AttributeNames must name the labelling attribute.")
+                raise validation_error(
+                    f"{where}.AttributeNames must name the labelling attribute.",
+                    field=f"{where}.AttributeNames",
+                )
             clean_manifests.append(
                 {
                     "S3Uri": _uri(account, item.get("S3Uri"), f"{where}.S3Uri", must_exist=True),
@@ -55,11 +67,14 @@ def check_input(account, config) -> dict:
 
     documents = config.get("Documents") or {}
     if not documents.get("S3Uri"):
-        raise invalid_request("InputDataConfig.Documents.S3Uri is required.")
+        raise invalid_request(
+            "InputDataConfig.Documents.S3Uri is required.", field="InputDataConfig.Documents.S3Uri"
+        )
     input_format = documents.get("InputFormat") or "ONE_DOC_PER_LINE"
     if input_format not in INPUT_FORMATS:
         raise validation_error(
-            f"InputDataConfig.Documents.InputFormat must be one of {', '.join(INPUT_FORMATS)}."
+            f"InputDataConfig.Documents.InputFormat must be one of {', '.join(INPUT_FORMATS)}.",
+            field="InputDataConfig.Documents.InputFormat",
         )
     clean_docs = {
         "S3Uri": _uri(
@@ -72,7 +87,8 @@ def check_input(account, config) -> dict:
     if bool(annotations.get("S3Uri")) == bool(entity_list.get("S3Uri")):
         raise invalid_request(
             "Give either InputDataConfig.Annotations or InputDataConfig.EntityList, not both "
-            "and not neither."
+            "and not neither.",
+            field="InputDataConfig.Annotations",
         )
     if annotations.get("S3Uri"):
         clean["Annotations"] = {
@@ -86,7 +102,8 @@ def check_input(account, config) -> dict:
         )
         if has_test_docs != has_test_ann:
             raise invalid_request(
-                "A test set needs both Documents.TestS3Uri and Annotations.TestS3Uri."
+                "A test set needs both Documents.TestS3Uri and Annotations.TestS3Uri.",
+                field="InputDataConfig.Documents.TestS3Uri",
             )
         if has_test_docs:
             clean_docs["TestS3Uri"] = _uri(
@@ -105,7 +122,8 @@ def check_input(account, config) -> dict:
         if documents.get("TestS3Uri"):
             raise invalid_request(
                 "An entity-list recognizer is tested on a split of its own documents; "
-                "Documents.TestS3Uri needs Annotations."
+                "Documents.TestS3Uri needs Annotations.",
+                field="InputDataConfig.Documents.TestS3Uri",
             )
         clean["EntityList"] = {
             "S3Uri": _uri(

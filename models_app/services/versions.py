@@ -77,7 +77,8 @@ def check_common(
     if language_code not in LANGUAGES[kind]:
         raise unsupported_language(
             f"Custom {KIND_NOUN[kind]}s support the languages "
-            f"{', '.join(LANGUAGES[kind])}; '{language_code}' is not one of them."
+            f"{', '.join(LANGUAGES[kind])}; '{language_code}' is not one of them.",
+            field="LanguageCode",
         )
     return {
         "model_name": model_name,
@@ -102,7 +103,8 @@ def version_create(*, account, spec: VersionSpec) -> ModelVersion:
             if existing is not None:
                 if existing.version_name != spec.version_name:
                     raise validation_error(
-                        "ClientRequestToken was already used for a different request."
+                        "ClientRequestToken was already used for a different request.",
+                        field="ClientRequestToken",
                     )
                 return existing
         model, _ = CustomModel.objects.get_or_create(
@@ -144,7 +146,8 @@ def _name_taken(spec: VersionSpec) -> ServiceError:
     what = f"version '{spec.version_name}'" if spec.version_name else "an unnamed version"
     return in_use(
         f"The {KIND_NOUN[spec.kind]} '{spec.model_name}' already has {what}; "
-        "choose another version name."
+        "choose another version name.",
+        field="VersionName",
     )
 
 

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from models_app import forms, presenters, selectors
-from models_app.form_common import store_upload
+from models_app.form_common import error_field, store_upload
 from models_app.models import ModelKind, ModelStatus
 from models_app.services import classifiers, recognizers, serving
 from webapp.accounts.services.tags import tags_of
@@ -233,7 +233,7 @@ def _submit(request, spec: Kind, form, parent):
         uris = {uri: _data_uri(request, form, uri, file) for uri, file in form.sources()}
         return spec.create(account=request.account, parent=parent, **form.service_arguments(uris))
     except ServiceError as exc:
-        form.add_error(form.error_field(exc), exc.message)
+        form.add_error(error_field(form, exc), exc.message)
         return None
 
 

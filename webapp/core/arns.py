@@ -90,23 +90,28 @@ def parse(value, *, field: str, expected: str | tuple[str, ...] | None = None) -
     """Parse a Comprehend ARN, raising ValidationException naming `field` when it is malformed."""
     if not isinstance(value, str) or len(value) > 256:
         raise validation_error(
-            f"Value at '{field}' failed to satisfy constraint: must be a valid ARN."
+            f"Value at '{field}' failed to satisfy constraint: must be a valid ARN.", field=field
         )
     match = _ARN_RE.match(value)
     if not match or match["type"] not in RESOURCE_TYPES:
         raise validation_error(
             f"Value '{value}' at '{field}' failed to satisfy constraint: must be a valid "
-            f"Comprehend ARN (arn:aws:comprehend:<region>:<account>:<resource-type>/<name>)."
+            f"Comprehend ARN (arn:aws:comprehend:<region>:<account>:<resource-type>/<name>).",
+            field=field,
         )
     expected_types = (expected,) if isinstance(expected, str) else expected
     if expected_types and match["type"] not in expected_types:
         kinds = " or ".join(expected_types)
-        raise validation_error(f"Value '{value}' at '{field}' is not a {kinds} ARN.")
+        raise validation_error(f"Value '{value}' at '{field}' is not a {kinds} ARN.", field=field)
     subtype = match["subtype"]
     if subtype == "version" and match["type"] not in ("document-classifier", "entity-recognizer"):
-        raise validation_error(f"Value '{value}' at '{field}': only models have versions.")
+        raise validation_error(
+            f"Value '{value}' at '{field}': only models have versions.", field=field
+        )
     if subtype == "dataset" and match["type"] != "flywheel":
-        raise validation_error(f"Value '{value}' at '{field}': only flywheels have datasets.")
+        raise validation_error(
+            f"Value '{value}' at '{field}': only flywheels have datasets.", field=field
+        )
     return Arn(
         account=match["account"],
         region=match["region"],
@@ -123,7 +128,8 @@ def parse_role(value, *, field: str = "DataAccessRoleArn") -> str:
     if not isinstance(value, str) or len(value) > 2048 or not _ROLE_RE.match(value):
         raise validation_error(
             f"Value at '{field}' failed to satisfy constraint: must match "
-            "arn:aws:iam::<12-digit account>:role/<name>."
+            "arn:aws:iam::<12-digit account>:role/<name>.",
+            field=field,
         )
     return value
 
@@ -144,7 +150,9 @@ def parse_principal(value: str, *, field: str = "Principal") -> tuple[str, str |
     """Return (account id, user name or None for root) of an IAM principal ARN."""
     match = _PRINCIPAL_RE.match(value or "")
     if not match:
-        raise validation_error(f"Value '{value}' at '{field}' is not an IAM user or root ARN.")
+        raise validation_error(
+            f"Value '{value}' at '{field}' is not an IAM user or root ARN.", field=field
+        )
     return match["account"], match["user"]
 
 
@@ -160,5 +168,5 @@ def resolve(account, value, *, field: str, expected: str | tuple[str, ...], quer
         row = queryset_for(arn).first()
     if row is None:
         noun = RESOURCE_TYPES[arn.resource_type]
-        raise not_found(f"The {noun} {value} was not found.")
+        raise not_found(f"The {noun} {value} was not found.", field=field)
     return row

@@ -42,18 +42,21 @@ def parse_uri(value, *, field: str) -> S3Uri:
     if not isinstance(value, str) or not value.startswith("s3://") or len(value) > MAX_URI:
         raise validation_error(
             f"Value '{value}' at '{field}' failed to satisfy constraint: must be an S3 URI "
-            "such as s3://bucket/path (at most 1024 characters)."
+            "such as s3://bucket/path (at most 1024 characters).",
+            field=field,
         )
     bucket, _, key = value[len("s3://") :].partition("/")
     if not _BUCKET_RE.match(bucket) or ".." in bucket:
         raise validation_error(
             f"Value '{value}' at '{field}': '{bucket}' is not a valid bucket name (3 to 63 "
-            "lower-case letters, digits, dots and hyphens)."
+            "lower-case letters, digits, dots and hyphens).",
+            field=field,
         )
     parts = key.split("/")
     if any(p in (".", "..") for p in parts) or "\\" in key or "\x00" in key:
         raise validation_error(
-            f"Value '{value}' at '{field}': the key may not contain '.' or '..' segments."
+            f"Value '{value}' at '{field}': the key may not contain '.' or '..' segments.",
+            field=field,
         )
     return S3Uri(bucket, key)
 
@@ -272,7 +275,8 @@ def check_output_location(account_id: str, value, *, field: str) -> S3Uri:
     if store_for(account_id).is_object(uri):
         raise validation_error(
             f"Value '{value}' at '{field}' failed to satisfy constraint: it names an existing "
-            f"object; give a folder (prefix) such as s3://{uri.bucket}/output/."
+            f"object; give a folder (prefix) such as s3://{uri.bucket}/output/.",
+            field=field,
         )
     return uri
 
