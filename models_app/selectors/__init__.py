@@ -2,13 +2,13 @@
 
 from models_app.selectors.analysis_jobs import (
     active_jobs_using,
-    job_by_id,
+    job_for,
     job_lookup,
     jobs,
     jobs_filtered,
 )
 from models_app.selectors.endpoints import (
-    endpoint_by_arn,
+    endpoint_for,
     endpoint_lookup,
     endpoint_route,
     endpoints,
@@ -22,7 +22,7 @@ from models_app.selectors.versions import (
     models,
     models_with_latest,
     one_filter,
-    version_by_arn,
+    version_for,
     versions,
     versions_filtered,
 )
@@ -31,12 +31,12 @@ __all__ = [
     "versions",
     "versions_filtered",
     "one_filter",
-    "version_by_arn",
+    "version_for",
     "models",
     "models_with_latest",
     "model_lookup",
     "endpoints",
-    "endpoint_by_arn",
+    "endpoint_for",
     "endpoint_route",
     "version_for_serving",
     "endpoints_filtered",
@@ -45,7 +45,7 @@ __all__ = [
     "usable_versions",
     "jobs",
     "jobs_filtered",
-    "job_by_id",
+    "job_for",
     "job_lookup",
     "active_jobs_using",
 ]

@@ -11,6 +11,7 @@ from models_app.models import (
     ModelVersion,
 )
 from models_app.selectors.versions import one_filter
+from webapp.core import arns
 from webapp.core.errors import job_not_found
 
 KIND_OF_JOB_TYPE = {t: k for k, t in JOB_ARN_TYPES.items()}
@@ -45,17 +46,32 @@ def jobs_filtered(
     return qs.order_by("-submit_time", "-id")
 
 
-def job_by_id(account, job_id, *, kind: str | None = None) -> AnalysisJob:
-    """A job of the account, or JobNotFoundException (also for another account's job)."""
-    job = jobs(account, kind).filter(job_id=str(job_id)).first() if job_id else None
+def job_for(account, job_id_or_arn, *, kind: str | None = None) -> AnalysisJob:
+    """The access gate for analysis jobs, by JobId or by job ARN.
+
+    A JobId the account has not got answers JobNotFoundException, and a job ARN
+    ResourceNotFoundException (as TagResource does), also for another account's job.
+    """
+    value = str(job_id_or_arn) if job_id_or_arn else ""
+    if value.startswith("arn:"):
+        return arns.resolve(
+            account,
+            value,
+            field="ResourceArn",
+            expected=JOB_ARN_TYPES[kind] if kind else tuple(JOB_ARN_TYPES.values()),
+            queryset_for=lambda arn: jobs(account, KIND_OF_JOB_TYPE[arn.resource_type]).filter(
+                job_id=arn.name
+            ),
+        )
+    job = jobs(account, kind).filter(job_id=value).first() if value else None
     if job is None:
-        raise job_not_found(f"Could not find the job {job_id}.")
+        raise job_not_found(f"Could not find the job {job_id_or_arn}.")
     return job
 
 
-def job_lookup(account, arn):
-    """For the resource registry (tags): the job an ARN names, in this account."""
-    return jobs(account, KIND_OF_JOB_TYPE[arn.resource_type]).filter(job_id=arn.name).first()
+def job_lookup(account, value: str, *, field: str):
+    """For the resource registry (tags): the job an ARN names, through the gate."""
+    return job_for(account, value)
 
 
 def active_jobs_using(version: ModelVersion) -> QuerySet:

@@ -28,8 +28,9 @@ def endpoints(account) -> QuerySet:
     )
 
 
-def endpoint_by_arn(account, value: str, *, field: str = "EndpointArn", kind: str | None = None):
-    """Resolve an endpoint ARN in the account.
+def endpoint_for(account, value: str, *, kind: str | None = None, field: str = "EndpointArn"):
+    """The access gate for endpoints: the endpoint an ARN names in the account, or
+    ResourceNotFoundException (also for another account's endpoint).
 
     With `kind` (a ClassifyDocument or DetectEntities call) the name alone finds the endpoint,
     since names are unique in an account, so calling the wrong kind of endpoint says so.
@@ -137,13 +138,9 @@ def endpoints_filtered(
     return qs.order_by("-created_at", "-id")
 
 
-def endpoint_lookup(account, arn):
-    """For the resource registry (tags): the endpoint an ARN names, in this account."""
-    return (
-        endpoints(account)
-        .filter(name=arn.name, kind=KIND_OF_ENDPOINT_TYPE[arn.resource_type])
-        .first()
-    )
+def endpoint_lookup(account, value: str, *, field: str):
+    """For the resource registry (tags): the endpoint an ARN names, through the gate."""
+    return endpoint_for(account, value, field=field)
 
 
 def endpoints_using(version: ModelVersion) -> QuerySet:

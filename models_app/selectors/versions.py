@@ -8,7 +8,13 @@ from django.db.models.functions import Cast
 
 from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelVersion
 from webapp.core import arns
-from webapp.core.errors import invalid_filter
+from webapp.core.errors import invalid_filter, not_found
+
+KIND_OF_ARN_TYPE = {t: k for k, t in ARN_TYPES.items()}
+ARN_FIELD = {
+    ModelKind.CLASSIFIER: "DocumentClassifierArn",
+    ModelKind.RECOGNIZER: "EntityRecognizerArn",
+}
 
 
 def versions(account, kind: str) -> QuerySet:
@@ -47,17 +53,64 @@ def one_filter(qs: QuerySet, conditions: dict, names: str) -> QuerySet:
     return qs.filter(**given)
 
 
-def version_by_arn(account, value: str, *, kind: str, field: str) -> ModelVersion:
-    """Resolve a model (version) ARN within the account or raise ResourceNotFoundException."""
+def version_for(
+    account,
+    value: str,
+    *,
+    kind: str | None = None,
+    principal=None,
+    action: str = "use",
+    field: str | None = None,
+) -> ModelVersion:
+    """The access gate for model versions: the version a model ARN names, for `principal` of
+    `account` to `action`, or ResourceNotFoundException (also for another account's version).
+
+    Without `kind` the ARN's resource type says which kind of model it names.
+    """
+    expected = ARN_TYPES[kind] if kind else tuple(ARN_TYPES.values())
+    field = field or (ARN_FIELD[kind] if kind else "ModelArn")
+    arn = arns.parse(value, field=field, expected=expected)
+    kind = kind or KIND_OF_ARN_TYPE[arn.resource_type]
+    owner = arn.names_account(account.account_id)
+    if not owner and arn.names_account(arn.account) and _policy_allows(arn, principal, action):
+        return _version_of_owner(arn, kind, value)
     return arns.resolve(
         account,
         value,
         field=field,
-        expected=ARN_TYPES[kind],
+        expected=expected,
         queryset_for=lambda arn: versions(account, kind).filter(
             model__name=arn.name, version_name=arn.version or ""
         ),
     )
+
+
+def _policy_allows(arn, principal, action: str) -> bool:
+    """Whether another account's version lets `principal` do `action` (model copy: "another
+    account may use this version when its resource policy allows").
+
+    This is the one place that decision belongs. No version has a resource policy yet, so only
+    the owner account reaches its versions, and another account's ARN answers exactly like a
+    missing one.
+    """
+    return False
+
+
+def _version_of_owner(arn, kind: str, value: str) -> ModelVersion:
+    """A version read in the account that owns it, once its policy has let the caller in."""
+    version = (
+        ModelVersion.objects.filter(
+            account__account_id=arn.account,
+            model__kind=kind,
+            model__name=arn.name,
+            version_name=arn.version or "",
+        )
+        .select_related("model", "account")
+        .first()
+    )
+    if version is None:
+        raise not_found(f"The {arns.RESOURCE_TYPES[arn.resource_type]} {value} was not found.")
+    return version
 
 
 def models(account, kind: str) -> QuerySet:
@@ -82,11 +135,6 @@ def models_with_latest(account, kind: str) -> QuerySet:
     )
 
 
-def model_lookup(account, arn):
-    """For the resource registry: the version an ARN names, in this account."""
-    kind = (
-        ModelKind.CLASSIFIER if arn.resource_type == "document-classifier" else ModelKind.RECOGNIZER
-    )
-    return (
-        versions(account, kind).filter(model__name=arn.name, version_name=arn.version or "").first()
-    )
+def model_lookup(account, value: str, *, field: str):
+    """For the resource registry (tags): the version a model ARN names, through the gate."""
+    return version_for(account, value, field=field)

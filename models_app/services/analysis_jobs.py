@@ -36,7 +36,7 @@ from models_app.models import (
 from models_app.models import JobStatus as S
 from models_app.services import serving
 from models_app.services.classifiers import check_output_room
-from models_app.services.endpoints import _flywheel_version, _model_version
+from models_app.services.endpoints import flywheel_version_to_serve, version_to_serve
 from webapp.accounts.services.tags import tags_set
 from webapp.core import arns, background, storage
 from webapp.core.errors import ServiceError, invalid_request, validation_error
@@ -142,6 +142,7 @@ def job_start(
     client_request_token=None,
     volume_kms_key_id=None,
     vpc_config=None,
+    principal=None,
 ) -> AnalysisJob:
     """Start…Job: record the job SUBMITTED and queue the task that splits its input."""
     job_name = _check_name(job_name)
@@ -166,9 +167,9 @@ def job_start(
     if model_arn and flywheel_arn:
         raise invalid_request(f"Give {field} or FlywheelArn, not both.", field=field)
     if flywheel_arn:
-        version = _flywheel_version(account, flywheel_arn, "FlywheelArn")
+        version = flywheel_version_to_serve(account, flywheel_arn, field="FlywheelArn")
     elif model_arn:
-        version = _model_version(account, model_arn, field)
+        version = version_to_serve(account, model_arn, field=field, principal=principal)
     elif kind == JobKind.ENTITIES:
         raise invalid_request(
             "Textwheel serves only custom entity recognizers: give EntityRecognizerArn "
@@ -222,12 +223,12 @@ def job_start(
 
 
 def job_describe(*, account, kind: str, job_id) -> AnalysisJob:
-    return selectors.job_by_id(account, job_id, kind=kind)
+    return selectors.job_for(account, job_id, kind=kind)
 
 
 def job_stop(*, account, kind: str | None, job_id) -> AnalysisJob:
     """Ask a job to stop: STOPPED at once if no worker is on it, else when its workers notice."""
-    job = selectors.job_by_id(account, job_id, kind=kind)
+    job = selectors.job_for(account, job_id, kind=kind)
     with transaction.atomic():
         job = AnalysisJob.objects.select_for_update().get(pk=job.pk)
         if job.status in (S.COMPLETED, S.FAILED):

@@ -12,13 +12,6 @@ FORMATS = ("COMPREHEND_CSV", "AUGMENTED_MANIFEST")
 DELIMITERS = set("|~!@#$%^*-_+=\\:;>?/")
 
 
-def _uri(account, value, field: str, *, must_exist: bool) -> str:
-    uri = storage.parse_uri(value, field=field)
-    if must_exist and not storage.exists(account.account_id, uri):
-        raise invalid_request(f"No objects found at {value} ({field}).", field=field)
-    return str(uri)
-
-
 def check_input(account, config, *, mode: str) -> dict:
     """Validate InputDataConfig as Comprehend does; returns the config to record."""
     if not isinstance(config, dict):
@@ -60,9 +53,11 @@ def check_input(account, config, *, mode: str) -> dict:
                 "InputDataConfig.S3Uri is required for COMPREHEND_CSV data.",
                 field="InputDataConfig.S3Uri",
             )
-        clean["S3Uri"] = _uri(account, config["S3Uri"], "InputDataConfig.S3Uri", must_exist=True)
+        clean["S3Uri"] = versions.check_uri(
+            account, config["S3Uri"], "InputDataConfig.S3Uri", must_exist=True
+        )
         if config.get("TestS3Uri"):
-            clean["TestS3Uri"] = _uri(
+            clean["TestS3Uri"] = versions.check_uri(
                 account, config["TestS3Uri"], "InputDataConfig.TestS3Uri", must_exist=True
             )
     else:
@@ -86,7 +81,9 @@ def check_input(account, config, *, mode: str) -> dict:
             splits.append(split)
             clean_manifests.append(
                 {
-                    "S3Uri": _uri(account, item.get("S3Uri"), f"{where}.S3Uri", must_exist=True),
+                    "S3Uri": versions.check_uri(
+                        account, item.get("S3Uri"), f"{where}.S3Uri", must_exist=True
+                    ),
                     "AttributeNames": names,
                     "Split": split,
                 }
@@ -173,21 +170,25 @@ def classifier_create(
     return versions.version_create(account=account, spec=spec)
 
 
-def classifier_describe(*, account, arn: str) -> ModelVersion:
-    return selectors.version_by_arn(
-        account, arn, kind=ModelKind.CLASSIFIER, field="DocumentClassifierArn"
+def classifier_describe(*, account, arn: str, principal=None) -> ModelVersion:
+    return selectors.version_for(account, arn, kind=ModelKind.CLASSIFIER, principal=principal)
+
+
+def classifier_stop(*, account, arn: str, principal=None) -> ModelVersion:
+    """StopTrainingDocumentClassifier."""
+    return versions.version_stop(
+        account=account, kind=ModelKind.CLASSIFIER, arn=arn, principal=principal
     )
 
 
-def classifier_stop(*, account, arn: str) -> ModelVersion:
-    """StopTrainingDocumentClassifier."""
-    return versions.version_stop(account=account, kind=ModelKind.CLASSIFIER, arn=arn)
-
-
-def classifier_delete(*, account, arn: str) -> None:
+def classifier_delete(*, account, arn: str, principal=None) -> None:
     """DeleteDocumentClassifier."""
     from models_app.services.endpoints import version_in_use_check
 
     versions.version_delete(
-        account=account, kind=ModelKind.CLASSIFIER, arn=arn, in_use_check=version_in_use_check
+        account=account,
+        kind=ModelKind.CLASSIFIER,
+        arn=arn,
+        in_use_check=version_in_use_check,
+        principal=principal,
     )

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from models_app import selectors
-from models_app.models import ARN_TYPES, Endpoint, ModelKind, ModelVersion
+from models_app.models import Endpoint, ModelKind, ModelVersion
 from models_app.models import EndpointStatus as S
 from models_app.services import serving
 from webapp.accounts.services.tags import tags_delete_all, tags_set
@@ -65,29 +65,20 @@ def endpoint_fail_dead(pk: int, reason: str) -> None:
 # Checks shared by create and update.
 
 
-def _model_version(account, model_arn: str, field: str) -> ModelVersion:
-    """A trained version of the account named by a model ARN."""
-    parsed = arns.parse(model_arn, field=field, expected=tuple(ARN_TYPES.values()))
-    kind = next(k for k, t in ARN_TYPES.items() if t == parsed.resource_type)
-    version = arns.resolve(
-        account,
-        model_arn,
-        field=field,
-        expected=parsed.resource_type,
-        queryset_for=lambda arn: ModelVersion.objects.filter(
-            account=account, model__kind=kind, model__name=arn.name, version_name=arn.version or ""
-        ).select_related("model", "account"),
-    )
+def version_to_serve(account, model_arn: str, *, field: str, principal=None) -> ModelVersion:
+    """A trained version named by a model ARN, through the versions' access gate."""
+    version = selectors.version_for(account, model_arn, principal=principal, field=field)
     if not version.is_usable:
         raise unavailable(
-            f"The {KIND_NOUN[kind]} {model_arn} is {version.status}; only a trained version "
-            "can be served.",
+            f"The {KIND_NOUN[version.model.kind]} {model_arn} is {version.status}; only a "
+            "trained version can be served.",
             field=field,
         )
     return version
 
 
-def _flywheel_version(account, flywheel_arn: str, field: str) -> ModelVersion:
+def flywheel_version_to_serve(account, flywheel_arn: str, *, field: str) -> ModelVersion:
+    """The version a flywheel of the account currently serves."""
     resources.resolve_any(account, flywheel_arn, field=field)
     version = _flywheel_active_version(account, flywheel_arn) if _flywheel_active_version else None
     if version is None:
@@ -121,6 +112,7 @@ def endpoint_create(
     data_access_role_arn=None,
     tags=None,
     client_request_token=None,
+    principal=None,
 ) -> Endpoint:
     """CreateEndpoint: record it CREATING and load its model in a worker before IN_SERVICE."""
     name = check_name(name, field="EndpointName", max_length=40)
@@ -143,9 +135,9 @@ def endpoint_create(
                 )
             return existing
     if model_arn:
-        version = _model_version(account, model_arn, "ModelArn")
+        version = version_to_serve(account, model_arn, field="ModelArn", principal=principal)
     else:
-        version = _flywheel_version(account, flywheel_arn, "FlywheelArn")
+        version = flywheel_version_to_serve(account, flywheel_arn, field="FlywheelArn")
     if selectors.endpoints(account).filter(name=name).exists():
         raise in_use(f"An endpoint named {name} already exists.", field="EndpointName")
     job_id = background.new_job_id()
@@ -176,7 +168,7 @@ def endpoint_create(
 
 
 def endpoint_describe(*, account, arn: str) -> Endpoint:
-    return selectors.endpoint_by_arn(account, arn)
+    return selectors.endpoint_for(account, arn)
 
 
 def endpoint_update(
@@ -187,9 +179,10 @@ def endpoint_update(
     desired_inference_units=None,
     desired_data_access_role_arn=None,
     flywheel_arn=None,
+    principal=None,
 ) -> Endpoint:
     """UpdateEndpoint: UPDATING while a worker loads the new model; calls keep the old one."""
-    endpoint = selectors.endpoint_by_arn(account, arn)
+    endpoint = selectors.endpoint_for(account, arn)
     if not any((desired_model_arn, desired_inference_units, desired_data_access_role_arn)) and (
         not flywheel_arn
     ):
@@ -202,10 +195,12 @@ def endpoint_update(
         )
     fields = {"message": ""}
     if desired_model_arn:
-        version = _model_version(account, desired_model_arn, "DesiredModelArn")
+        version = version_to_serve(
+            account, desired_model_arn, field="DesiredModelArn", principal=principal
+        )
         fields.update(desired_version=version, flywheel_arn="")
     elif flywheel_arn:
-        version = _flywheel_version(account, flywheel_arn, "FlywheelArn")
+        version = flywheel_version_to_serve(account, flywheel_arn, field="FlywheelArn")
         fields.update(desired_version=version, flywheel_arn=flywheel_arn)
     else:
         version = endpoint.version or endpoint.desired_version
@@ -246,7 +241,7 @@ def endpoint_update(
 
 def endpoint_delete(*, account, arn: str) -> None:
     """DeleteEndpoint: the endpoint and its tags go at once; calls to it stop being served."""
-    endpoint = selectors.endpoint_by_arn(account, arn)
+    endpoint = selectors.endpoint_for(account, arn)
     with transaction.atomic():
         if not endpoint_transition(endpoint.pk, S.DELETING):
             raise in_use(f"The endpoint {arn} is already being deleted.")

@@ -5,7 +5,6 @@ from models_app.ml.errors import DataError
 from models_app.ml.ner_formats import check_entity_types
 from models_app.models import ModelKind, ModelVersion
 from models_app.services import versions
-from models_app.services.classifiers import _uri
 from webapp.core.errors import invalid_request, validation_error
 
 FORMATS = ("COMPREHEND_CSV", "AUGMENTED_MANIFEST")
@@ -55,7 +54,9 @@ def check_input(account, config) -> dict:
                 )
             clean_manifests.append(
                 {
-                    "S3Uri": _uri(account, item.get("S3Uri"), f"{where}.S3Uri", must_exist=True),
+                    "S3Uri": versions.check_uri(
+                        account, item.get("S3Uri"), f"{where}.S3Uri", must_exist=True
+                    ),
                     "AttributeNames": names,
                     "Split": item.get("Split") or "TRAIN",
                 }
@@ -77,7 +78,7 @@ def check_input(account, config) -> dict:
             field="InputDataConfig.Documents.InputFormat",
         )
     clean_docs = {
-        "S3Uri": _uri(
+        "S3Uri": versions.check_uri(
             account, documents["S3Uri"], "InputDataConfig.Documents.S3Uri", must_exist=True
         ),
         "InputFormat": input_format,
@@ -92,7 +93,7 @@ def check_input(account, config) -> dict:
         )
     if annotations.get("S3Uri"):
         clean["Annotations"] = {
-            "S3Uri": _uri(
+            "S3Uri": versions.check_uri(
                 account, annotations["S3Uri"], "InputDataConfig.Annotations.S3Uri", must_exist=True
             )
         }
@@ -106,13 +107,13 @@ def check_input(account, config) -> dict:
                 field="InputDataConfig.Documents.TestS3Uri",
             )
         if has_test_docs:
-            clean_docs["TestS3Uri"] = _uri(
+            clean_docs["TestS3Uri"] = versions.check_uri(
                 account,
                 documents["TestS3Uri"],
                 "InputDataConfig.Documents.TestS3Uri",
                 must_exist=True,
             )
-            clean["Annotations"]["TestS3Uri"] = _uri(
+            clean["Annotations"]["TestS3Uri"] = versions.check_uri(
                 account,
                 annotations["TestS3Uri"],
                 "InputDataConfig.Annotations.TestS3Uri",
@@ -126,7 +127,7 @@ def check_input(account, config) -> dict:
                 field="InputDataConfig.Documents.TestS3Uri",
             )
         clean["EntityList"] = {
-            "S3Uri": _uri(
+            "S3Uri": versions.check_uri(
                 account, entity_list["S3Uri"], "InputDataConfig.EntityList.S3Uri", must_exist=True
             )
         }
@@ -169,21 +170,25 @@ def recognizer_create(
     return versions.version_create(account=account, spec=spec)
 
 
-def recognizer_describe(*, account, arn: str) -> ModelVersion:
-    return selectors.version_by_arn(
-        account, arn, kind=ModelKind.RECOGNIZER, field="EntityRecognizerArn"
+def recognizer_describe(*, account, arn: str, principal=None) -> ModelVersion:
+    return selectors.version_for(account, arn, kind=ModelKind.RECOGNIZER, principal=principal)
+
+
+def recognizer_stop(*, account, arn: str, principal=None) -> ModelVersion:
+    """StopTrainingEntityRecognizer."""
+    return versions.version_stop(
+        account=account, kind=ModelKind.RECOGNIZER, arn=arn, principal=principal
     )
 
 
-def recognizer_stop(*, account, arn: str) -> ModelVersion:
-    """StopTrainingEntityRecognizer."""
-    return versions.version_stop(account=account, kind=ModelKind.RECOGNIZER, arn=arn)
-
-
-def recognizer_delete(*, account, arn: str) -> None:
+def recognizer_delete(*, account, arn: str, principal=None) -> None:
     """DeleteEntityRecognizer."""
     from models_app.services.endpoints import version_in_use_check
 
     versions.version_delete(
-        account=account, kind=ModelKind.RECOGNIZER, arn=arn, in_use_check=version_in_use_check
+        account=account,
+        kind=ModelKind.RECOGNIZER,
+        arn=arn,
+        in_use_check=version_in_use_check,
+        principal=principal,
     )

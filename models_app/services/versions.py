@@ -15,7 +15,7 @@ from models_app import selectors
 from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelStatus, ModelVersion
 from models_app.services.version_status import version_transition
 from webapp.accounts.services.tags import tags_delete_all, tags_set
-from webapp.core import arns, background
+from webapp.core import arns, background, storage
 from webapp.core.errors import (
     ServiceError,
     in_use,
@@ -40,6 +40,14 @@ ARN_FIELD = {
     ModelKind.CLASSIFIER: "DocumentClassifierArn",
     ModelKind.RECOGNIZER: "EntityRecognizerArn",
 }
+
+
+def check_uri(account, value, field: str, *, must_exist: bool) -> str:
+    """An S3 URI of a training request, checked to name objects of the account when it must."""
+    uri = storage.parse_uri(value, field=field)
+    if must_exist and not storage.exists(account.account_id, uri):
+        raise invalid_request(f"No objects found at {value} ({field}).", field=field)
+    return str(uri)
 
 
 @dataclass
@@ -151,9 +159,9 @@ def _name_taken(spec: VersionSpec) -> ServiceError:
     )
 
 
-def version_stop(*, account, kind: str, arn: str) -> ModelVersion:
+def version_stop(*, account, kind: str, arn: str, principal=None) -> ModelVersion:
     """Ask a training version to stop; it ends STOPPED (a queued one stops at once)."""
-    version = selectors.version_by_arn(account, arn, kind=kind, field=ARN_FIELD[kind])
+    version = selectors.version_for(account, arn, kind=kind, principal=principal, action="stop")
     if not version_transition(version.pk, ModelStatus.STOP_REQUESTED, progress_step="Stopping"):
         version.refresh_from_db()
         if version.status == ModelStatus.STOP_REQUESTED:
@@ -170,9 +178,9 @@ def version_stop(*, account, kind: str, arn: str) -> ModelVersion:
     return version
 
 
-def version_delete(*, account, kind: str, arn: str, in_use_check=None) -> None:
+def version_delete(*, account, kind: str, arn: str, in_use_check=None, principal=None) -> None:
     """Delete a finished version, its artifacts and tags (the model goes with its last version)."""
-    version = selectors.version_by_arn(account, arn, kind=kind, field=ARN_FIELD[kind])
+    version = selectors.version_for(account, arn, kind=kind, principal=principal, action="delete")
     if version.status not in ModelStatus.FINAL:
         raise in_use(
             f"The {KIND_NOUN[kind]} {arn} is {version.status}; stop its training before "

@@ -35,3 +35,24 @@ def test_the_platform_layer_imports_no_app():
             if any(full == top or full.startswith(top + ".") for top in ABOVE_CORE):
                 found.append(f"{path.relative_to(REPO)} imports {full}")
     assert found == []
+
+
+def test_no_module_imports_another_modules_private_name():
+    """`from x import _y` across files couples to what x may change freely; make it public."""
+    found = []
+    for path, tree in _modules():
+        for module, name in _imported(tree):
+            ours = module.split(".")[0] in PACKAGES
+            if ours and name and name.startswith("_") and not name.startswith("__"):
+                found.append(f"{path.relative_to(REPO)} imports {name} from {module}")
+    assert found == []
+
+
+def test_the_private_name_rule_sees_a_private_import_and_spares_an_alias():
+    tree = ast.parse(
+        "from models_app.services.endpoints import _model_version\n"
+        "from webapp.core.background import tracking as _tracking\n"
+        "import models_app.services.serving as _serving\n"
+    )
+    private = [name for _, name in _imported(tree) if name and name.startswith("_")]
+    assert private == ["_model_version"]

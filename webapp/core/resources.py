@@ -4,32 +4,30 @@ from collections.abc import Callable
 
 from webapp.core import arns
 
-# resource type -> function(account, Arn) returning the account-scoped row or None
-_LOOKUPS: dict[str, Callable] = {}
+# resource type -> the owning app's access gate: fn(account, value, *, field) returning the row
+# or raising ResourceNotFoundException
+_GATES: dict[str, Callable] = {}
 
 
-def register(resource_type: str, lookup: Callable) -> None:
-    _LOOKUPS[resource_type] = lookup
+def register(resource_type: str, gate: Callable) -> None:
+    _GATES[resource_type] = gate
 
 
 def resolve_any(account, value: str, *, field: str = "ResourceArn"):
     """Resolve any taggable ARN within `account` or raise ResourceNotFoundException."""
     parsed = arns.parse(value, field=field)
-    lookup = _LOOKUPS.get(parsed.resource_type)
+    gate = _GATES.get(parsed.resource_type)
+    if gate is not None:
+        return gate(account, value, field=field)
+    # A resource type no installed app owns names nothing, like a missing resource.
     return arns.resolve(
-        account,
-        value,
-        field=field,
-        expected=parsed.resource_type,
-        queryset_for=lambda arn: _Single(lookup(account, arn) if lookup else None),
+        account, value, field=field, expected=parsed.resource_type, queryset_for=lambda arn: _NONE
     )
 
 
-class _Single:
-    """Adapts a single-row lookup to arns.resolve's queryset interface."""
-
-    def __init__(self, row):
-        self.row = row
-
+class _Nothing:
     def first(self):
-        return self.row
+        return None
+
+
+_NONE = _Nothing()

@@ -19,6 +19,7 @@ def create_endpoint(account, user, body):
         data_access_role_arn=body.get("DataAccessRoleArn"),
         tags=body.get("Tags"),
         client_request_token=body.get("ClientRequestToken"),
+        principal=user,
     )
     model = endpoint.version or endpoint.desired_version
     return {"EndpointArn": endpoint.arn, "ModelArn": model.arn if model else None}
@@ -55,6 +56,7 @@ def update_endpoint(account, user, body):
         desired_inference_units=body.get("DesiredInferenceUnits"),
         desired_data_access_role_arn=body.get("DesiredDataAccessRoleArn"),
         flywheel_arn=body.get("FlywheelArn"),
+        principal=user,
     )
     desired = endpoint.desired_version
     return {"DesiredModelArn": desired.arn if desired else None}
@@ -101,7 +103,7 @@ _PROPS_KEY = {
 }
 
 
-def _start(kind, account, body, model_field):
+def _start(kind, account, user, body, model_field):
     job = analysis_jobs.job_start(
         account=account,
         kind=kind,
@@ -116,6 +118,7 @@ def _start(kind, account, body, model_field):
         client_request_token=body.get("ClientRequestToken"),
         volume_kms_key_id=body.get("VolumeKmsKeyId"),
         vpc_config=body.get("VpcConfig"),
+        principal=user,
     )
     return {
         "JobId": job.job_id,
@@ -126,11 +129,11 @@ def _start(kind, account, body, model_field):
 
 
 def start_document_classification_job(account, user, body):
-    return _start(JobKind.CLASSIFICATION, account, body, "DocumentClassifierArn")
+    return _start(JobKind.CLASSIFICATION, account, user, body, "DocumentClassifierArn")
 
 
 def start_entities_detection_job(account, user, body):
-    return _start(JobKind.ENTITIES, account, body, "EntityRecognizerArn")
+    return _start(JobKind.ENTITIES, account, user, body, "EntityRecognizerArn")
 
 
 def _describe(kind):

@@ -87,17 +87,21 @@ def create_document_classifier(account, user, body):
 
 
 def describe_document_classifier(account, user, body):
-    version = classifiers.classifier_describe(account=account, arn=body["DocumentClassifierArn"])
+    version = classifiers.classifier_describe(
+        account=account, arn=body["DocumentClassifierArn"], principal=user
+    )
     return {"DocumentClassifierProperties": version_properties(version)}
 
 
 def stop_training_document_classifier(account, user, body):
-    classifiers.classifier_stop(account=account, arn=body["DocumentClassifierArn"])
+    classifiers.classifier_stop(account=account, arn=body["DocumentClassifierArn"], principal=user)
     return {}
 
 
 def delete_document_classifier(account, user, body):
-    classifiers.classifier_delete(account=account, arn=body["DocumentClassifierArn"])
+    classifiers.classifier_delete(
+        account=account, arn=body["DocumentClassifierArn"], principal=user
+    )
     return {}
 
 
@@ -124,15 +128,17 @@ def create_entity_recognizer(account, user, body):
 
 
 def describe_entity_recognizer(account, user, body):
-    version = recognizers.recognizer_describe(account=account, arn=body["EntityRecognizerArn"])
+    version = recognizers.recognizer_describe(
+        account=account, arn=body["EntityRecognizerArn"], principal=user
+    )
     return {"EntityRecognizerProperties": version_properties(version)}
 
 
 def stop_training_entity_recognizer(account, user, body):
-    recognizers.recognizer_stop(account=account, arn=body["EntityRecognizerArn"])
+    recognizers.recognizer_stop(account=account, arn=body["EntityRecognizerArn"], principal=user)
     return {}
 
 
 def delete_entity_recognizer(account, user, body):
-    recognizers.recognizer_delete(account=account, arn=body["EntityRecognizerArn"])
+    recognizers.recognizer_delete(account=account, arn=body["EntityRecognizerArn"], principal=user)
     return {}
