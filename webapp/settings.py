@@ -37,6 +37,9 @@ S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="")
 # Optional per-account S3 credentials: a JSON object {"<account id>": {"access_key_id": ...,
 # "secret_access_key": ..., "bucket_prefix": ...}} so accounts stay isolated on a shared service.
 S3_ACCOUNT_CREDENTIALS = env.json("S3_ACCOUNT_CREDENTIALS", default={})
+# With S3_ENDPOINT_URL set, trained models live in this bucket on the shared credentials, where
+# every account's buckets start with its id: no account's URI can reach it.
+ARTIFACT_BUCKET = env.str("ARTIFACT_BUCKET", default="textwheel-artifacts")
 
 INSTALLED_APPS = [
     # Textwheel's own apps come first so their management commands (rqworker) take precedence.

@@ -106,16 +106,14 @@ def read_metadata(directory: str | os.PathLike) -> dict:
     return metadata
 
 
-def load_recognizer(
-    directory: str | os.PathLike, expected_sha256: str | None = None
-) -> TrainedRecognizer:
+def load_recognizer(directory: str | os.PathLike, sha256: str | None = None) -> TrainedRecognizer:
     """Load a recognizer saved by `save_recognizer`, checking its sha256 when one is given."""
     directory = Path(directory)
-    if expected_sha256 is not None:
+    if sha256 is not None:
         actual = directory_sha256(directory)
-        if actual != expected_sha256:
+        if actual != sha256:
             raise ArtifactError(
-                f"{directory} has sha256 {actual}, expected {expected_sha256}: "
+                f"{directory} has sha256 {actual}, expected {sha256}: "
                 "the model files changed or are incomplete"
             )
     metadata = read_metadata(directory)

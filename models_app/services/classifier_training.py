@@ -10,6 +10,7 @@ from models_app.ml import artifacts, classifier, formats, metrics
 from models_app.ml.formats import autosplit_indices
 from models_app.models import ModelVersion
 from models_app.services import datasets, versions
+from models_app.services.artifacts import artifact_write
 from webapp.core import storage
 
 AUTOSPLIT_FRACTION = 0.10
@@ -152,20 +153,22 @@ def train(version: ModelVersion) -> None:
         NumberOfTestDocuments=len(test_texts),
     )
     data_sha256 = digest.hexdigest()
-    directory = versions.artifact_dir(version)
     with versions.storing_model():
-        sha256 = artifacts.save_classifier(
-            model,
-            directory,
-            metadata={
-                "arn": version.arn,
-                "mode": version.mode,
-                "language_code": version.language_code,
-                "data_sha256": data_sha256,
-                "test_source": test_source,
-                "parameters": model.params,
-                "metrics": result,
-            },
+        artifact_uri, sha256 = artifact_write(
+            version,
+            lambda directory: artifacts.save_classifier(
+                model,
+                directory,
+                metadata={
+                    "arn": version.arn,
+                    "mode": version.mode,
+                    "language_code": version.language_code,
+                    "data_sha256": data_sha256,
+                    "test_source": test_source,
+                    "parameters": model.params,
+                    "metrics": result,
+                },
+            ),
         )
 
     output_uri = ""
@@ -196,7 +199,7 @@ def train(version: ModelVersion) -> None:
         number_of_test_documents=len(test_texts),
         training_parameters=_plain(model.params),
         test_source=test_source,
-        artifact_uri=str(directory),
+        artifact_uri=artifact_uri,
         artifact_sha256=sha256,
         data_sha256=data_sha256,
         output_uri=output_uri,

@@ -8,6 +8,7 @@ from models_app.ml import ner_artifacts, ner_formats, ner_metrics, recognizer
 from models_app.ml.errors import DataError
 from models_app.models import ModelVersion
 from models_app.services import datasets, versions
+from models_app.services.artifacts import artifact_write
 
 AUTOSPLIT_FRACTION = 0.10
 AUTOSPLIT_MAX = 10_000
@@ -156,18 +157,20 @@ def train(version: ModelVersion) -> None:
     scores = {k: result[k] for k in ("Precision", "Recall", "F1Score")}
     report(0.96, "Saving the model")
     data_sha256 = digest.hexdigest()
-    directory = versions.artifact_dir(version)
     with versions.storing_model():
-        sha256 = ner_artifacts.save_recognizer(
-            model,
-            directory,
-            scores=scores,
-            extra={
-                "arn": version.arn,
-                "data_sha256": data_sha256,
-                "test_source": test_source,
-                "per_type": per_type,
-            },
+        artifact_uri, sha256 = artifact_write(
+            version,
+            lambda directory: ner_artifacts.save_recognizer(
+                model,
+                directory,
+                scores=scores,
+                extra={
+                    "arn": version.arn,
+                    "data_sha256": data_sha256,
+                    "test_source": test_source,
+                    "per_type": per_type,
+                },
+            ),
         )
     versions.finish_trained(
         version,
@@ -180,7 +183,7 @@ def train(version: ModelVersion) -> None:
         number_of_test_documents=len(test_examples),
         training_parameters=model.params,
         test_source=test_source,
-        artifact_uri=str(directory),
+        artifact_uri=artifact_uri,
         artifact_sha256=sha256,
         data_sha256=data_sha256,
     )

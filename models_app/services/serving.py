@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from models_app.models import ModelKind, ModelVersion
+from models_app.services import artifacts
 from webapp.core.errors import ServiceError, unavailable
 
 log = logging.getLogger(__name__)
@@ -210,17 +211,20 @@ def _named(name, score) -> dict:
 
 
 def _read(version: ModelVersion):
-    """Load a version's artifact from disk, checking it is the one training recorded."""
+    """Load a version's artifact, checking it is the one training recorded."""
     if not version.artifact_uri or not version.artifact_sha256:
         raise unavailable(f"The model {version.arn} has no trained artifact to serve.")
     try:
         if version.model.kind == ModelKind.RECOGNIZER:
-            from models_app.ml.ner_artifacts import load_recognizer
+            from models_app.ml.ner_artifacts import load_recognizer as load
+        else:
+            from models_app.ml.artifacts import load_classifier as load
 
-            return load_recognizer(version.artifact_uri, expected_sha256=version.artifact_sha256)
-        from models_app.ml.artifacts import load_classifier
-
-        model = load_classifier(version.artifact_uri, sha256=version.artifact_sha256)
+        model = artifacts.artifact_load(
+            version, lambda folder: load(folder, sha256=version.artifact_sha256)
+        )
+        if version.model.kind == ModelKind.RECOGNIZER:
+            return model
         weights = getattr(model, "weights", None)
         if isinstance(weights, np.ndarray) and weights.ndim == 2:
             # Scores are X @ weights.T: with the weights in column order that transpose is

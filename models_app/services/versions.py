@@ -2,17 +2,15 @@
 
 import contextlib
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from models_app import selectors
 from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelStatus, ModelVersion
+from models_app.services.artifacts import artifact_delete, artifact_location
 from models_app.services.version_status import version_transition
 from webapp.accounts.services.tags import tags_delete_all, tags_set
 from webapp.core import arns, background, storage
@@ -193,21 +191,11 @@ def version_delete(*, account, kind: str, arn: str, in_use_check=None, principal
             raise in_use(f"The {KIND_NOUN[kind]} {arn} changed state; try again.")
         tags_delete_all(account=account, resource_arn=version.arn)
         model = version.model
-        directory = artifact_dir(version)
+        location = artifact_location(version)
         version.delete()
         if not model.versions.exists():
             model.delete()
-        transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
-
-
-def artifact_dir(version: ModelVersion) -> Path:
-    return (
-        Path(settings.DATA_ROOT)
-        / "artifacts"
-        / version.account.account_id
-        / str(version.model_id)
-        / str(version.pk)
-    )
+        transaction.on_commit(lambda: artifact_delete(location))
 
 
 @contextlib.contextmanager

@@ -127,7 +127,7 @@ def test_save_and_load_round_trip(trained, held_out, tmp_path):
     assert sha == directory_sha256(tmp_path / "v1")
     assert sha == save_recognizer(recognizer, tmp_path / "v2", scores={"F1Score": 0.5})
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
-    loaded = load_recognizer(tmp_path / "v1", expected_sha256=sha)
+    loaded = load_recognizer(tmp_path / "v1", sha256=sha)
     assert loaded.entities(texts) == recognizer.entities(texts)
     # The ensemble's CRF member is saved beside the spaCy model and loaded with it.
     assert recognizer.crf and recognizer.params["cnn_weight"] < 1
@@ -139,7 +139,7 @@ def test_save_and_load_round_trip(trained, held_out, tmp_path):
     with pytest.raises(FileExistsError):
         save_recognizer(recognizer, tmp_path / "v1")
     with pytest.raises(ArtifactError, match="expected"):
-        load_recognizer(tmp_path / "v1", expected_sha256="0" * 64)
+        load_recognizer(tmp_path / "v1", sha256="0" * 64)
     # A model without a CRF file (as saved before the ensemble) serves the CNN alone.
     (tmp_path / "v2" / "crf.crfsuite").unlink()
     cnn_only = load_recognizer(tmp_path / "v2")

@@ -182,11 +182,13 @@ def _unwritable(uri: S3Uri, exc: OSError):
 class _S3Store:
     """Any S3-compatible service, through boto3."""
 
-    def __init__(self, account_id: str):
+    def __init__(self, account_id: str | None):
         import boto3
 
-        own = settings.S3_ACCOUNT_CREDENTIALS.get(account_id)
-        self.bucket_prefix = (own or {}).get("bucket_prefix", "" if own else f"{account_id}-")
+        # No account: the installation's own buckets, on the shared credentials, names as given.
+        own = settings.S3_ACCOUNT_CREDENTIALS.get(account_id) if account_id else None
+        default_prefix = "" if own or account_id is None else f"{account_id}-"
+        self.bucket_prefix = (own or {}).get("bucket_prefix", default_prefix)
         self.client = boto3.client(
             "s3",
             endpoint_url=settings.S3_ENDPOINT_URL,
@@ -241,9 +243,60 @@ class _S3Store:
         for item, _ in self.list_files(uri):
             self.client.delete_object(Bucket=self._bucket(item), Key=item.key)
 
+    def ensure_bucket(self, bucket: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket_prefix + bucket)
+        except ClientError:
+            with contextlib.suppress(
+                self.client.exceptions.BucketAlreadyOwnedByYou,
+                self.client.exceptions.BucketAlreadyExists,
+            ):
+                self.client.create_bucket(Bucket=self.bucket_prefix + bucket)
+
+    def upload_folder(self, folder: Path, uri: S3Uri, *, last: str = "") -> None:
+        files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+        # The file named `last` goes up after everything it describes.
+        files.sort(key=lambda p: p.relative_to(folder).as_posix() == last)
+        for path in files:
+            item = uri.join(path.relative_to(folder).as_posix())
+            self.client.upload_file(str(path), self._bucket(item), item.key)
+
+    def download_folder(self, uri: S3Uri, folder: Path) -> int:
+        prefix = uri.key if uri.key.endswith("/") else uri.key + "/"
+        count = 0
+        for item, _ in self.list_files(S3Uri(uri.bucket, prefix)):
+            relative = item.key[len(prefix) :]
+            if not relative or any(p in ("", ".", "..") for p in relative.split("/")):
+                continue  # nothing outside the folder, whatever the keys say
+            target = Path(folder) / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.client.download_file(self._bucket(item), item.key, str(target))
+            count += 1
+        return count
+
+    def copy_prefix(self, source: S3Uri, target: S3Uri) -> int:
+        """Copy every object under one folder to another, inside the service."""
+        src = source.key if source.key.endswith("/") else source.key + "/"
+        count = 0
+        for item, _ in self.list_files(S3Uri(source.bucket, src)):
+            dest = target.join(item.key[len(src) :])
+            self.client.copy(
+                {"Bucket": self._bucket(item), "Key": item.key}, self._bucket(dest), dest.key
+            )
+            count += 1
+        return count
+
 
 def store_for(account_id: str):
     return _S3Store(account_id) if settings.S3_ENDPOINT_URL else _LocalStore(account_id)
+
+
+def installation_store() -> _S3Store:
+    """The S3 service's buckets of the installation itself (shared credentials, no account's
+    prefix): for what no account reaches by URI, such as trained models."""
+    return _S3Store(None)
 
 
 def open_read(account_id: str, uri: S3Uri):
