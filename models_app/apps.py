@@ -6,13 +6,13 @@ class ModelsAppConfig(AppConfig):
     verbose_name = "Custom models"
 
     def ready(self):
-        from models_app import selectors
+        from models_app import kinds, selectors
         from models_app.models import ModelStatus, ModelVersion
         from models_app.services.version_status import version_fail_dead
         from webapp.core import background, resources
 
-        resources.register("document-classifier", selectors.model_lookup)
-        resources.register("entity-recognizer", selectors.model_lookup)
+        for resource_type in kinds.arn_types():
+            resources.register(resource_type, selectors.model_lookup)
         background.register(
             background.TrackedKind(
                 model=ModelVersion,
@@ -24,12 +24,12 @@ class ModelsAppConfig(AppConfig):
         self._register_inference(background, resources)
 
     def _register_inference(self, background, resources):
-        from models_app import selectors
+        from models_app import kinds, selectors
         from models_app.models import AnalysisTask, Endpoint, EndpointStatus, TaskStatus
         from models_app.services.analysis_jobs import task_fail_dead
         from models_app.services.endpoints import endpoint_fail_dead
 
-        for resource_type in ("document-classifier-endpoint", "entity-recognizer-endpoint"):
+        for resource_type in kinds.endpoint_arn_types():
             resources.register(resource_type, selectors.endpoint_lookup)
         for resource_type in ("document-classification-job", "entities-detection-job"):
             resources.register(resource_type, selectors.job_lookup)

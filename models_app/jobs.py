@@ -1,20 +1,17 @@
 """RQ entry points: take primary keys, call one service."""
 
-from models_app.models import ModelKind, ModelVersion
+from models_app import kinds
+from models_app.models import ModelVersion
 
 
 def version_train_job(version_id: int) -> None:
-    """Train one submitted model version."""
+    """Train one submitted model version with its kind's trainer."""
     from models_app.services import versions
 
     kind = ModelVersion.objects.filter(pk=version_id).values_list("model__kind", flat=True).first()
     if kind is None:
         return  # deleted while it waited in the queue
-    if kind == ModelKind.CLASSIFIER:
-        from models_app.services.classifier_training import train
-    else:
-        from models_app.services.recognizer_training import train
-    versions.version_train(version_id=version_id, trainer=train)
+    versions.version_train(version_id=version_id, trainer=kinds.get(kind).train)
 
 
 def endpoint_deploy_job(endpoint_id: int) -> None:

@@ -5,17 +5,10 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import QuerySet
 
-from models_app.models import (
-    ENDPOINT_ARN_TYPES,
-    Endpoint,
-    ModelKind,
-    ModelStatus,
-    ModelVersion,
-)
+from models_app import kinds
+from models_app.models import Endpoint, ModelStatus, ModelVersion
 from webapp.core import arns
 from webapp.core.errors import invalid_request, not_found
-
-KIND_OF_ENDPOINT_TYPE = {t: k for k, t in ENDPOINT_ARN_TYPES.items()}
 
 
 def endpoints(account) -> QuerySet:
@@ -38,13 +31,13 @@ def endpoint_for(account, value: str, *, kind: str | None = None, field: str = "
 
     def queryset_for(arn):
         qs = endpoints(account).filter(name=arn.name)
-        return qs if kind else qs.filter(kind=KIND_OF_ENDPOINT_TYPE[arn.resource_type])
+        return qs if kind else qs.filter(kind=kinds.of_endpoint_arn_type(arn.resource_type).kind)
 
     endpoint = arns.resolve(
         account,
         value,
         field=field,
-        expected=tuple(ENDPOINT_ARN_TYPES.values()),
+        expected=kinds.endpoint_arn_types(),
         queryset_for=queryset_for,
     )
     if kind is not None and endpoint.kind != kind:
@@ -53,11 +46,11 @@ def endpoint_for(account, value: str, *, kind: str | None = None, field: str = "
 
 
 def _wrong_kind(name: str, has: str, wanted: str):
-    serves = "an entity recognizer" if has == ModelKind.RECOGNIZER else "a classifier"
-    call = "ClassifyDocument" if wanted == ModelKind.CLASSIFIER else "DetectEntities"
-    needs = "classifier" if wanted == ModelKind.CLASSIFIER else "entity recognizer"
+    serves, needs = kinds.get(has), kinds.get(wanted)
+    article = "an" if serves.noun[0] in "aeiou" else "a"
     return invalid_request(
-        f"The endpoint {name} serves {serves}; {call} needs an endpoint of a custom {needs}."
+        f"The endpoint {name} serves {article} {serves.noun}; {needs.realtime_call} needs an "
+        f"endpoint of a custom {needs.noun}."
     )
 
 
@@ -90,7 +83,7 @@ _ROUTE_SQL = f"""
 
 def endpoint_route(account, value: str, *, kind: str) -> dict:
     """The endpoint a real-time call names, as a small dict (with its "arn"), in the account."""
-    arn = arns.parse(value, field="EndpointArn", expected=tuple(ENDPOINT_ARN_TYPES.values()))
+    arn = arns.parse(value, field="EndpointArn", expected=kinds.endpoint_arn_types())
     row = None
     if arn.names_account(account.account_id):
         with connection.cursor() as cursor:
@@ -101,7 +94,9 @@ def endpoint_route(account, value: str, *, kind: str) -> dict:
     route = dict(zip(_ROUTE_FIELDS, row, strict=True))
     if route["kind"] != kind:
         raise _wrong_kind(route["name"], route["kind"], kind)
-    route["arn"] = arns.build(ENDPOINT_ARN_TYPES[route["kind"]], account.account_id, route["name"])
+    route["arn"] = arns.build(
+        kinds.get(route["kind"]).endpoint_arn_type, account.account_id, route["name"]
+    )
     return route
 
 
@@ -124,11 +119,10 @@ def endpoints_filtered(
         if not parsed.names_account(account.account_id):
             return qs.none()
         qs = qs.filter(version__model__name=parsed.name, version__version_name=parsed.version or "")
-        qs = qs.filter(
-            kind=ModelKind.CLASSIFIER
-            if parsed.resource_type == "document-classifier"
-            else ModelKind.RECOGNIZER
-        )
+        # An ARN of another resource type has always been read as a recognizer's here.
+        model_arn_type = parsed.resource_type in kinds.arn_types()
+        named = kinds.of_arn_type(parsed.resource_type) if model_arn_type else kinds.RECOGNIZER
+        qs = qs.filter(kind=named.kind)
     if status is not None:
         qs = qs.filter(status=status)
     if created_before is not None:

@@ -6,15 +6,10 @@ from django.db.models import Count, FloatField, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
-from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelVersion
+from models_app import kinds
+from models_app.models import CustomModel, ModelVersion
 from webapp.core import arns
 from webapp.core.errors import invalid_filter, not_found
-
-KIND_OF_ARN_TYPE = {t: k for k, t in ARN_TYPES.items()}
-ARN_FIELD = {
-    ModelKind.CLASSIFIER: "DocumentClassifierArn",
-    ModelKind.RECOGNIZER: "EntityRecognizerArn",
-}
 
 
 def versions(account, kind: str) -> QuerySet:
@@ -67,10 +62,10 @@ def version_for(
 
     Without `kind` the ARN's resource type says which kind of model it names.
     """
-    expected = ARN_TYPES[kind] if kind else tuple(ARN_TYPES.values())
-    field = field or (ARN_FIELD[kind] if kind else "ModelArn")
+    expected = kinds.get(kind).arn_type if kind else kinds.arn_types()
+    field = field or (kinds.get(kind).arn_field if kind else "ModelArn")
     arn = arns.parse(value, field=field, expected=expected)
-    kind = kind or KIND_OF_ARN_TYPE[arn.resource_type]
+    kind = kind or kinds.of_arn_type(arn.resource_type).kind
     owner = arn.names_account(account.account_id)
     if not owner and arn.names_account(arn.account) and _policy_allows(arn, principal, action):
         return _version_of_owner(arn, kind, value)

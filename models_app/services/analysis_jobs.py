@@ -24,9 +24,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from models_app import selectors
+from models_app import kinds, selectors
 from models_app.models import (
-    JOB_MODEL_KINDS,
     AnalysisJob,
     AnalysisTask,
     JobKind,
@@ -51,10 +50,6 @@ MAX_CORPUS_BYTES = 5 * 1024**3
 MAX_DOCUMENT_BYTES = {JobKind.CLASSIFICATION: 10 * 1024**2, JobKind.ENTITIES: 1024**2}
 OUTPUT_CODE = {JobKind.CLASSIFICATION: "CLN", JobKind.ENTITIES: "NER"}
 OUTPUT_MEMBER = "predictions.jsonl"
-MODEL_FIELD = {
-    JobKind.CLASSIFICATION: "DocumentClassifierArn",
-    JobKind.ENTITIES: "EntityRecognizerArn",
-}
 BATCH = {JobKind.CLASSIFICATION: 1000, JobKind.ENTITIES: 256}
 # A worker keeps taking a job's pending tasks for at most this long, well inside RQ's timeout.
 STEAL_SECONDS = 600
@@ -163,7 +158,7 @@ def job_start(
                     field="ClientRequestToken",
                 )
             return existing
-    field = MODEL_FIELD[kind]
+    field = kinds.of_job(kind).arn_field
     if model_arn and flywheel_arn:
         raise invalid_request(f"Give {field} or FlywheelArn, not both.", field=field)
     if flywheel_arn:
@@ -178,7 +173,7 @@ def job_start(
         )
     else:
         raise invalid_request(f"Give {field} (or FlywheelArn).", field=field)
-    if version.model.kind != JOB_MODEL_KINDS[kind]:
+    if version.model.kind != kinds.of_job(kind).kind:
         raise invalid_request(
             f"{version.arn} cannot run this kind of job.",
             field="FlywheelArn" if flywheel_arn else field,

@@ -6,6 +6,7 @@ import uuid
 import numpy as np
 from django.conf import settings
 
+from models_app import kinds
 from models_app.ml import artifacts, classifier, formats, metrics
 from models_app.ml.formats import autosplit_indices
 from models_app.models import ModelVersion
@@ -13,9 +14,10 @@ from models_app.services import datasets, versions
 from models_app.services.artifacts import artifact_write
 from webapp.core import storage
 
-AUTOSPLIT_FRACTION = 0.10
-AUTOSPLIT_MAX = 10_000
-SEED = 0
+# What the autosplit holds out, and the seed, are the kind's (models_app/kinds.py).
+AUTOSPLIT_FRACTION = kinds.CLASSIFIER.autosplit_fraction
+AUTOSPLIT_MAX = kinds.CLASSIFIER.autosplit_max
+SEED = kinds.CLASSIFIER.seed
 
 
 def _read_csv(account_id, uri, *, mode, delimiter, digest):

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from models_app import selectors
-from models_app.models import Endpoint, ModelKind, ModelVersion
+from models_app import kinds, selectors
+from models_app.models import Endpoint, ModelVersion
 from models_app.models import EndpointStatus as S
 from models_app.services import serving
 from webapp.accounts.services.tags import tags_delete_all, tags_set
@@ -17,7 +17,6 @@ from webapp.core.expiring import ExpiringMap
 from webapp.core.validation import check_client_token, check_name, check_tags
 
 MAX_TEXT_BYTES = 10_000  # Comprehend's limit for ClassifyDocument and custom DetectEntities
-KIND_NOUN = {ModelKind.CLASSIFIER: "classifier", ModelKind.RECOGNIZER: "entity recognizer"}
 
 # IN_SERVICE routes are reused for ENDPOINT_ROUTE_CACHE_SECONDS by each process, so a real-time
 # call needs no query. Any status change made in this process clears them at once; one made in
@@ -70,7 +69,7 @@ def version_to_serve(account, model_arn: str, *, field: str, principal=None) -> 
     version = selectors.version_for(account, model_arn, principal=principal, field=field)
     if not version.is_usable:
         raise unavailable(
-            f"The {KIND_NOUN[version.model.kind]} {model_arn} is {version.status}; only a "
+            f"The {kinds.get(version.model.kind).noun} {model_arn} is {version.status}; only a "
             "trained version can be served.",
             field=field,
         )
@@ -207,8 +206,8 @@ def endpoint_update(
         fields["desired_version"] = version
     if version.model.kind != endpoint.kind:
         raise invalid_request(
-            f"The endpoint {arn} serves a {KIND_NOUN[endpoint.kind]}; "
-            f"{version.arn} is a {KIND_NOUN[version.model.kind]}.",
+            f"The endpoint {arn} serves a {kinds.get(endpoint.kind).noun}; "
+            f"{version.arn} is a {kinds.get(version.model.kind).noun}.",
             field="FlywheelArn" if flywheel_arn else "DesiredModelArn",
         )
     if desired_inference_units is not None:
@@ -367,7 +366,7 @@ def classify_document(
 ) -> dict:
     """ClassifyDocument on a classifier endpoint: Classes or Labels, by score."""
     text = _check_text(text, bytes_given=bytes_given, reader_config=reader_config)
-    route, served = _route(account, endpoint_arn, ModelKind.CLASSIFIER)
+    route, served = _route(account, endpoint_arn, kinds.CLASSIFIER.kind)
     _throttle(route, text)
     return served.analyse_one(text)
 
@@ -382,6 +381,6 @@ def detect_entities(
             "recognizer endpoint (Comprehend's built-in entity model is not available here)."
         )
     text = _check_text(text, bytes_given=bytes_given, reader_config=reader_config)
-    route, served = _route(account, endpoint_arn, ModelKind.RECOGNIZER)
+    route, served = _route(account, endpoint_arn, kinds.RECOGNIZER.kind)
     _throttle(route, text)
     return served.analyse_one(text)

@@ -4,15 +4,17 @@ import random
 
 from django.conf import settings
 
+from models_app import kinds
 from models_app.ml import ner_artifacts, ner_formats, ner_metrics, recognizer
 from models_app.ml.errors import DataError
 from models_app.models import ModelVersion
 from models_app.services import datasets, versions
 from models_app.services.artifacts import artifact_write
 
-AUTOSPLIT_FRACTION = 0.10
-AUTOSPLIT_MAX = 10_000
-SEED = 0
+# What the autosplit holds out, and the seed, are the kind's (models_app/kinds.py).
+AUTOSPLIT_FRACTION = kinds.RECOGNIZER.autosplit_fraction
+AUTOSPLIT_MAX = kinds.RECOGNIZER.autosplit_max
+SEED = kinds.RECOGNIZER.seed
 
 
 def _documents(account_id, uri, digest) -> dict[str, list[str]]:

@@ -14,7 +14,8 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from models_app.models import ModelKind, ModelVersion
+from models_app import kinds
+from models_app.models import ModelVersion
 from models_app.services import artifacts
 from webapp.core.errors import ServiceError, unavailable
 
@@ -34,10 +35,11 @@ class ServedModel:
         self.mode = getattr(model, "mode", None) or version.mode or "MULTI_CLASS"
         self.model = model
         # spaCy pipelines are not promised to be thread-safe; the GIL serialises them anyway.
-        self._lock = threading.Lock() if kind == ModelKind.RECOGNIZER else None
+        spec = kinds.get(kind)
+        self._lock = None if spec.thread_safe else threading.Lock()
         labels = getattr(model, "labels", None) or []
         self._label_index = {label: j for j, label in enumerate(labels)}
-        analyse = self.entities if kind == ModelKind.RECOGNIZER else self.classify
+        analyse = getattr(self, spec.serves)
         self._batcher = _Batcher(
             analyse,
             settings.INFERENCE_MAX_BATCH,
@@ -215,15 +217,11 @@ def _read(version: ModelVersion):
     if not version.artifact_uri or not version.artifact_sha256:
         raise unavailable(f"The model {version.arn} has no trained artifact to serve.")
     try:
-        if version.model.kind == ModelKind.RECOGNIZER:
-            from models_app.ml.ner_artifacts import load_recognizer as load
-        else:
-            from models_app.ml.artifacts import load_classifier as load
-
+        spec = kinds.get(version.model.kind)
         model = artifacts.artifact_load(
-            version, lambda folder: load(folder, sha256=version.artifact_sha256)
+            version, lambda folder: spec.load(folder, sha256=version.artifact_sha256)
         )
-        if version.model.kind == ModelKind.RECOGNIZER:
+        if spec.serves != "classify":
             return model
         weights = getattr(model, "weights", None)
         if isinstance(weights, np.ndarray) and weights.ndim == 2:
@@ -299,10 +297,7 @@ def get(version: ModelVersion) -> ServedModel:
 def check(version: ModelVersion) -> None:
     """Load a version and run it once (the endpoint job does this before IN_SERVICE)."""
     served = get(version)
-    if served.kind == ModelKind.RECOGNIZER:
-        served.entities(["Textwheel checks that this model answers."])
-    else:
-        served.classify(["Textwheel checks that this model answers."])
+    getattr(served, kinds.get(served.kind).serves)(["Textwheel checks that this model answers."])
 
 
 def cached(version_id: int, artifact_sha256: str) -> ServedModel | None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from models_app import selectors
-from models_app.models import ARN_TYPES, CustomModel, ModelKind, ModelStatus, ModelVersion
+from models_app import kinds, selectors
+from models_app.models import CustomModel, ModelStatus, ModelVersion
 from models_app.services.artifacts import artifact_delete, artifact_location
 from models_app.services.version_status import version_transition
 from webapp.accounts.services.tags import tags_delete_all, tags_set
@@ -25,19 +25,8 @@ from webapp.core.validation import check_client_token, check_name, check_tags
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = {
-    ModelKind.CLASSIFIER: ("en", "es", "fr", "de", "it", "pt"),
-    ModelKind.RECOGNIZER: ("en", "es", "fr", "it", "de", "pt"),
-}
-KIND_NOUN = {ModelKind.CLASSIFIER: "classifier", ModelKind.RECOGNIZER: "entity recognizer"}
-NAME_FIELD = {
-    ModelKind.CLASSIFIER: "DocumentClassifierName",
-    ModelKind.RECOGNIZER: "RecognizerName",
-}
-ARN_FIELD = {
-    ModelKind.CLASSIFIER: "DocumentClassifierArn",
-    ModelKind.RECOGNIZER: "EntityRecognizerArn",
-}
+# The console's forms offer the languages each kind takes.
+LANGUAGES = {spec.kind: spec.languages for spec in kinds.KINDS.values()}
 
 
 def check_uri(account, value, field: str, *, must_exist: bool) -> str:
@@ -78,12 +67,12 @@ def check_common(
     client_request_token,
 ) -> dict:
     """Checks every kind shares: names, language, role, tags and the request token."""
-    model_name = check_name(model_name, field=NAME_FIELD[kind])
+    model_name = check_name(model_name, field=kinds.get(kind).name_field)
     version_name = check_name(version_name, field="VersionName", required=False) or ""
-    if language_code not in LANGUAGES[kind]:
+    if language_code not in kinds.get(kind).languages:
         raise unsupported_language(
-            f"Custom {KIND_NOUN[kind]}s support the languages "
-            f"{', '.join(LANGUAGES[kind])}; '{language_code}' is not one of them.",
+            f"Custom {kinds.get(kind).noun}s support the languages "
+            f"{', '.join(kinds.get(kind).languages)}; '{language_code}' is not one of them.",
             field="LanguageCode",
         )
     return {
@@ -151,7 +140,7 @@ def version_create(*, account, spec: VersionSpec) -> ModelVersion:
 def _name_taken(spec: VersionSpec) -> ServiceError:
     what = f"version '{spec.version_name}'" if spec.version_name else "an unnamed version"
     return in_use(
-        f"The {KIND_NOUN[spec.kind]} '{spec.model_name}' already has {what}; "
+        f"The {kinds.get(spec.kind).noun} '{spec.model_name}' already has {what}; "
         "choose another version name.",
         field="VersionName",
     )
@@ -166,7 +155,7 @@ def version_stop(*, account, kind: str, arn: str, principal=None) -> ModelVersio
             return version
         # Comprehend's StopTraining operations answer InvalidRequestException here.
         raise invalid_request(
-            f"The {KIND_NOUN[kind]} {arn} is {version.status}; only a submitted or "
+            f"The {kinds.get(kind).noun} {arn} is {version.status}; only a submitted or "
             "training version can be stopped."
         )
     # A job still waiting in the queue never starts: cancel it and finish the stop now.
@@ -181,14 +170,14 @@ def version_delete(*, account, kind: str, arn: str, in_use_check=None, principal
     version = selectors.version_for(account, arn, kind=kind, principal=principal, action="delete")
     if version.status not in ModelStatus.FINAL:
         raise in_use(
-            f"The {KIND_NOUN[kind]} {arn} is {version.status}; stop its training before "
+            f"The {kinds.get(kind).noun} {arn} is {version.status}; stop its training before "
             "deleting it."
         )
     if in_use_check is not None:
         in_use_check(version)
     with transaction.atomic():
         if not version_transition(version.pk, ModelStatus.DELETING):
-            raise in_use(f"The {KIND_NOUN[kind]} {arn} changed state; try again.")
+            raise in_use(f"The {kinds.get(kind).noun} {arn} changed state; try again.")
         tags_delete_all(account=account, resource_arn=version.arn)
         model = version.model
         location = artifact_location(version)
@@ -276,5 +265,5 @@ def finish_trained(version: ModelVersion, *, warnings: list[str], **fields) -> b
 
 
 def kind_of_arn(value: str, field: str) -> str:
-    parsed = arns.parse(value, field=field, expected=tuple(ARN_TYPES.values()))
-    return next(k for k, t in ARN_TYPES.items() if t == parsed.resource_type)
+    parsed = arns.parse(value, field=field, expected=kinds.arn_types())
+    return kinds.of_arn_type(parsed.resource_type).kind

@@ -6,9 +6,9 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from models_app import forms, selectors
+from models_app import forms, kinds, selectors
 from models_app.form_common import error_field
-from models_app.models import EndpointStatus, ModelKind
+from models_app.models import EndpointStatus
 from models_app.services import endpoints
 from webapp.accounts.services.tags import tags_of
 from webapp.core.errors import ServiceError
@@ -177,7 +177,7 @@ def endpoint_analyze(request, name):
     if request.method == "POST" and form.is_valid():
         text = form.cleaned_data["text"]
         try:
-            if endpoint.kind == ModelKind.CLASSIFIER:
+            if kinds.get(endpoint.kind).serves == "classify":
                 result = endpoints.classify_document(
                     account=request.account, endpoint_arn=endpoint.arn, text=text
                 )

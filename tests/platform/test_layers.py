@@ -56,3 +56,35 @@ def test_the_private_name_rule_sees_a_private_import_and_spares_an_alias():
     )
     private = [name for _, name in _imported(tree) if name and name.startswith("_")]
     assert private == ["_model_version"]
+
+
+# Where the kind of a model is decided: models_app/kinds.py. These layers read it from there.
+KIND_READERS = ("models_app/services", "models_app/selectors", "models_app/jobs.py", "webapp/api")
+
+
+def _model_kinds(nodes):
+    return [
+        n
+        for n in nodes
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "ModelKind"
+    ]
+
+
+def test_services_selectors_jobs_and_handlers_decide_no_kind_themselves():
+    """No `kind == ModelKind.X` and no {ModelKind.X: ...} table outside the registry."""
+    found = []
+    for path, tree in _modules():
+        where = str(path.relative_to(REPO))
+        if not where.startswith(KIND_READERS):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                decided = _model_kinds([node.left, *node.comparators])
+            elif isinstance(node, ast.Dict):
+                decided = _model_kinds(node.keys)
+            else:
+                continue
+            found += [f"{where}:{n.lineno} decides on ModelKind.{n.attr}" for n in decided]
+    assert found == []

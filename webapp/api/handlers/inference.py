@@ -1,6 +1,6 @@
 """Endpoints, real-time analysis and asynchronous analysis jobs."""
 
-from models_app import selectors
+from models_app import kinds, selectors
 from models_app.models import JobKind
 from models_app.presenters import endpoint_properties, job_properties
 from models_app.services import analysis_jobs, endpoints
@@ -93,17 +93,9 @@ def detect_entities(account, user, body):
 
 # Asynchronous analysis jobs.
 
-_LIST_KEY = {
-    JobKind.CLASSIFICATION: "DocumentClassificationJobPropertiesList",
-    JobKind.ENTITIES: "EntitiesDetectionJobPropertiesList",
-}
-_PROPS_KEY = {
-    JobKind.CLASSIFICATION: "DocumentClassificationJobProperties",
-    JobKind.ENTITIES: "EntitiesDetectionJobProperties",
-}
 
-
-def _start(kind, account, user, body, model_field):
+def _start(kind, account, user, body):
+    model_field = kinds.of_job(kind).arn_field
     job = analysis_jobs.job_start(
         account=account,
         kind=kind,
@@ -129,17 +121,17 @@ def _start(kind, account, user, body, model_field):
 
 
 def start_document_classification_job(account, user, body):
-    return _start(JobKind.CLASSIFICATION, account, user, body, "DocumentClassifierArn")
+    return _start(JobKind.CLASSIFICATION, account, user, body)
 
 
 def start_entities_detection_job(account, user, body):
-    return _start(JobKind.ENTITIES, account, user, body, "EntityRecognizerArn")
+    return _start(JobKind.ENTITIES, account, user, body)
 
 
 def _describe(kind):
     def handler(account, user, body):
         job = analysis_jobs.job_describe(account=account, kind=kind, job_id=body["JobId"])
-        return {_PROPS_KEY[kind]: job_properties(job)}
+        return {kinds.of_job(kind).job_properties_key: job_properties(job)}
 
     return handler
 
@@ -158,7 +150,7 @@ def _list(kind):
         return protocol.listing(
             qs,
             body,
-            key=_LIST_KEY[kind],
+            key=kinds.of_job(kind).job_list_key,
             render=job_properties,
             scope=f"list-jobs-{kind}-{sorted(flt.items())}",
         )

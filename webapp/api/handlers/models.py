@@ -1,65 +1,51 @@
 """Document classifiers and entity recognizers: the operations on their versions."""
 
-from models_app import selectors
-from models_app.models import ModelKind
+from models_app import kinds, selectors
 from models_app.presenters import model_summary, version_properties
 from models_app.services import classifiers, recognizers
 from webapp.api import protocol
 from webapp.core.errors import invalid_request
 
-_FILTER_NAME = {
-    ModelKind.CLASSIFIER: "DocumentClassifierName",
-    ModelKind.RECOGNIZER: "RecognizerName",
-}
-_LIST_KEY = {
-    ModelKind.CLASSIFIER: "DocumentClassifierPropertiesList",
-    ModelKind.RECOGNIZER: "EntityRecognizerPropertiesList",
-}
-_SUMMARY_KEY = {
-    ModelKind.CLASSIFIER: "DocumentClassifierSummariesList",
-    ModelKind.RECOGNIZER: "EntityRecognizerSummariesList",
-}
 
-
-def _list(kind):
+def _list(spec):
     def handler(account, user, body):
         flt = body.get("Filter") or {}
         qs = selectors.versions_filtered(
             account,
-            kind,
+            spec.kind,
             status=flt.get("Status"),
-            name=flt.get(_FILTER_NAME[kind]),
+            name=flt.get(spec.name_field),
             submitted_before=protocol.filter_time(flt.get("SubmitTimeBefore")),
             submitted_after=protocol.filter_time(flt.get("SubmitTimeAfter")),
         )
         return protocol.listing(
             qs,
             body,
-            key=_LIST_KEY[kind],
+            key=spec.list_key,
             render=version_properties,
-            scope=f"list-{kind}-{sorted(flt.items())}",
+            scope=f"list-{spec.kind}-{sorted(flt.items())}",
         )
 
     return handler
 
 
-def _summaries(kind):
+def _summaries(spec):
     def handler(account, user, body):
         return protocol.listing(
-            selectors.models(account, kind).order_by("name"),
+            selectors.models(account, spec.kind).order_by("name"),
             body,
-            key=_SUMMARY_KEY[kind],
+            key=spec.summaries_key,
             render=model_summary,
-            scope=f"summaries-{kind}",
+            scope=f"summaries-{spec.kind}",
         )
 
     return handler
 
 
-list_document_classifiers = _list(ModelKind.CLASSIFIER)
-list_entity_recognizers = _list(ModelKind.RECOGNIZER)
-list_document_classifier_summaries = _summaries(ModelKind.CLASSIFIER)
-list_entity_recognizer_summaries = _summaries(ModelKind.RECOGNIZER)
+list_document_classifiers = _list(kinds.CLASSIFIER)
+list_entity_recognizers = _list(kinds.RECOGNIZER)
+list_document_classifier_summaries = _summaries(kinds.CLASSIFIER)
+list_entity_recognizer_summaries = _summaries(kinds.RECOGNIZER)
 
 
 def create_document_classifier(account, user, body):
@@ -90,7 +76,7 @@ def describe_document_classifier(account, user, body):
     version = classifiers.classifier_describe(
         account=account, arn=body["DocumentClassifierArn"], principal=user
     )
-    return {"DocumentClassifierProperties": version_properties(version)}
+    return {kinds.CLASSIFIER.properties_key: version_properties(version)}
 
 
 def stop_training_document_classifier(account, user, body):
@@ -131,7 +117,7 @@ def describe_entity_recognizer(account, user, body):
     version = recognizers.recognizer_describe(
         account=account, arn=body["EntityRecognizerArn"], principal=user
     )
-    return {"EntityRecognizerProperties": version_properties(version)}
+    return {kinds.RECOGNIZER.properties_key: version_properties(version)}
 
 
 def stop_training_entity_recognizer(account, user, body):

@@ -1,0 +1,130 @@
+"""The registry of model kinds: everything that differs between a classifier and a recognizer.
+
+The stored values are ModelKind's (models.py); what each kind is called, how its ARNs and API
+members are spelled, which languages it takes, how it trains, splits and loads, is said here
+and nowhere else. A third kind is one more entry. Trainers and loaders are named by dotted path
+so that this module imports no service (they import it).
+"""
+
+from dataclasses import dataclass
+
+from django.utils.module_loading import import_string
+
+from models_app.models import JobKind, ModelKind
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str  # the ModelKind value stored on rows
+    noun: str  # how API messages name one ("entity recognizer")
+    arn_type: str  # the model's ARN resource type
+    endpoint_arn_type: str
+    name_field: str  # the API member naming the model (and List…'s filter)
+    arn_field: str  # the API member holding a version's ARN
+    properties_key: str  # Describe…'s answer
+    list_key: str  # List…'s answer
+    summaries_key: str  # List…Summaries' answer
+    languages: tuple[str, ...]
+    trainer: str  # dotted path of train(version)
+    loader: str  # dotted path of load(folder, sha256=...)
+    serves: str  # the ServedModel method a call runs: "classify" or "entities"
+    thread_safe: bool  # whether one loaded model may serve calls from several threads at once
+    autosplit_fraction: float  # share of the training data held out when no test set is given
+    autosplit_max: int  # at most this many held-out items
+    seed: int  # the autosplit's (and training's) seed
+    job_kind: str  # the JobKind of the analysis jobs this kind runs
+    job_arn_type: str
+    job_properties_key: str
+    job_list_key: str
+    realtime_call: str  # the real-time operation its endpoints answer
+
+    def train(self, version) -> None:
+        """Train `version` with this kind's trainer."""
+        import_string(self.trainer)(version)
+
+    def load(self, folder, *, sha256: str):
+        """Load a trained artifact of this kind from `folder`, checked against `sha256`."""
+        return import_string(self.loader)(folder, sha256=sha256)
+
+
+CLASSIFIER = Kind(
+    kind=ModelKind.CLASSIFIER,
+    noun="classifier",
+    arn_type="document-classifier",
+    endpoint_arn_type="document-classifier-endpoint",
+    name_field="DocumentClassifierName",
+    arn_field="DocumentClassifierArn",
+    properties_key="DocumentClassifierProperties",
+    list_key="DocumentClassifierPropertiesList",
+    summaries_key="DocumentClassifierSummariesList",
+    languages=("en", "es", "fr", "de", "it", "pt"),
+    trainer="models_app.services.classifier_training.train",
+    loader="models_app.ml.artifacts.load_classifier",
+    serves="classify",
+    thread_safe=True,
+    autosplit_fraction=0.10,
+    autosplit_max=10_000,
+    seed=0,
+    job_kind=JobKind.CLASSIFICATION,
+    job_arn_type="document-classification-job",
+    job_properties_key="DocumentClassificationJobProperties",
+    job_list_key="DocumentClassificationJobPropertiesList",
+    realtime_call="ClassifyDocument",
+)
+
+RECOGNIZER = Kind(
+    kind=ModelKind.RECOGNIZER,
+    noun="entity recognizer",
+    arn_type="entity-recognizer",
+    endpoint_arn_type="entity-recognizer-endpoint",
+    name_field="RecognizerName",
+    arn_field="EntityRecognizerArn",
+    properties_key="EntityRecognizerProperties",
+    list_key="EntityRecognizerPropertiesList",
+    summaries_key="EntityRecognizerSummariesList",
+    languages=("en", "es", "fr", "it", "de", "pt"),
+    trainer="models_app.services.recognizer_training.train",
+    loader="models_app.ml.ner_artifacts.load_recognizer",
+    serves="entities",
+    thread_safe=False,  # a spaCy pipeline is not safe to call from two threads at once
+    autosplit_fraction=0.10,
+    autosplit_max=10_000,
+    seed=0,
+    job_kind=JobKind.ENTITIES,
+    job_arn_type="entities-detection-job",
+    job_properties_key="EntitiesDetectionJobProperties",
+    job_list_key="EntitiesDetectionJobPropertiesList",
+    realtime_call="DetectEntities",
+)
+
+KINDS: dict[str, Kind] = {spec.kind: spec for spec in (CLASSIFIER, RECOGNIZER)}
+_BY_ARN_TYPE = {spec.arn_type: spec for spec in KINDS.values()}
+_BY_ENDPOINT_ARN_TYPE = {spec.endpoint_arn_type: spec for spec in KINDS.values()}
+_BY_JOB_KIND = {spec.job_kind: spec for spec in KINDS.values()}
+
+
+def get(kind: str) -> Kind:
+    """The registry entry of a stored ModelKind value."""
+    return KINDS[kind]
+
+
+def arn_types() -> tuple[str, ...]:
+    return tuple(_BY_ARN_TYPE)
+
+
+def endpoint_arn_types() -> tuple[str, ...]:
+    return tuple(_BY_ENDPOINT_ARN_TYPE)
+
+
+def of_arn_type(resource_type: str) -> Kind:
+    """The kind a model ARN's resource type names."""
+    return _BY_ARN_TYPE[resource_type]
+
+
+def of_endpoint_arn_type(resource_type: str) -> Kind:
+    return _BY_ENDPOINT_ARN_TYPE[resource_type]
+
+
+def of_job(job_kind: str) -> Kind:
+    """The kind of model an analysis job of `job_kind` runs."""
+    return _BY_JOB_KIND[job_kind]
