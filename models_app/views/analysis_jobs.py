@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Case, F, FloatField, Value, When
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from models_app import forms, selectors
@@ -21,8 +21,11 @@ ENTITY_COLOURS = 12  # the .ent-c<n> colour classes of console.css
 
 
 def _job(request, job_id: str):
-    """A job of the signed-in account, or 404 for anything else."""
-    return get_object_or_404(selectors.jobs(request.account), job_id=job_id)
+    """A job of the signed-in account, through the jobs' access gate, or 404 for anything else."""
+    try:
+        return selectors.job_for(request.account, job_id)
+    except ServiceError:
+        raise Http404 from None
 
 
 # How much of a job is done, as its `fraction` says, for sorting in the database.
