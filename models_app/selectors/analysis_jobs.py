@@ -15,6 +15,7 @@ from webapp.core import arns
 from webapp.core.errors import job_not_found
 
 KIND_OF_JOB_TYPE = {t: k for k, t in JOB_ARN_TYPES.items()}
+MAX_JOB_ID = 32  # Comprehend's limit on JobId
 
 
 def jobs(account, kind: str | None = None) -> QuerySet:
@@ -53,7 +54,9 @@ def job_for(account, job_id_or_arn, *, kind: str | None = None) -> AnalysisJob:
     ResourceNotFoundException (as TagResource does), also for another account's job.
     """
     value = str(job_id_or_arn) if job_id_or_arn else ""
-    if value.startswith("arn:"):
+    # A JobId has at most 32 characters and every job ARN has more, so they never mix up: a
+    # short JobId that happens to begin with "arn:" is still looked up as an id.
+    if value.startswith("arn:") and len(value) > MAX_JOB_ID:
         return arns.resolve(
             account,
             value,

@@ -104,3 +104,11 @@ def test_tags_and_services_reach_resources_through_the_gates(owner, outsider):
             mine, version.arn, field="ModelArn", principal=outsider
         )
     ) == ("ResourceNotFoundException", f"The classifier {version.arn} was not found.")
+
+
+def test_a_short_job_id_that_begins_like_an_arn_is_still_a_job_id(owner):
+    account = owner.membership.account
+    assert _answer(lambda: selectors.job_for(account, "arn:abc")) == (
+        "JobNotFoundException",
+        "Could not find the job arn:abc.",
+    )
