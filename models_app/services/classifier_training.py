@@ -10,7 +10,7 @@ from models_app import kinds
 from models_app.ml import artifacts, classifier, formats, metrics
 from models_app.ml.formats import autosplit_indices
 from models_app.models import ModelVersion
-from models_app.services import datasets, versions
+from models_app.services import training_data, versions
 from models_app.services.artifacts import artifact_write
 from webapp.core import storage
 
@@ -22,7 +22,7 @@ SEED = kinds.CLASSIFIER.seed
 
 def _read_csv(account_id, uri, *, mode, delimiter, digest):
     parts = []
-    with datasets.objects(account_id, uri, digest) as streams:
+    with training_data.objects(account_id, uri, digest) as streams:
         for name, stream in streams:
             parts.append(
                 formats.read_classifier_csv(
@@ -34,7 +34,7 @@ def _read_csv(account_id, uri, *, mode, delimiter, digest):
 
 def _read_manifest(account_id, item, *, mode, digest):
     parts = []
-    with datasets.objects(account_id, item["S3Uri"], digest) as streams:
+    with training_data.objects(account_id, item["S3Uri"], digest) as streams:
         for name, stream in streams:
             parts.append(
                 formats.read_classifier_manifest(
@@ -103,7 +103,7 @@ def train(version: ModelVersion) -> None:
     report = versions.progress_reporter(version.pk)
     should_stop = versions.StopPoller(version.pk)
     report(0.01, "Reading training data")
-    digest = datasets.new_digest()
+    digest = training_data.new_digest()
     train_data, test_data = read_data(version, digest)
     report(0.05, f"Validating {len(train_data.texts):,} documents")
     warnings = list(train_data.warnings)
@@ -181,7 +181,7 @@ def train(version: ModelVersion) -> None:
         target = base.join(
             f"{version.account.account_id}-CLR-{output_id}", "output", "output.tar.gz"
         )
-        datasets.write_tar_gz(
+        training_data.write_tar_gz(
             version.account.account_id,
             target,
             {

@@ -8,7 +8,7 @@ from models_app import kinds
 from models_app.ml import ner_artifacts, ner_formats, ner_metrics, recognizer
 from models_app.ml.errors import DataError
 from models_app.models import ModelVersion
-from models_app.services import datasets, versions
+from models_app.services import training_data, versions
 from models_app.services.artifacts import artifact_write
 
 # What the autosplit holds out, and the seed, are the kind's (models_app/kinds.py).
@@ -19,7 +19,7 @@ SEED = kinds.RECOGNIZER.seed
 
 def _documents(account_id, uri, digest) -> dict[str, list[str]]:
     documents = {}
-    with datasets.objects(account_id, uri, digest) as streams:
+    with training_data.objects(account_id, uri, digest) as streams:
         for name, stream in streams:
             documents[name] = ner_formats.read_documents(stream, name)
     return documents
@@ -27,7 +27,7 @@ def _documents(account_id, uri, digest) -> dict[str, list[str]]:
 
 def _annotations(account_id, uri, digest) -> tuple[list, str]:
     rows, names = [], []
-    with datasets.objects(account_id, uri, digest) as streams:
+    with training_data.objects(account_id, uri, digest) as streams:
         for name, stream in streams:
             rows.extend(ner_formats.read_annotations(stream, name))
             names.append(name)
@@ -54,7 +54,7 @@ def read_examples(version: ModelVersion, digest):
         found = {}
         for item in config["AugmentedManifests"]:
             examples = []
-            with datasets.objects(account_id, item["S3Uri"], digest) as streams:
+            with training_data.objects(account_id, item["S3Uri"], digest) as streams:
                 for name, stream in streams:
                     examples += ner_formats.read_augmented_manifest(
                         stream, name, item["AttributeNames"]
@@ -87,7 +87,7 @@ def read_examples(version: ModelVersion, digest):
         return train, test
 
     pairs = []
-    with datasets.objects(account_id, config["EntityList"]["S3Uri"], digest) as streams:
+    with training_data.objects(account_id, config["EntityList"]["S3Uri"], digest) as streams:
         for name, stream in streams:
             for text, type_ in ner_formats.read_entity_list(stream, name):
                 if type_ not in types:
@@ -117,7 +117,7 @@ def train(version: ModelVersion) -> None:
     report = versions.progress_reporter(version.pk)
     should_stop = versions.StopPoller(version.pk)
     report(0.01, "Reading documents and annotations")
-    digest = datasets.new_digest()
+    digest = training_data.new_digest()
     train_examples, test_examples = read_examples(version, digest)
     types = [t["Type"] for t in version.input_data_config["EntityTypes"]]
     report(0.05, f"Validating {len(train_examples):,} documents")
