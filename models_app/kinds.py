@@ -37,6 +37,12 @@ class Kind:
     job_properties_key: str
     job_list_key: str
     realtime_call: str  # the real-time operation its endpoints answer
+    presenter: str  # dotted path of the function shaping a version as Describe…'s properties
+    job_output_code: str  # the code in a job's output folder name, <account>-<code>-<job id>
+    job_max_document_bytes: int  # Comprehend's limit for one document of a job
+    job_batch: int  # documents a job's worker analyses at once
+    job_result_key: str | None  # the member a job's result line puts the answer under (or none)
+    job_takes_language: bool  # whether a job records and checks a LanguageCode
 
     def train(self, version) -> None:
         """Train `version` with this kind's trainer."""
@@ -45,6 +51,10 @@ class Kind:
     def load(self, folder, *, sha256: str):
         """Load a trained artifact of this kind from `folder`, checked against `sha256`."""
         return import_string(self.loader)(folder, sha256=sha256)
+
+    def properties(self, version) -> dict:
+        """Describe…'s properties of one version of this kind."""
+        return import_string(self.presenter)(version)
 
 
 CLASSIFIER = Kind(
@@ -70,6 +80,12 @@ CLASSIFIER = Kind(
     job_properties_key="DocumentClassificationJobProperties",
     job_list_key="DocumentClassificationJobPropertiesList",
     realtime_call="ClassifyDocument",
+    presenter="models_app.presenters.classifier_properties",
+    job_output_code="CLN",
+    job_max_document_bytes=10 * 1024**2,
+    job_batch=1000,
+    job_result_key=None,
+    job_takes_language=False,
 )
 
 RECOGNIZER = Kind(
@@ -95,6 +111,12 @@ RECOGNIZER = Kind(
     job_properties_key="EntitiesDetectionJobProperties",
     job_list_key="EntitiesDetectionJobPropertiesList",
     realtime_call="DetectEntities",
+    presenter="models_app.presenters.recognizer_properties",
+    job_output_code="NER",
+    job_max_document_bytes=1024**2,
+    job_batch=256,
+    job_result_key="Entities",
+    job_takes_language=True,
 )
 
 KINDS: dict[str, Kind] = {spec.kind: spec for spec in (CLASSIFIER, RECOGNIZER)}

@@ -1,6 +1,7 @@
 """Rows shaped as Comprehend's …Properties: versions, endpoints and analysis jobs."""
 
-from models_app.models import AnalysisJob, Endpoint, JobKind, ModelKind, ModelVersion
+from models_app import kinds
+from models_app.models import AnalysisJob, Endpoint, ModelVersion
 
 CLASSIFIER_METRICS = (
     "Accuracy",
@@ -86,18 +87,15 @@ def recognizer_properties(v: ModelVersion) -> dict:
 
 
 def version_properties(v: ModelVersion) -> dict:
-    if v.model.kind == ModelKind.CLASSIFIER:
-        return classifier_properties(v)
-    return recognizer_properties(v)
+    return kinds.get(v.model.kind).properties(v)
 
 
 def model_summary(model) -> dict:
     """DocumentClassifierSummary / EntityRecognizerSummary for one model and its versions."""
     versions = sorted(model.versions.all(), key=lambda v: (v.submit_time, v.pk))
     latest = versions[-1] if versions else None
-    name_key = "DocumentClassifierName" if model.kind == ModelKind.CLASSIFIER else "RecognizerName"
     return {
-        name_key: model.name,
+        kinds.get(model.kind).name_field: model.name,
         "NumberOfVersions": len(versions),
         "LatestVersionCreatedAt": latest.submit_time if latest else None,
         "LatestVersionName": (latest.version_name or None) if latest else None,
@@ -141,9 +139,8 @@ def job_properties(job: AnalysisJob) -> dict:
         "VolumeKmsKeyId": job.volume_kms_key_id or None,
         "FlywheelArn": job.flywheel_arn or None,
     }
-    if job.kind == JobKind.CLASSIFICATION:
-        props["DocumentClassifierArn"] = job.model_arn or None
-    else:
-        props["EntityRecognizerArn"] = job.model_arn or None
+    spec = kinds.of_job(job.kind)
+    props[spec.arn_field] = job.model_arn or None
+    if spec.job_takes_language:
         props["LanguageCode"] = job.language_code or None
     return props

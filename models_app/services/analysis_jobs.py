@@ -47,10 +47,7 @@ INPUT_FORMATS = ("ONE_DOC_PER_LINE", "ONE_DOC_PER_FILE")
 # Comprehend's quotas for plain-text input to custom analysis jobs.
 MAX_DOCUMENTS = 1_000_000
 MAX_CORPUS_BYTES = 5 * 1024**3
-MAX_DOCUMENT_BYTES = {JobKind.CLASSIFICATION: 10 * 1024**2, JobKind.ENTITIES: 1024**2}
-OUTPUT_CODE = {JobKind.CLASSIFICATION: "CLN", JobKind.ENTITIES: "NER"}
 OUTPUT_MEMBER = "predictions.jsonl"
-BATCH = {JobKind.CLASSIFICATION: 1000, JobKind.ENTITIES: 256}
 # A worker keeps taking a job's pending tasks for at most this long, well inside RQ's timeout.
 STEAL_SECONDS = 600
 _JOB_NAME_RE = re.compile(r"^[\w\s.:/=+\-%@]*$")
@@ -178,7 +175,11 @@ def job_start(
             f"{version.arn} cannot run this kind of job.",
             field="FlywheelArn" if flywheel_arn else field,
         )
-    if kind == JobKind.ENTITIES and language_code and language_code != version.language_code:
+    if (
+        kinds.of_job(kind).job_takes_language
+        and language_code
+        and language_code != version.language_code
+    ):
         raise invalid_request(
             f"The recognizer {version.arn} was trained on '{version.language_code}' documents; "
             f"the job's LanguageCode is '{language_code}'.",
@@ -188,7 +189,9 @@ def job_start(
     output_config, output_base = _check_output(account, output_data_config)
     job_id = uuid.uuid4().hex
     output_uri = output_base.join(
-        f"{account.account_id}-{OUTPUT_CODE[kind]}-{job_id}", "output", "output.tar.gz"
+        f"{account.account_id}-{kinds.of_job(kind).job_output_code}-{job_id}",
+        "output",
+        "output.tar.gz",
     )
     rq_id = background.new_job_id()
     with transaction.atomic():
@@ -541,7 +544,7 @@ def _documents(job: AnalysisJob, segments: list[dict]):
     """(file, line or None, text or None, error code, error message) per document, in order."""
     account_id = job.account.account_id
     bucket = storage.parse_uri(job.input_data_config["S3Uri"], field="S3Uri").bucket
-    limit = MAX_DOCUMENT_BYTES[job.kind]
+    limit = kinds.of_job(job.kind).job_max_document_bytes
     per_file = job.input_data_config.get("InputFormat") == "ONE_DOC_PER_FILE"
     for seg in segments:
         if per_file and seg["end"] > limit:
@@ -632,9 +635,11 @@ def _add_merge(job: AnalysisJob) -> None:
 
 
 def _predict(served, kind: str, texts: list[str]) -> list[dict]:
-    if kind == JobKind.CLASSIFICATION:
-        return served.classify(texts)
-    return [{"Entities": found} for found in served.entities(texts)]
+    spec = kinds.of_job(kind)
+    results = getattr(served, spec.serves)(texts)
+    if spec.job_result_key is None:
+        return results
+    return [{spec.job_result_key: found} for found in results]
 
 
 def _analyse(served, kind: str, texts: list[str]) -> list[dict | None]:
@@ -676,9 +681,9 @@ def _chunk(task: AnalysisTask) -> None:
     if job.version is None:
         raise invalid_request(f"The model {job.model_arn} no longer exists.")
     served = serving.get(job.version)
-    kind, size = job.kind, BATCH[job.kind]
+    kind, size = job.kind, kinds.of_job(job.kind).job_batch
     per_line = job.input_data_config.get("InputFormat") != "ONE_DOC_PER_FILE"
-    result_key = "Entities" if kind == JobKind.ENTITIES else None
+    result_key = kinds.of_job(kind).job_result_key
     checked = time.monotonic()
     with storage.open_write(job.account.account_id, _part_uri(job, task.index)) as out:
         batch: list = []
