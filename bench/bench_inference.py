@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,8 @@ MAX_TEXT_BYTES = 10_000
 TARGET = "Comprehend_20171127."
 
 sys.path.insert(0, str(REPO))
+from bench.benchlib import Server, setup_django  # noqa: E402
+
 os.environ.update(
     DJANGO_SETTINGS_MODULE="webapp.settings",
     DATABASE_URL=DATABASE_URL,
@@ -95,29 +96,6 @@ def job_documents(count: int = 100_000) -> list[str]:
 
 
 # Setting up: database, account, trained models
-
-
-def _create_database() -> None:
-    import psycopg
-
-    parsed = urlparse(DATABASE_URL)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(
-        host=parsed.hostname, port=parsed.port or 5432, user=parsed.username, dbname="postgres"
-    ) as conn:
-        conn.autocommit = True
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django():
-    _create_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def account_and_key():
@@ -239,59 +217,6 @@ MODELS = {
 
 
 # Processes: gunicorn and RQ workers
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """gunicorn serving the app, as `make web` runs it."""
-
-    def __init__(self, workers: int, threads: int):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "webapp.wsgi",
-                "--config",
-                "python:webapp.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-                "--worker-class",
-                "gthread",
-                "--keep-alive",
-                "30",
-                "--timeout",
-                "120",
-                "--log-level",
-                "warning",
-            ],
-            cwd=REPO,
-            env=dict(os.environ),
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-
-    def stop(self):
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(30)
 
 
 class Workers:

@@ -16,12 +16,9 @@ import argparse
 import collections
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -31,6 +28,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 DATA_ROOT = os.environ.get("BENCH_DATA_ROOT", "/tmp/textwheel-bench-fuzz")
 
 sys.path.insert(0, str(REPO))
+from bench.benchlib import Server, setup_django  # noqa: E402
+
 os.environ.update(
     DJANGO_SETTINGS_MODULE="webapp.settings",
     DATABASE_URL=DATABASE_URL,
@@ -39,29 +38,6 @@ os.environ.update(
     DEBUG="0",
     LOG_LEVEL="WARNING",
 )
-
-
-def _create_database() -> None:
-    import psycopg
-
-    parsed = urlparse(DATABASE_URL)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(
-        host=parsed.hostname, port=parsed.port or 5432, user=parsed.username, dbname="postgres"
-    ) as conn:
-        conn.autocommit = True
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django():
-    _create_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def caller():
@@ -74,49 +50,6 @@ def caller():
     fuzz_bodies.seed(user)
     key, secret = access_key_create(account=user.membership.account, user=user)
     return user.membership.account.account_id, key.key_id, secret
-
-
-class Server:
-    """gunicorn serving the app, as `make web` runs it."""
-
-    def __init__(self, log: Path):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = open(log, "w+")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "webapp.wsgi",
-                "--config",
-                "python:webapp.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-                "--threads",
-                "8",
-            ],
-            cwd=REPO,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("gunicorn did not start")
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.log.seek(0)
-        return self.log.read()
 
 
 def main():
@@ -135,7 +68,7 @@ def main():
 
     account_id, key_id, secret = caller()
     examples = fuzz_bodies.pattern_examples(account_id)
-    server = Server(Path(DATA_ROOT) / "fuzz-gunicorn.log")
+    server = Server(2, 8, log=Path(DATA_ROOT) / "fuzz-gunicorn.log")
     by_status: collections.Counter = collections.Counter()
     by_code: collections.Counter = collections.Counter()
     by_operation: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
