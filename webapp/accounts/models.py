@@ -1,4 +1,5 @@
-"""Tenants: accounts, their members, access keys for the API, and tags of any resource."""
+"""Tenants: accounts, their members, access keys for the API, tags of any resource, encryption
+keys and the audit log."""
 
 from django.conf import settings
 from django.db import models
@@ -78,3 +79,55 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class EncryptionKey(models.Model):
+    """A KMS-like symmetric key of an account; its material never leaves the server unwrapped."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="encryption_keys")
+    key_id = models.CharField(max_length=36, unique=True)  # a UUID, as KMS key ids are
+    description = models.CharField(max_length=8192, blank=True)  # KMS's limit
+    enabled = models.BooleanField(default=True)
+    # 32 random bytes sealed (AES-256-GCM) by a server key derived from SECRET_KEY and bound to
+    # key_id: a stolen database alone does not open the models encrypted with it.
+    material_wrapped = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.key_id
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:kms:{settings.AWS_REGION}:{self.account.account_id}:key/{self.key_id}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which resource, from where, and how it ended; one row per account log."""
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "Allowed", "Allowed"
+        REFUSED = "Refused", "Refused"
+        SUCCEEDED = "Succeeded", "Succeeded"
+        FAILED = "Failed", "Failed"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_events")
+    actor_account_id = models.CharField(max_length=12, blank=True)
+    actor_user = models.CharField(max_length=150, blank=True)
+    operation = models.CharField(max_length=64)
+    resource_arn = models.CharField(max_length=2048, blank=True)
+    revision = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    client_address = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="audit_account_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.outcome} {self.resource_arn}"

@@ -60,3 +60,7 @@ def invalid_filter(message: str, *, field: str | None = None) -> ServiceError:
 
 def unsupported_language(message: str, *, field: str | None = None) -> ServiceError:
     return ServiceError("UnsupportedLanguageException", message, 400, field=field)
+
+
+def kms_key_invalid(message: str, field: str | None = None) -> ServiceError:
+    return ServiceError("KmsKeyValidationException", message, 400, field=field)
