@@ -38,3 +38,28 @@ class MemberForm(forms.Form):
     owner = forms.BooleanField(
         required=False, label="Account owner", help_text="Owners can add users."
     )
+
+
+class KeyCreateForm(forms.Form):
+    # The request member a service error names -> the form field that holds it.
+    API_FIELDS = {"Description": "description"}
+
+    description = forms.CharField(
+        max_length=8192,
+        required=False,
+        help_text="What the key protects, for the people who read this list later (optional).",
+        widget=forms.TextInput(),
+    )
+
+
+class AuditFilterForm(forms.Form):
+    operation = forms.ChoiceField(required=False, label="Operation")
+    outcome = forms.ChoiceField(required=False, label="Outcome")
+    resource = forms.CharField(
+        required=False, max_length=2048, label="Resource ARN contains", strip=True
+    )
+
+    def __init__(self, *args, operations, outcomes, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["operation"].choices = [("", "Any operation"), *((o, o) for o in operations)]
+        self.fields["outcome"].choices = [("", "Any outcome"), *outcomes]

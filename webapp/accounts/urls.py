@@ -17,4 +17,8 @@ urlpatterns = [
         views.access_key_delete,
         name="access-key-revoke",
     ),
+    path("keys/", views.keys, name="key-list"),
+    path("keys/<str:key_id>/enable/", views.key_enable_view, name="key-enable"),
+    path("keys/<str:key_id>/disable/", views.key_disable_view, name="key-disable"),
+    path("audit-log/", views.audit_log, name="audit-list"),
 ]

@@ -6,10 +6,18 @@ from django.db.models import Case, When
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from webapp.accounts.forms import LoginForm, MemberForm, SignupForm
-from webapp.accounts.models import AccessKey, Membership
+from webapp.accounts.forms import (
+    AuditFilterForm,
+    KeyCreateForm,
+    LoginForm,
+    MemberForm,
+    SignupForm,
+)
+from webapp.accounts.models import AccessKey, AuditEvent, EncryptionKey, Membership
 from webapp.accounts.services.access_keys import access_key_create, access_key_revoke
 from webapp.accounts.services.accounts import member_add, user_signup
+from webapp.accounts.services.audit import OPERATIONS, audit_events
+from webapp.accounts.services.keys import key_create, key_disable, key_enable
 from webapp.core import arns
 from webapp.core.errors import ServiceError
 from webapp.core.tables import DESC, Column, table_page
@@ -25,6 +33,25 @@ KEY_COLUMNS = (
     Column("Created", "created", ("created_at",), first=DESC),
     Column("Last used", "used", ("last_used_at",), first=DESC),
     Column("Actions", hide_label=True),
+)
+ENCRYPTION_KEY_COLUMNS = (
+    Column("Key", "key", ("key_id",)),
+    Column("Description", "description", ("description",)),
+    Column("Status", "status", ("enabled",), first=DESC),
+    Column("Created", "created", ("created_at",), first=DESC),
+    Column("Actions", hide_label=True),
+)
+AUDIT_COLUMNS = (
+    Column("When", "when", ("created_at",), first=DESC),
+    Column("Who", "who", ("actor_account_id", "actor_user")),
+    Column("Operation", "operation", ("operation",)),
+    Column("Resource", "resource", ("resource_arn",)),
+    Column("Outcome", "outcome", ("outcome",)),
+    Column("Details"),
+    Column("From", "address", ("client_address",)),
+)
+NO_ACCOUNT = (
+    "Your user is not a member of any account, so it has no keys. Ask an account owner to add you."
 )
 
 
@@ -121,3 +148,89 @@ def access_key_delete(request, key_id):
     else:
         messages.success(request, f"Access key {key_id} revoked.")
     return redirect("accounts:credentials")
+
+
+@login_required
+def keys(request):
+    # Bound on every POST: a key with no description is a valid request with an empty body.
+    form = KeyCreateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and request.account is None:
+        messages.error(request, NO_ACCOUNT)
+        return redirect("accounts:key-list")
+    if request.method == "POST" and form.is_valid():
+        try:
+            key = key_create(
+                account=request.account,
+                user=request.user,
+                description=form.cleaned_data["description"],
+            )
+        except ServiceError as exc:
+            form.add_error(form.API_FIELDS.get(exc.field), exc.message)
+        else:
+            messages.success(request, f"Key {key.key_id} created.")
+            return redirect("accounts:key-list")
+    rows = EncryptionKey.objects.filter(account=request.account).select_related("account")
+    table = table_page(request, rows, ENCRYPTION_KEY_COLUMNS, default="created")
+    return render(
+        request,
+        "accounts/keys.html",
+        {"form": form, "table": table, "no_account": request.account is None},
+    )
+
+
+def _key_change(request, key_id, change, done: str):
+    if request.account is None:
+        messages.error(request, NO_ACCOUNT)
+        return redirect("accounts:key-list")
+    try:
+        key = change(account=request.account, user=request.user, key_id=key_id)
+    except ServiceError:
+        messages.error(request, "That key is not in your account.")
+    else:
+        messages.success(request, f"Key {key.key_id} {done}.")
+    return redirect("accounts:key-list")
+
+
+@login_required
+@require_POST
+def key_enable_view(request, key_id):
+    return _key_change(request, key_id, key_enable, "enabled")
+
+
+@login_required
+@require_POST
+def key_disable_view(request, key_id):
+    return _key_change(
+        request, key_id, key_disable, "disabled: models encrypted with it stop loading"
+    )
+
+
+@login_required
+def audit_log(request):
+    events = audit_events(request.account)
+    has_any = events.exists()
+    present = events.order_by().values_list("operation", flat=True).distinct()
+    filters = AuditFilterForm(
+        request.GET,
+        operations=sorted({*OPERATIONS, *present}),
+        outcomes=AuditEvent.Outcome.choices,
+    )
+    operation = outcome = resource = ""
+    if filters.is_valid():
+        operation = filters.cleaned_data["operation"]
+        outcome = filters.cleaned_data["outcome"]
+        resource = filters.cleaned_data["resource"]
+    if operation:
+        events = events.filter(operation=operation)
+    if outcome:
+        events = events.filter(outcome=outcome)
+    if resource:
+        events = events.filter(resource_arn__icontains=resource)
+    table = table_page(request, events, AUDIT_COLUMNS, default="when")
+    context = {
+        "table": table,
+        "filters": filters,
+        "has_any": has_any,
+        "filtered": bool(operation or outcome or resource),
+    }
+    return render(request, "accounts/audit_log.html", context)
