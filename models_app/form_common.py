@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django import forms
 
-from models_app.models import ModelKind
+from models_app import kinds
 from webapp.core import arns, storage
 from webapp.core.errors import ServiceError
 from webapp.core.validation import check_tags
@@ -86,12 +86,6 @@ def error_field(form, exc: ServiceError) -> str | None:
     return form.API_FIELDS.get(exc.field) if exc.field else None
 
 
-KIND_GROUPS = {
-    ModelKind.CLASSIFIER: "Custom classifiers",
-    ModelKind.RECOGNIZER: "Custom entity recognizers",
-}
-
-
 def version_label(version) -> str:
     name = version.model.name
     return f"{name} · {version.version_name}" if version.version_name else f"{name} (unnamed)"
@@ -103,7 +97,7 @@ def version_choices(versions, kind: str | None = None) -> list:
     for version in versions:
         if kind is None or version.model.kind == kind:
             groups.setdefault(version.model.kind, []).append((version.arn, version_label(version)))
-    return [(KIND_GROUPS[k], groups[k]) for k in KIND_GROUPS if k in groups]
+    return [(spec.group_label, groups[k]) for k, spec in kinds.KINDS.items() if k in groups]
 
 
 def role_field(value: str, label: str) -> str:

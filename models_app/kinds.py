@@ -1,6 +1,6 @@
 """The registry of model kinds: everything that differs between a classifier and a recognizer.
 
-The stored values are ModelKind's (models.py); what each kind is called, how its ARNs and API
+The stored values are ModelKind's and JobKind's (below); what each kind is called, how its ARNs and API
 members are spelled, which languages it takes, how it trains, splits and loads, is said here
 and nowhere else. A third kind is one more entry. Trainers and loaders are named by dotted path
 so that this module imports no service (they import it).
@@ -8,15 +8,33 @@ so that this module imports no service (they import it).
 
 from dataclasses import dataclass
 
+from django.db import models
 from django.utils.module_loading import import_string
 
-from models_app.models import JobKind, ModelKind
+from webapp.core import arns
+from webapp.core.errors import ServiceError
+
+
+class ModelKind(models.TextChoices):
+    """The value stored on model, version and endpoint rows."""
+
+    CLASSIFIER = "classifier", "Document classifier"
+    RECOGNIZER = "recognizer", "Entity recognizer"
+
+
+class JobKind(models.TextChoices):
+    """The value stored on analysis job rows."""
+
+    CLASSIFICATION = "classification", "Custom classification"
+    ENTITIES = "entities", "Custom entity recognition"
 
 
 @dataclass(frozen=True)
 class Kind:
     kind: str  # the ModelKind value stored on rows
     noun: str  # how API messages name one ("entity recognizer")
+    a_noun: str  # the same with its article, as the console's messages use it
+    group_label: str  # how the console heads a group of them in a list of choices
     arn_type: str  # the model's ARN resource type
     endpoint_arn_type: str
     name_field: str  # the API member naming the model (and List…'s filter)
@@ -37,12 +55,15 @@ class Kind:
     job_properties_key: str
     job_list_key: str
     realtime_call: str  # the real-time operation its endpoints answer
+    cli_call: str  # the same as the AWS CLI spells it
+    job_noun: str  # how API messages name one of its analysis jobs
     presenter: str  # dotted path of the function shaping a version as Describe…'s properties
     job_output_code: str  # the code in a job's output folder name, <account>-<code>-<job id>
     job_max_document_bytes: int  # Comprehend's limit for one document of a job
     job_batch: int  # documents a job's worker analyses at once
     job_result_key: str | None  # the member a job's result line puts the answer under (or none)
     job_takes_language: bool  # whether a job records and checks a LanguageCode
+    job_without_model: str  # the refusal of a job started with no model (nor flywheel)
 
     def train(self, version) -> None:
         """Train `version` with this kind's trainer."""
@@ -60,6 +81,8 @@ class Kind:
 CLASSIFIER = Kind(
     kind=ModelKind.CLASSIFIER,
     noun="classifier",
+    a_noun="a classifier",
+    group_label="Custom classifiers",
     arn_type="document-classifier",
     endpoint_arn_type="document-classifier-endpoint",
     name_field="DocumentClassifierName",
@@ -80,17 +103,22 @@ CLASSIFIER = Kind(
     job_properties_key="DocumentClassificationJobProperties",
     job_list_key="DocumentClassificationJobPropertiesList",
     realtime_call="ClassifyDocument",
+    cli_call="classify-document",
+    job_noun="classification job",
     presenter="models_app.presenters.classifier_properties",
     job_output_code="CLN",
     job_max_document_bytes=10 * 1024**2,
     job_batch=1000,
     job_result_key=None,
     job_takes_language=False,
+    job_without_model="Give DocumentClassifierArn (or FlywheelArn).",
 )
 
 RECOGNIZER = Kind(
     kind=ModelKind.RECOGNIZER,
     noun="entity recognizer",
+    a_noun="an entity recognizer",
+    group_label="Custom entity recognizers",
     arn_type="entity-recognizer",
     endpoint_arn_type="entity-recognizer-endpoint",
     name_field="RecognizerName",
@@ -111,18 +139,30 @@ RECOGNIZER = Kind(
     job_properties_key="EntitiesDetectionJobProperties",
     job_list_key="EntitiesDetectionJobPropertiesList",
     realtime_call="DetectEntities",
+    cli_call="detect-entities",
+    job_noun="entities detection job",
     presenter="models_app.presenters.recognizer_properties",
     job_output_code="NER",
     job_max_document_bytes=1024**2,
     job_batch=256,
     job_result_key="Entities",
     job_takes_language=True,
+    job_without_model=(
+        "Textwheel serves only custom entity recognizers: give EntityRecognizerArn "
+        "(Comprehend's built-in entity model is not available here)."
+    ),
 )
 
 KINDS: dict[str, Kind] = {spec.kind: spec for spec in (CLASSIFIER, RECOGNIZER)}
 _BY_ARN_TYPE = {spec.arn_type: spec for spec in KINDS.values()}
 _BY_ENDPOINT_ARN_TYPE = {spec.endpoint_arn_type: spec for spec in KINDS.values()}
 _BY_JOB_KIND = {spec.job_kind: spec for spec in KINDS.values()}
+_BY_JOB_ARN_TYPE = {spec.job_arn_type: spec for spec in KINDS.values()}
+
+for _spec in KINDS.values():
+    arns.register_type(_spec.arn_type, _spec.noun, children=("version",))
+    arns.register_type(_spec.endpoint_arn_type, "endpoint")
+    arns.register_type(_spec.job_arn_type, _spec.job_noun)
 
 
 def get(kind: str) -> Kind:
@@ -150,3 +190,20 @@ def of_endpoint_arn_type(resource_type: str) -> Kind:
 def of_job(job_kind: str) -> Kind:
     """The kind of model an analysis job of `job_kind` runs."""
     return _BY_JOB_KIND[job_kind]
+
+
+def of_job_arn_type(resource_type: str) -> Kind:
+    """The kind whose analysis jobs a job ARN's resource type names."""
+    return _BY_JOB_ARN_TYPE[resource_type]
+
+
+def job_arn_types() -> tuple[str, ...]:
+    return tuple(_BY_JOB_ARN_TYPE)
+
+
+def of_arn(value: str) -> Kind | None:
+    """The kind a model version ARN names, or None for anything else (the console's guesses)."""
+    try:
+        return _BY_ARN_TYPE.get(arns.parse(value, field="Arn").resource_type)
+    except ServiceError:
+        return None

@@ -4,20 +4,11 @@ import enum
 
 from django.db import models
 
+from models_app import kinds
+from models_app.kinds import JobKind, ModelKind
 from webapp.accounts.models import Account
 from webapp.core import arns
 from webapp.core.background import TrackedWork
-
-
-class ModelKind(models.TextChoices):
-    CLASSIFIER = "classifier", "Document classifier"
-    RECOGNIZER = "recognizer", "Entity recognizer"
-
-
-ARN_TYPES = {
-    ModelKind.CLASSIFIER: "document-classifier",
-    ModelKind.RECOGNIZER: "entity-recognizer",
-}
 
 
 class ModelStatus(models.TextChoices):
@@ -72,7 +63,7 @@ class CustomModel(models.Model):
 
     @property
     def arn(self) -> str:
-        return arns.build(ARN_TYPES[self.kind], self.account.account_id, self.name)
+        return arns.build(kinds.get(self.kind).arn_type, self.account.account_id, self.name)
 
 
 class ModelVersion(TrackedWork):
@@ -135,7 +126,7 @@ class ModelVersion(TrackedWork):
     @property
     def arn(self) -> str:
         return arns.build(
-            ARN_TYPES[self.model.kind],
+            kinds.get(self.model.kind).arn_type,
             self.account.account_id,
             self.model.name,
             version=self.version_name or None,
@@ -175,12 +166,6 @@ class EndpointStatus(models.TextChoices):
     SERVING = enum.nonmember((IN_SERVICE, UPDATING))
 
 
-ENDPOINT_ARN_TYPES = {
-    ModelKind.CLASSIFIER: "document-classifier-endpoint",
-    ModelKind.RECOGNIZER: "entity-recognizer-endpoint",
-}
-
-
 class Endpoint(TrackedWork):
     """A real-time endpoint serving one model version (or, later, a flywheel's active one)."""
 
@@ -200,8 +185,8 @@ class Endpoint(TrackedWork):
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     flywheel_arn = models.CharField(max_length=256, blank=True)
-    desired_inference_units = models.PositiveIntegerField(default=1)
-    current_inference_units = models.PositiveIntegerField(null=True, blank=True)
+    desired_units = models.PositiveIntegerField(default=1)
+    current_units = models.PositiveIntegerField(null=True, blank=True)
     data_access_role_arn = models.CharField(max_length=2048, blank=True)
     desired_data_access_role_arn = models.CharField(max_length=2048, blank=True)
     client_request_token = models.CharField(max_length=64, blank=True)
@@ -219,22 +204,14 @@ class Endpoint(TrackedWork):
 
     @property
     def arn(self) -> str:
-        return arns.build(ENDPOINT_ARN_TYPES[self.kind], self.account.account_id, self.name)
+        return arns.build(
+            kinds.get(self.kind).endpoint_arn_type, self.account.account_id, self.name
+        )
 
-
-class JobKind(models.TextChoices):
-    CLASSIFICATION = "classification", "Custom classification"
-    ENTITIES = "entities", "Custom entity recognition"
-
-
-JOB_ARN_TYPES = {
-    JobKind.CLASSIFICATION: "document-classification-job",
-    JobKind.ENTITIES: "entities-detection-job",
-}
-JOB_MODEL_KINDS = {
-    JobKind.CLASSIFICATION: ModelKind.CLASSIFIER,
-    JobKind.ENTITIES: ModelKind.RECOGNIZER,
-}
+    @property
+    def spec(self) -> kinds.Kind:
+        """What the registry says of the kind of model this endpoint serves."""
+        return kinds.get(self.kind)
 
 
 class JobStatus(models.TextChoices):
@@ -304,7 +281,9 @@ class AnalysisJob(TrackedWork):
 
     @property
     def arn(self) -> str:
-        return arns.build(JOB_ARN_TYPES[self.kind], self.account.account_id, self.job_id)
+        return arns.build(
+            kinds.of_job(self.kind).job_arn_type, self.account.account_id, self.job_id
+        )
 
     @property
     def is_active(self) -> bool:

@@ -50,8 +50,8 @@ urlpatterns = [
 endpoint = "endpoints/<str:name>/"
 job = "jobs/<str:job_id>/"
 
-# Endpoints and analysis jobs, mounted at /inference/ under their own namespace.
-inference_urlpatterns = [
+# Endpoints and analysis jobs (what runs models), mounted at /inference/ under their own namespace.
+runtime_urlpatterns = [
     path("endpoints/", views.endpoint_list, name="endpoint-list"),
     path("endpoints/create/", views.endpoint_create, name="endpoint-create"),
     path(endpoint, views.endpoint_detail, name="endpoint-detail"),

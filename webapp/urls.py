@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from models_app.urls import inference_urlpatterns
+from models_app.urls import runtime_urlpatterns
 from webapp import views
 from webapp.api.gateway import api
 
@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/", include("webapp.accounts.urls")),
     path("models/", include("models_app.urls")),
     path("flywheels/", include("flywheel_app.urls")),
-    path("inference/", include((inference_urlpatterns, "inference"))),
+    path("inference/", include((runtime_urlpatterns, "inference"))),
     path("admin/", admin.site.urls),
 ]
 

@@ -4,15 +4,13 @@ import functools
 
 from django import forms
 
+from models_app import kinds
 from models_app.form_common import TagRowsMixin, role_field, version_choices
 from models_app.form_common import checked as _checked
 from models_app.models import JobKind, JobStatus
 from webapp.core import arns, storage
 
-JOB_KIND_CHOICES = [
-    (JobKind.CLASSIFICATION, "Custom classification"),
-    (JobKind.ENTITIES, "Custom entity recognition"),
-]
+JOB_KIND_CHOICES = JobKind.choices
 INPUT_FORMAT_CHOICES = [
     ("ONE_DOC_PER_LINE", "One document per line"),
     ("ONE_DOC_PER_FILE", "One document per file"),
@@ -109,12 +107,9 @@ class JobCreateForm(TagRowsMixin, forms.Form):
             self.add_error("input_uri", "Give an S3 URI or upload a file.")
         arn, kind = data.get("model_arn"), data.get("kind")
         if arn and kind:
-            wanted = (
-                "document-classifier" if kind == JobKind.CLASSIFICATION else "entity-recognizer"
-            )
-            if f":{wanted}/" not in arn:
-                what = "a classifier" if kind == JobKind.CLASSIFICATION else "an entity recognizer"
-                self.add_error("model_arn", f"Choose {what} for this analysis type.")
+            wanted = kinds.of_job(kind)
+            if kinds.of_arn(arn) is not wanted:
+                self.add_error("model_arn", f"Choose {wanted.a_noun} for this analysis type.")
         data["tags"] = self.clean_tag_rows(data)
         return data
 

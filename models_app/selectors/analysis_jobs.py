@@ -4,17 +4,12 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from models_app.models import (
-    JOB_ARN_TYPES,
-    AnalysisJob,
-    JobStatus,
-    ModelVersion,
-)
+from models_app import kinds
+from models_app.models import AnalysisJob, JobStatus, ModelVersion
 from models_app.selectors.versions import one_filter
 from webapp.core import arns
 from webapp.core.errors import job_not_found
 
-KIND_OF_JOB_TYPE = {t: k for k, t in JOB_ARN_TYPES.items()}
 MAX_JOB_ID = 32  # Comprehend's limit on JobId
 
 
@@ -61,10 +56,10 @@ def job_for(account, job_id_or_arn, *, kind: str | None = None) -> AnalysisJob:
             account,
             value,
             field="ResourceArn",
-            expected=JOB_ARN_TYPES[kind] if kind else tuple(JOB_ARN_TYPES.values()),
-            queryset_for=lambda arn: jobs(account, KIND_OF_JOB_TYPE[arn.resource_type]).filter(
-                job_id=arn.name
-            ),
+            expected=kinds.of_job(kind).job_arn_type if kind else kinds.job_arn_types(),
+            queryset_for=lambda arn: jobs(
+                account, kinds.of_job_arn_type(arn.resource_type).job_kind
+            ).filter(job_id=arn.name),
         )
     job = jobs(account, kind).filter(job_id=value).first() if value else None
     if job is None:

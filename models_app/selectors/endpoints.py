@@ -63,16 +63,16 @@ _ROUTE_FIELDS = (
     "name",
     "status",
     "flywheel_arn",
-    "current_inference_units",
-    "desired_inference_units",
+    "current_units",
+    "desired_units",
     "version_id",
     "version__artifact_sha256",
     "desired_version_id",
     "desired_version__artifact_sha256",
 )
 _ROUTE_SQL = f"""
-    SELECT e.id, e.kind, e.name, e.status, e.flywheel_arn, e.current_inference_units,
-           e.desired_inference_units, e.version_id, v.artifact_sha256, e.desired_version_id,
+    SELECT e.id, e.kind, e.name, e.status, e.flywheel_arn, e.current_units,
+           e.desired_units, e.version_id, v.artifact_sha256, e.desired_version_id,
            d.artifact_sha256
       FROM {Endpoint._meta.db_table} e
       LEFT JOIN {ModelVersion._meta.db_table} v ON v.id = e.version_id

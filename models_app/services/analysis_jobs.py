@@ -28,7 +28,6 @@ from models_app import kinds, selectors
 from models_app.models import (
     AnalysisJob,
     AnalysisTask,
-    JobKind,
     TaskRole,
     TaskStatus,
 )
@@ -162,14 +161,8 @@ def job_start(
         version = flywheel_version_to_serve(account, flywheel_arn, field="FlywheelArn")
     elif model_arn:
         version = version_to_serve(account, model_arn, field=field, principal=principal)
-    elif kind == JobKind.ENTITIES:
-        raise invalid_request(
-            "Textwheel serves only custom entity recognizers: give EntityRecognizerArn "
-            "(Comprehend's built-in entity model is not available here).",
-            field=field,
-        )
     else:
-        raise invalid_request(f"Give {field} (or FlywheelArn).", field=field)
+        raise invalid_request(kinds.of_job(kind).job_without_model, field=field)
     if version.model.kind != kinds.of_job(kind).kind:
         raise invalid_request(
             f"{version.arn} cannot run this kind of job.",

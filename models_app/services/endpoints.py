@@ -53,8 +53,7 @@ def endpoint_fail_dead(pk: int, reason: str) -> None:
             S.IN_SERVICE,
             message=f"The update failed and the endpoint still serves its previous model: {reason}",
             desired_version_id=endpoint.version_id,
-            desired_inference_units=endpoint.current_inference_units
-            or endpoint.desired_inference_units,
+            desired_units=endpoint.current_units or endpoint.desired_units,
             desired_data_access_role_arn=endpoint.data_access_role_arn,
         )
     else:
@@ -107,7 +106,7 @@ def endpoint_create(
     name,
     model_arn=None,
     flywheel_arn=None,
-    desired_inference_units,
+    desired_units,
     data_access_role_arn=None,
     tags=None,
     client_request_token=None,
@@ -115,7 +114,7 @@ def endpoint_create(
 ) -> Endpoint:
     """CreateEndpoint: record it CREATING and load its model in a worker before IN_SERVICE."""
     name = check_name(name, field="EndpointName", max_length=40)
-    units = _units(desired_inference_units, "DesiredInferenceUnits")
+    units = _units(desired_units, "DesiredInferenceUnits")
     role = arns.parse_role(data_access_role_arn) if data_access_role_arn else ""
     pairs = check_tags(tags)
     token = check_client_token(client_request_token)
@@ -149,7 +148,7 @@ def endpoint_create(
                 status=S.CREATING,
                 desired_version=version,
                 flywheel_arn=flywheel_arn or "",
-                desired_inference_units=units,
+                desired_units=units,
                 data_access_role_arn=role,
                 desired_data_access_role_arn=role,
                 client_request_token=token or "",
@@ -175,14 +174,14 @@ def endpoint_update(
     account,
     arn: str,
     desired_model_arn=None,
-    desired_inference_units=None,
+    desired_units=None,
     desired_data_access_role_arn=None,
     flywheel_arn=None,
     principal=None,
 ) -> Endpoint:
     """UpdateEndpoint: UPDATING while a worker loads the new model; calls keep the old one."""
     endpoint = selectors.endpoint_for(account, arn)
-    if not any((desired_model_arn, desired_inference_units, desired_data_access_role_arn)) and (
+    if not any((desired_model_arn, desired_units, desired_data_access_role_arn)) and (
         not flywheel_arn
     ):
         raise invalid_request(
@@ -210,8 +209,8 @@ def endpoint_update(
             f"{version.arn} is a {kinds.get(version.model.kind).noun}.",
             field="FlywheelArn" if flywheel_arn else "DesiredModelArn",
         )
-    if desired_inference_units is not None:
-        fields["desired_inference_units"] = _units(desired_inference_units, "DesiredInferenceUnits")
+    if desired_units is not None:
+        fields["desired_units"] = _units(desired_units, "DesiredInferenceUnits")
     if desired_data_access_role_arn:
         fields["desired_data_access_role_arn"] = arns.parse_role(
             desired_data_access_role_arn, field="DesiredDataAccessRoleArn"
@@ -264,7 +263,7 @@ def endpoint_deploy(*, endpoint_id: int) -> None:
             endpoint_id,
             S.IN_SERVICE,
             version_id=endpoint.desired_version_id,
-            current_inference_units=endpoint.desired_inference_units,
+            current_units=endpoint.desired_units,
             data_access_role_arn=endpoint.desired_data_access_role_arn,
             progress=1.0,
             progress_step="In service",
@@ -350,7 +349,7 @@ def _throttle(route: dict, text: str) -> None:
     per_unit = settings.INFERENCE_CHARS_PER_SECOND_PER_UNIT
     if not per_unit:
         return
-    units = route["current_inference_units"] or route["desired_inference_units"]
+    units = route["current_units"] or route["desired_units"]
     rate = per_unit * units
     if not ratelimit.take(f"endpoint:{route['pk']}", len(text), rate=rate):
         raise ServiceError(

@@ -8,9 +8,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from models_app import forms, selectors
+from models_app import forms, kinds, selectors
 from models_app.form_common import error_field, store_upload, version_label
-from models_app.models import JobKind, JobStatus
+from models_app.models import JobStatus
 from models_app.services import analysis_jobs
 from models_app.views.versions import output_archive
 from webapp.accounts.services.tags import tags_of
@@ -84,8 +84,9 @@ def job_create(request):
     initial = {}
     if request.GET.get("model"):
         initial["model_arn"] = request.GET["model"]
-        if ":entity-recognizer/" in request.GET["model"]:
-            initial["kind"] = JobKind.ENTITIES
+        spec = kinds.of_arn(request.GET["model"])
+        if spec is not None:
+            initial["kind"] = spec.job_kind
     form = forms.JobCreateForm(
         request.POST or None,
         request.FILES or None,

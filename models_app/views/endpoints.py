@@ -37,7 +37,7 @@ ENDPOINT_COLUMNS = (
     Column(
         "Inference units",
         "units",
-        (Coalesce("current_inference_units", "desired_inference_units"),),
+        (Coalesce("current_units", "desired_units"),),
         num=True,
         first=DESC,
     ),
@@ -65,7 +65,7 @@ def endpoint_create(request):
                 account=request.account,
                 name=data["name"],
                 model_arn=data["model_arn"],
-                desired_inference_units=data["inference_units"],
+                desired_units=data["inference_units"],
                 data_access_role_arn=data["data_access_role_arn"] or None,
                 tags=data["tags"],
             )
@@ -109,7 +109,7 @@ def endpoint_update(request, name):
     current = endpoint.model_version
     initial = {
         "model_arn": current.arn if current else "",
-        "inference_units": endpoint.desired_inference_units,
+        "inference_units": endpoint.desired_units,
         "data_access_role_arn": endpoint.desired_data_access_role_arn,
     }
     form = forms.EndpointUpdateForm(
@@ -122,7 +122,7 @@ def endpoint_update(request, name):
                 account=request.account,
                 arn=endpoint.arn,
                 desired_model_arn=data["model_arn"],
-                desired_inference_units=data["inference_units"],
+                desired_units=data["inference_units"],
                 desired_data_access_role_arn=data["data_access_role_arn"] or None,
             )
         except ServiceError as exc:

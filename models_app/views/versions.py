@@ -67,59 +67,12 @@ class Kind:
     # Recognizer scores read as percentages, as in Comprehend's console; classifiers show 0-1.
     percent: bool
     f1_label: str
+    sections: Callable  # the version page's evaluation sections
     trend_hidden: tuple[str, ...] = ()  # in the chart's legend, drawn only when clicked
 
     @property
     def urls(self) -> dict[str, str]:
         return {a: f"models_app:{self.slug}-{a.replace('_', '-')}" for a in URL_ACTIONS}
-
-
-KINDS = {
-    ModelKind.CLASSIFIER: Kind(
-        kind=ModelKind.CLASSIFIER,
-        slug="classifier",
-        title="Custom classification",
-        noun="classifier",
-        name_label="Model name",
-        form=forms.ClassifierCreateForm,
-        create=classifiers.classifier_create,
-        stop=classifiers.classifier_stop,
-        delete=classifiers.classifier_delete,
-        columns=(
-            ("Accuracy", "Accuracy"),
-            ("F1Score", "F1 score (macro)"),
-            ("MicroF1Score", "F1 score (micro)"),
-        ),
-        trend=(
-            ("Accuracy", "Accuracy"),
-            ("F1Score", "F1 score (macro)"),
-            ("MicroF1Score", "F1 score (micro)"),
-            ("Precision", "Precision (macro)"),
-            ("Recall", "Recall (macro)"),
-            ("MicroPrecision", "Precision (micro)"),
-            ("MicroRecall", "Recall (micro)"),
-            ("HammingLoss", "Hamming loss"),
-        ),
-        trend_hidden=("MicroPrecision", "MicroRecall", "HammingLoss"),
-        percent=False,
-        f1_label="F1 score (macro)",
-    ),
-    ModelKind.RECOGNIZER: Kind(
-        kind=ModelKind.RECOGNIZER,
-        slug="recognizer",
-        title="Custom entity recognition",
-        noun="recognizer",
-        name_label="Recognizer name",
-        form=forms.RecognizerCreateForm,
-        create=recognizers.recognizer_create,
-        stop=recognizers.recognizer_stop,
-        delete=recognizers.recognizer_delete,
-        columns=RECOGNIZER_METRICS,
-        trend=(("F1Score", "F1 score"), ("Precision", "Precision"), ("Recall", "Recall")),
-        percent=True,
-        f1_label="F1 score",
-    ),
-}
 
 
 def _load(selector, request, kind, **lookup):
@@ -487,7 +440,54 @@ def _highlight(text: str, entities: list[dict], types: list[str]) -> dict:
     }
 
 
-SECTIONS = {ModelKind.CLASSIFIER: _classifier_sections, ModelKind.RECOGNIZER: _recognizer_sections}
+KINDS = {
+    ModelKind.CLASSIFIER: Kind(
+        kind=ModelKind.CLASSIFIER,
+        slug="classifier",
+        title="Custom classification",
+        noun="classifier",
+        name_label="Model name",
+        form=forms.ClassifierCreateForm,
+        create=classifiers.classifier_create,
+        stop=classifiers.classifier_stop,
+        delete=classifiers.classifier_delete,
+        columns=(
+            ("Accuracy", "Accuracy"),
+            ("F1Score", "F1 score (macro)"),
+            ("MicroF1Score", "F1 score (micro)"),
+        ),
+        trend=(
+            ("Accuracy", "Accuracy"),
+            ("F1Score", "F1 score (macro)"),
+            ("MicroF1Score", "F1 score (micro)"),
+            ("Precision", "Precision (macro)"),
+            ("Recall", "Recall (macro)"),
+            ("MicroPrecision", "Precision (micro)"),
+            ("MicroRecall", "Recall (micro)"),
+            ("HammingLoss", "Hamming loss"),
+        ),
+        trend_hidden=("MicroPrecision", "MicroRecall", "HammingLoss"),
+        percent=False,
+        f1_label="F1 score (macro)",
+        sections=_classifier_sections,
+    ),
+    ModelKind.RECOGNIZER: Kind(
+        kind=ModelKind.RECOGNIZER,
+        slug="recognizer",
+        title="Custom entity recognition",
+        noun="recognizer",
+        name_label="Recognizer name",
+        form=forms.RecognizerCreateForm,
+        create=recognizers.recognizer_create,
+        stop=recognizers.recognizer_stop,
+        delete=recognizers.recognizer_delete,
+        columns=RECOGNIZER_METRICS,
+        trend=(("F1Score", "F1 score"), ("Precision", "Precision"), ("Recall", "Recall")),
+        percent=True,
+        f1_label="F1 score",
+        sections=_recognizer_sections,
+    ),
+}
 
 
 def _parameters(params) -> list[tuple[str, str]]:
@@ -505,7 +505,7 @@ def _version_context(request, spec: Kind, version) -> dict:
         "model": version.model,
         "parameters": _parameters(version.training_parameters),
         "tags": tags_of(request.account, version.arn),
-        **SECTIONS[spec.kind](version),
+        **spec.sections(version),
     }
 
 

@@ -152,7 +152,7 @@ def seed(user) -> None:
     account = user.membership.account
     version = factories.version(user, name="news", version_name="v1")
     factories.version(user, name="ner", kind=ModelKind.RECOGNIZER)
-    endpoint_create(account=account, name="ep", model_arn=version.arn, desired_inference_units=1)
+    endpoint_create(account=account, name="ep", model_arn=version.arn, desired_units=1)
     labelled = "".join(
         f"{label},{label.lower()} text number {i}\n"
         for i in range(20)

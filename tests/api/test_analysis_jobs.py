@@ -15,7 +15,7 @@ from models_app.models import AnalysisJob, AnalysisTask, ModelKind, ModelStatus,
 from models_app.services import analysis_jobs
 from tests import factories
 from tests.conftest import DATA, run_queued_jobs
-from tests.inference.trained import role, trained
+from tests.trained import role, trained
 from webapp.core import background, storage
 from webapp.core.background import wait_for
 

@@ -10,7 +10,7 @@ from models_app.models import Endpoint, ModelKind, ModelStatus
 from models_app.services import serving
 from tests import factories
 from tests.conftest import run_queued_jobs
-from tests.inference.trained import role, trained
+from tests.trained import role, trained
 
 
 def recognizer(client, user, store, version_name="v1", name="people"):

@@ -26,7 +26,7 @@ def _endpoint(user, version, name="ep"):
         status=EndpointStatus.IN_SERVICE,
         version=version,
         desired_version=version,
-        current_inference_units=1,
+        current_units=1,
     )
 
 

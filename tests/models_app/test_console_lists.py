@@ -192,7 +192,7 @@ def endpoints(user, count: int):
             status=EndpointStatus.IN_SERVICE if i % 2 else EndpointStatus.FAILED,
             version=version,
             desired_version=version,
-            current_inference_units=1 + i % 5,
+            current_units=1 + i % 5,
         )
 
 

@@ -11,7 +11,7 @@ from models_app.models import AnalysisJob, Endpoint, EndpointStatus, JobStatus, 
 from models_app.services import analysis_jobs
 from tests import factories
 from tests.conftest import PASSWORD, run_queued_jobs
-from tests.inference.trained import role, trained
+from tests.trained import role, trained
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def make_endpoint(user, version, name="ep", status=EndpointStatus.IN_SERVICE):
         status=status,
         version=version if status != EndpointStatus.CREATING else None,
         desired_version=version,
-        current_inference_units=1,
+        current_units=1,
     )
 
 
@@ -67,7 +67,7 @@ def test_create_an_endpoint_from_the_form(signed_in, owner):
     )
     assert resp.status_code == 302, resp.content.decode()[:2000]
     endpoint = Endpoint.objects.get(name="support-ep")
-    assert endpoint.status == EndpointStatus.CREATING and endpoint.desired_inference_units == 2
+    assert endpoint.status == EndpointStatus.CREATING and endpoint.desired_units == 2
     page = signed_in.get(resp["Location"]).content.decode()
     assert "Creating" in page and "data-poll-url" in page and "team" in page
     # A taken name is shown on the form, with what was typed kept.

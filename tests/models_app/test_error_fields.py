@@ -16,10 +16,10 @@ from models_app.forms import (
 )
 from models_app.models import AnalysisJob, Endpoint, EndpointStatus, ModelKind, ModelVersion
 from tests import factories
-from tests.inference.trained import role
 from tests.models_app import test_recognizer_views as recognizer_pages
 from tests.models_app import test_views as classifier_pages
 from tests.models_app.pages import field_error, text
+from tests.trained import role
 from webapp.api import protocol
 from webapp.core.errors import ServiceError, validation_error
 
@@ -164,7 +164,7 @@ def test_endpoint_service_errors_land_on_their_field(client, owner):
         status=EndpointStatus.UPDATING,
         version=version,
         desired_version=version,
-        current_inference_units=1,
+        current_units=1,
     )
     client.force_login(owner)
     resp = client.post(

@@ -179,7 +179,7 @@ def test_work_submitted_while_redis_is_down_runs_when_it_is_back(
     private_redis.start()
     assert wait_for(lambda: _status(AnalysisJob, job.pk) == "COMPLETED", 180), worker.output()
     assert wait_for(
-        lambda: Endpoint.objects.filter(pk=endpoint.pk, current_inference_units=2).exists(), 120
+        lambda: Endpoint.objects.filter(pk=endpoint.pk, current_units=2).exists(), 120
     ), worker.output()
     assert _status(Endpoint, endpoint.pk) == EndpointStatus.IN_SERVICE
     assert not OutboxEntry.objects.exists()

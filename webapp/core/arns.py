@@ -10,16 +10,18 @@ from webapp.core.errors import not_found, validation_error
 PARTITION = "aws"
 SERVICE = "comprehend"
 
-# Resource types as they appear in ARNs, mapped to how they read in messages.
-RESOURCE_TYPES = {
-    "document-classifier": "classifier",
-    "entity-recognizer": "entity recognizer",
-    "document-classifier-endpoint": "endpoint",
-    "entity-recognizer-endpoint": "endpoint",
-    "flywheel": "flywheel",
-    "document-classification-job": "classification job",
-    "entities-detection-job": "entities detection job",
-}
+# Resource types as they appear in ARNs, mapped to how they read in messages. Each app registers
+# its own (register_type), so this module knows the grammar and nothing of what the types are.
+RESOURCE_TYPES: dict[str, str] = {}
+# The sub-resources a type has ("version" for models, "dataset" for flywheels).
+_CHILDREN: dict[str, tuple[str, ...]] = {}
+
+
+def register_type(resource_type: str, noun: str, *, children: tuple[str, ...] = ()) -> None:
+    """Make `resource_type` an ARN type, read as `noun` in messages, with these sub-resources."""
+    RESOURCE_TYPES[resource_type] = noun
+    _CHILDREN[resource_type] = children
+
 
 _NAME = r"[a-zA-Z0-9](?:-*[a-zA-Z0-9])*"
 _ARN_RE = re.compile(
@@ -104,13 +106,10 @@ def parse(value, *, field: str, expected: str | tuple[str, ...] | None = None) -
         kinds = " or ".join(expected_types)
         raise validation_error(f"Value '{value}' at '{field}' is not a {kinds} ARN.", field=field)
     subtype = match["subtype"]
-    if subtype == "version" and match["type"] not in ("document-classifier", "entity-recognizer"):
+    if subtype and subtype not in _CHILDREN[match["type"]]:
+        owners = {"version": "models have versions", "dataset": "flywheels have datasets"}
         raise validation_error(
-            f"Value '{value}' at '{field}': only models have versions.", field=field
-        )
-    if subtype == "dataset" and match["type"] != "flywheel":
-        raise validation_error(
-            f"Value '{value}' at '{field}': only flywheels have datasets.", field=field
+            f"Value '{value}' at '{field}': only {owners[subtype]}.", field=field
         )
     return Arn(
         account=match["account"],

@@ -10,7 +10,7 @@ from models_app.models import AnalysisJob, JobKind, JobStatus, ModelKind
 from models_app.services import analysis_jobs
 from tests import factories
 from tests.conftest import run_queued_jobs
-from tests.inference.trained import trained
+from tests.trained import trained
 from webapp.core import storage
 from webapp.core.errors import ServiceError
 from webapp.core.models import OutboxEntry

@@ -6,7 +6,7 @@ from models_app.models import Endpoint, EndpointStatus, ModelKind, ModelStatus
 from models_app.services import endpoints
 from tests import factories
 from tests.conftest import run_queued_jobs
-from tests.inference.trained import trained
+from tests.trained import trained
 from webapp.accounts.models import Tag
 from webapp.core.errors import ServiceError
 from webapp.core.models import OutboxEntry
@@ -17,7 +17,7 @@ def _create(user, version, **overrides):
         "account": user.membership.account,
         "name": "support",
         "model_arn": version.arn,
-        "desired_inference_units": 1,
+        "desired_units": 1,
     }
     arguments.update(overrides)
     return endpoints.endpoint_create(**arguments)
@@ -36,7 +36,7 @@ def test_create_records_a_creating_endpoint_with_its_deploy_job(db, owner):
     "overrides, code",
     [
         ({"name": "not valid!"}, "ValidationException"),
-        ({"desired_inference_units": 0}, "ValidationException"),
+        ({"desired_units": 0}, "ValidationException"),
         ({"flywheel_arn": "arn:aws:comprehend:us-east-1:123456789012:flywheel/f"}, None),
     ],
 )
@@ -88,7 +88,7 @@ def test_update_waits_for_in_service_and_keeps_to_one_kind(db, owner):
     endpoint = _create(owner, version)
     account = owner.membership.account
     with pytest.raises(ServiceError) as excinfo:
-        endpoints.endpoint_update(account=account, arn=endpoint.arn, desired_inference_units=2)
+        endpoints.endpoint_update(account=account, arn=endpoint.arn, desired_units=2)
     assert excinfo.value.code == "ResourceInUseException"
     Endpoint.objects.filter(pk=endpoint.pk).update(
         status=EndpointStatus.IN_SERVICE, version=version
@@ -99,11 +99,9 @@ def test_update_waits_for_in_service_and_keeps_to_one_kind(db, owner):
             account=account, arn=endpoint.arn, desired_model_arn=recognizer.arn
         )
     assert excinfo.value.code == "InvalidRequestException"
-    updated = endpoints.endpoint_update(
-        account=account, arn=endpoint.arn, desired_inference_units=2
-    )
+    updated = endpoints.endpoint_update(account=account, arn=endpoint.arn, desired_units=2)
     assert updated.status == EndpointStatus.UPDATING
-    assert updated.desired_inference_units == 2 and updated.version == version
+    assert updated.desired_units == 2 and updated.version == version
 
 
 def test_delete_takes_the_endpoint_and_its_tags(db, owner):
