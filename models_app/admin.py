@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from models_app.models import AnalysisJob, AnalysisTask, CustomModel, Endpoint, ModelVersion
+from models_app.models import (
+    AnalysisJob,
+    AnalysisTask,
+    CustomModel,
+    Endpoint,
+    ModelVersion,
+    ResourcePolicy,
+)
 
 
 @admin.register(CustomModel)
@@ -34,3 +41,17 @@ class AnalysisJobAdmin(admin.ModelAdmin):
 class AnalysisTaskAdmin(admin.ModelAdmin):
     list_display = ("pk", "job", "status")
     list_filter = ("status",)
+
+
+@admin.register(ResourcePolicy)
+class ResourcePolicyAdmin(admin.ModelAdmin):
+    """For looking only: a policy changes through PutResourcePolicy or the version page."""
+
+    list_display = ("version", "revision_id", "updated_at")
+    readonly_fields = ("version", "text", "revision_id", "created_at", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

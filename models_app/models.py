@@ -141,6 +141,21 @@ class ModelVersion(TrackedWork):
         return self.status in ModelStatus.USABLE
 
 
+class ResourcePolicy(models.Model):
+    """A version's resource-based policy (model copy): which other accounts may import it."""
+
+    version = models.OneToOneField(
+        ModelVersion, on_delete=models.CASCADE, related_name="resource_policy"
+    )
+    text = models.TextField()  # as given, so Describe answers it byte for byte
+    revision_id = models.CharField(max_length=64)  # new random hex on every put
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"policy of {self.version}"
+
+
 # Inference: real-time endpoints and asynchronous analysis jobs.
 
 
