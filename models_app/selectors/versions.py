@@ -7,9 +7,9 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from models_app import kinds
-from models_app.models import CustomModel, ModelVersion
-from webapp.core import arns
-from webapp.core.errors import invalid_filter, not_found
+from models_app.models import CustomModel, ModelVersion, ResourcePolicy
+from webapp.core import arns, policies
+from webapp.core.errors import ServiceError, invalid_filter, not_found
 
 
 def versions(account, kind: str) -> QuerySet:
@@ -67,7 +67,11 @@ def version_for(
     arn = arns.parse(value, field=field, expected=expected)
     kind = kind or kinds.of_arn_type(arn.resource_type).kind
     owner = arn.names_account(account.account_id)
-    if not owner and arn.names_account(arn.account) and _policy_allows(arn, principal, action):
+    if (
+        not owner
+        and arn.names_account(arn.account)
+        and _policy_allows(arn, kind, account, principal, action)
+    ):
         return _version_of_owner(arn, kind, value)
     return arns.resolve(
         account,
@@ -80,15 +84,38 @@ def version_for(
     )
 
 
-def _policy_allows(arn, principal, action: str) -> bool:
-    """Whether another account's version lets `principal` do `action` (model copy: "another
-    account may use this version when its resource policy allows").
+def _policy_allows(arn, kind: str, account, principal, action: str) -> bool:
+    """Whether another account's version lets `principal` (a user of `account`) do `action`
+    (model copy: "another account may import this version when its resource policy allows").
 
-    This is the one place that decision belongs. No version has a resource policy yet, so only
-    the owner account reaches its versions, and another account's ARN answers exactly like a
-    missing one.
+    This is the one place that decision belongs. Only importing can be shared: using,
+    describing, tagging, stopping or deleting another account's version stays refused whatever
+    its policy says, so those answer exactly like a missing version.
     """
-    return False
+    if action != policies.IMPORT_ACTION or principal is None or account is None:
+        return False
+    text = (
+        ResourcePolicy.objects.filter(
+            version__account__account_id=arn.account,
+            version__model__kind=kind,
+            version__model__name=arn.name,
+            version__version_name=arn.version or "",
+        )
+        .values_list("text", flat=True)
+        .first()
+    )
+    if text is None:
+        return False
+    try:
+        policy = policies.parse(text, resource_arn=str(arn))
+    except ServiceError:
+        # A stored policy the grammar no longer accepts (it changed since) shares nothing.
+        return False
+    return policy.allows(
+        account_id=account.account_id,
+        principal_arn=arns.principal_user(account.account_id, principal.username),
+        action=action,
+    )
 
 
 def _version_of_owner(arn, kind: str, value: str) -> ModelVersion:

@@ -1,8 +1,11 @@
 """Document classifiers: checking a create request and the operations on them."""
 
+from django.db import transaction
+
 from models_app import selectors
 from models_app.models import ModelKind, ModelVersion
 from models_app.services import versions
+from models_app.services.resource_policies import policy_attach
 from webapp.core import storage
 from webapp.core.errors import invalid_request, validation_error
 
@@ -143,6 +146,7 @@ def classifier_create(
     volume_kms_key_id="",
     model_kms_key_id="",
     parent: ModelVersion | None = None,
+    model_policy: str = "",
 ) -> ModelVersion:
     """Create a classifier version and queue its training."""
     common = versions.check_common(
@@ -162,12 +166,17 @@ def classifier_create(
         mode=mode,
         input_data_config=check_input(account, input_data_config, mode=mode),
         output_data_config=check_output(account, output_data_config),
-        volume_kms_key_id=volume_kms_key_id or "",
-        model_kms_key_id=model_kms_key_id or "",
+        **versions.check_keys(
+            account, model_kms_key_id=model_kms_key_id, volume_kms_key_id=volume_kms_key_id
+        ),
         parent=parent,
         **common,
     )
-    return versions.version_create(account=account, spec=spec)
+    with transaction.atomic():  # a ModelPolicy that does not parse leaves nothing created
+        version = versions.version_create(account=account, spec=spec)
+        if model_policy:
+            policy_attach(version=version, policy_text=model_policy, field="ModelPolicy")
+    return version
 
 
 def classifier_describe(*, account, arn: str, principal=None) -> ModelVersion:

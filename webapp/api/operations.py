@@ -1,6 +1,6 @@
 """The table from X-Amz-Target operation name to its handler(account, user, body) -> dict."""
 
-from webapp.api.handlers import inference, models, tags
+from webapp.api.handlers import inference, model_copy, models, tags
 
 OPERATIONS = {
     "CreateDocumentClassifier": models.create_document_classifier,
@@ -32,6 +32,9 @@ OPERATIONS = {
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,
+    "PutResourcePolicy": model_copy.put_resource_policy,
+    "DescribeResourcePolicy": model_copy.describe_resource_policy,
+    "DeleteResourcePolicy": model_copy.delete_resource_policy,
 }
 
 # Operations that change nothing: the gateway runs them outside a transaction.

@@ -51,10 +51,6 @@ list_entity_recognizer_summaries = _summaries(kinds.RECOGNIZER)
 def create_document_classifier(account, user, body):
     if body.get("VpcConfig"):
         raise invalid_request("VpcConfig does not apply to a self-hosted Textwheel.")
-    if body.get("ModelPolicy"):
-        raise invalid_request(
-            "ModelPolicy is not supported yet; share versions once model copy is available."
-        )
     version = classifiers.classifier_create(
         account=account,
         name=body["DocumentClassifierName"],
@@ -68,6 +64,7 @@ def create_document_classifier(account, user, body):
         client_request_token=body.get("ClientRequestToken"),
         volume_kms_key_id=body.get("VolumeKmsKeyId"),
         model_kms_key_id=body.get("ModelKmsKeyId"),
+        model_policy=body.get("ModelPolicy") or "",
     )
     return {"DocumentClassifierArn": version.arn}
 
@@ -94,10 +91,6 @@ def delete_document_classifier(account, user, body):
 def create_entity_recognizer(account, user, body):
     if body.get("VpcConfig"):
         raise invalid_request("VpcConfig does not apply to a self-hosted Textwheel.")
-    if body.get("ModelPolicy"):
-        raise invalid_request(
-            "ModelPolicy is not supported yet; share versions once model copy is available."
-        )
     version = recognizers.recognizer_create(
         account=account,
         name=body["RecognizerName"],
@@ -109,6 +102,7 @@ def create_entity_recognizer(account, user, body):
         client_request_token=body.get("ClientRequestToken"),
         volume_kms_key_id=body.get("VolumeKmsKeyId"),
         model_kms_key_id=body.get("ModelKmsKeyId"),
+        model_policy=body.get("ModelPolicy") or "",
     )
     return {"EntityRecognizerArn": version.arn}
 
