@@ -6,7 +6,7 @@ from django.db import models
 
 from models_app import kinds
 from models_app.kinds import JobKind, ModelKind
-from webapp.accounts.models import Account
+from webapp.accounts.models import Account, EncryptionKey
 from webapp.core import arns
 from webapp.core.background import TrackedWork
 
@@ -102,6 +102,19 @@ class ModelVersion(TrackedWork):
     )
     # Model copy and flywheels record where a version came from; both are filled in by them.
     source_model_arn = models.CharField(max_length=256, blank=True)
+    # The version an import copies (None once it is deleted: the copy no longer needs it).
+    source_version = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Keys are never deleted, only disabled: a model must always be able to name its key.
+    model_key = models.ForeignKey(
+        EncryptionKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    volume_key = models.ForeignKey(
+        EncryptionKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The artifact's own data key, sealed by model_key (only for versions with a model key).
+    data_key_wrapped = models.BinaryField(blank=True, default=b"")
     flywheel_arn = models.CharField(max_length=256, blank=True)
     client_request_token = models.CharField(max_length=64, blank=True)
     submit_time = models.DateTimeField(auto_now_add=True)
@@ -139,6 +152,10 @@ class ModelVersion(TrackedWork):
     @property
     def is_usable(self) -> bool:
         return self.status in ModelStatus.USABLE
+
+    @property
+    def is_imported(self) -> bool:
+        return bool(self.source_model_arn)
 
 
 class ResourcePolicy(models.Model):

@@ -25,7 +25,9 @@ def _common(v: ModelVersion) -> dict:
         "EndTime": v.end_time,
         "TrainingStartTime": v.training_start_time,
         "TrainingEndTime": v.training_end_time,
-        "InputDataConfig": v.input_data_config or None,
+        # An imported copy shows none of its source's data locations (recognizers keep only
+        # EntityTypes, which say what the model finds).
+        "InputDataConfig": (v.input_data_config or None) if not v.is_imported else {},
         "DataAccessRoleArn": v.data_access_role_arn or None,
         "VolumeKmsKeyId": v.volume_kms_key_id or None,
         "ModelKmsKeyId": v.model_kms_key_id or None,
@@ -37,8 +39,8 @@ def _common(v: ModelVersion) -> dict:
 
 def classifier_properties(v: ModelVersion) -> dict:
     props = {"DocumentClassifierArn": v.arn, **_common(v), "Mode": v.mode or None}
-    output = dict(v.output_data_config or {})
-    if v.output_uri:
+    output = dict(v.output_data_config or {}) if not v.is_imported else {}
+    if v.output_uri and not v.is_imported:
         output["S3Uri"] = v.output_uri  # Describe returns the full path of output.tar.gz
     props["OutputDataConfig"] = output or None
     if v.metrics is not None or v.number_of_trained_documents is not None:
@@ -55,6 +57,9 @@ def classifier_properties(v: ModelVersion) -> dict:
 
 def recognizer_properties(v: ModelVersion) -> dict:
     props = {"EntityRecognizerArn": v.arn, **_common(v)}
+    if v.is_imported:
+        types = (v.input_data_config or {}).get("EntityTypes")
+        props["InputDataConfig"] = {"EntityTypes": types} if types else {}
     if v.metrics is not None or v.number_of_trained_documents is not None:
         metrics = v.metrics or {}
         # Comprehend's model gives recognizer-level scores of plain-text models on 0-100 and

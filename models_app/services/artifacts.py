@@ -10,22 +10,31 @@ machines then share nothing but the database, Redis and the store.
 here move that folder. A model is whole before anything refers to it: the ml layer writes under a
 temporary name and renames, the upload finishes before the version row records the URI, and a
 cache entry appears by renaming a finished download.
+
+A version with a model key (ModelKmsKeyId) keeps its artifact as one AES-256-GCM container,
+`model.sealed` (the folder as a tar, sealed with a data key of its own; the data key is kept on the
+row, wrapped by the account's key). Its plain files exist only in a private temporary folder while
+a model is loaded or copied, never in the cache; a disabled key stops it opening.
 """
 
 import contextlib
+import hashlib
 import logging
 import os
 import re
 import shutil
+import tarfile
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
 
 from models_app.models import ModelVersion
-from webapp.core import storage
+from webapp.accounts.models import EncryptionKey
+from webapp.accounts.services import keys
+from webapp.core import crypto, storage
 from webapp.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -33,6 +42,7 @@ log = logging.getLogger(__name__)
 CACHE_FOLDER = "artifact-cache"
 # Uploaded after every file it describes (both kinds of artifact have one).
 METADATA = "metadata.json"
+SEALED = "model.sealed"  # the one file of an encrypted artifact
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -118,6 +128,8 @@ def _evict(entry: Path) -> None:
 
 def artifact_write(version: ModelVersion, save: Callable[[Path], str]) -> tuple[str, str]:
     """Store a version's model written by save(folder) -> sha256; return (artifact_uri, sha256)."""
+    if version.model_key_id is not None:
+        return _write_sealed(version, save)
     if not _remote():
         directory = local_dir(version)
         return str(directory), save(directory)
@@ -137,6 +149,116 @@ def artifact_write(version: ModelVersion, save: Callable[[Path], str]) -> tuple[
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return str(location), sha256
+
+
+def _private_dir(prefix: str) -> Path:
+    # mkdtemp makes it 0700: the plain files of an encrypted model are for this process only.
+    return Path(tempfile.mkdtemp(prefix=f"textwheel-{prefix}-"))
+
+
+def _artifact_aad(version: ModelVersion) -> bytes:
+    # A container opens only as the artifact of the version it was written for.
+    return f"textwheel-model-artifact:{version.pk}".encode()
+
+
+def _key_of(version: ModelVersion) -> EncryptionKey:
+    # Read afresh: whether the key is enabled must be decided now, not when the row was loaded.
+    return EncryptionKey.objects.select_related("account").get(pk=version.model_key_id)
+
+
+def _seal_into(version: ModelVersion, plain: Path) -> str:
+    """Seal the plain folder as the version's artifact; record its wrapped data key; return the
+    artifact_uri."""
+    data_key = crypto.new_data_key()
+    wrapped = keys.data_key_wrap(_key_of(version), data_key)
+    work = _private_dir("seal")
+    try:
+        archive = work / "model.tar"
+        with tarfile.open(archive, "w") as tar:
+            for path in sorted(plain.rglob("*")):
+                tar.add(path, arcname=path.relative_to(plain).as_posix(), recursive=False)
+        sealed = work / "sealed"
+        sealed.mkdir()
+        crypto.seal_file(data_key, archive, sealed / SEALED, aad=_artifact_aad(version))
+        archive.unlink()
+        if _remote():
+            location = store_location(version)
+            store = storage.installation_store()
+            with _store_errors("stored"):
+                store.ensure_bucket(location.bucket)
+                store.delete_prefix(location)
+                store.upload_folder(sealed, location)
+            uri = str(location)
+        else:
+            target = local_dir(version)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():  # a retried training starts from nothing
+                shutil.rmtree(target)
+            os.rename(sealed, target)
+            uri = str(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    version.data_key_wrapped = wrapped
+    ModelVersion.objects.filter(pk=version.pk).update(data_key_wrapped=wrapped)
+    return uri
+
+
+def _write_sealed(version: ModelVersion, save: Callable[[Path], str]) -> tuple[str, str]:
+    work = _private_dir("write")
+    try:
+        folder = work / "model"
+        sha256 = save(folder)
+        return _seal_into(version, folder), sha256
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def artifact_unsealed(version: ModelVersion) -> Iterator[Path]:
+    """The plain folder of a version's artifact for the duration of the block.
+
+    An encrypted artifact is opened into a private temporary folder, removed afterwards; a
+    disabled key raises ResourceUnavailableException naming it. A plain one is artifact_open's.
+    """
+    if version.model_key_id is None:
+        yield artifact_open(version)
+        return
+    if not bytes(version.data_key_wrapped or b""):
+        raise ValueError("the version records no data key for its encrypted artifact")
+    data_key = keys.data_key_unwrap(_key_of(version), version.data_key_wrapped)
+    work = _private_dir("open")
+    try:
+        uri = version.artifact_uri
+        if _in_store(uri):
+            found = storage.installation_store().download_folder(
+                storage.parse_uri(uri, field="artifact_uri"), work / "sealed"
+            )
+            if not found:
+                raise FileNotFoundError("the stored model has no files")
+            sealed = work / "sealed" / SEALED
+        else:
+            sealed = Path(uri) / SEALED
+        archive = work / "model.tar"
+        crypto.unseal_file(data_key, sealed, archive, aad=_artifact_aad(version))
+        folder = work / "model"
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, filter="data")
+        archive.unlink()
+        yield folder
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def files_digest(folder: Path) -> str:
+    """One sha256 over every file's relative path and bytes: equal only for identical folders."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def artifact_open(version: ModelVersion, *, refresh: bool = False) -> Path:
@@ -168,6 +290,9 @@ def artifact_open(version: ModelVersion, *, refresh: bool = False) -> Path:
 
 def artifact_load(version: ModelVersion, load: Callable[[Path], object]):
     """load(folder) on the version's artifact; a cached copy that fails is fetched once more."""
+    if version.model_key_id is not None:
+        with artifact_unsealed(version) as folder:
+            return load(folder)
     try:
         return load(artifact_open(version))
     except ServiceError:
@@ -183,9 +308,68 @@ def artifact_load(version: ModelVersion, load: Callable[[Path], object]):
 
 def artifact_copy(source: ModelVersion, target: ModelVersion) -> str:
     """Copy one version's artifact to another version's location; return the new artifact_uri
-    (the sha256 stays the source's)."""
+    (the sha256 stays the source's).
+
+    The plain files are copied byte for byte; an encrypted source is opened with its key, and a
+    target with a model key gets a container of its own (and its own data key). The copy is read
+    back and its files compared with the source's before this returns.
+    """
     if not source.artifact_uri:
         raise ValueError("the source version has no artifact")
+    if source.model_key_id is None and target.model_key_id is None:
+        uri = _copy_plain(source, target)
+        with artifact_unsealed(source) as plain:
+            expected = files_digest(plain)
+    else:
+        with artifact_unsealed(source) as plain:
+            expected = files_digest(plain)
+            if target.model_key_id is not None:
+                uri = _seal_into(target, plain)
+            else:
+                uri = _place_plain(plain, target)
+    copied = ModelVersion(
+        pk=target.pk,
+        account=target.account,
+        model=target.model,
+        artifact_uri=uri,
+        artifact_sha256=source.artifact_sha256,
+        model_key_id=target.model_key_id,
+        data_key_wrapped=target.data_key_wrapped,
+    )
+    if _in_store(uri) and target.model_key_id is None:
+        _evict(cache_root() / source.artifact_sha256)  # read the copy itself, not the cache
+    with artifact_unsealed(copied) as plain:
+        if files_digest(plain) != expected:
+            raise ServiceError(
+                "InternalServerException",
+                "The copied model's files differ from the source's; the copy was not kept.",
+                500,
+            )
+    return uri
+
+
+def _place_plain(plain: Path, target: ModelVersion) -> str:
+    """Store a plain folder as a version's (unencrypted) artifact."""
+    if _remote():
+        location = store_location(target)
+        store = storage.installation_store()
+        with _store_errors("copied"):
+            store.ensure_bucket(location.bucket)
+            store.delete_prefix(location)
+            store.upload_folder(plain, location, last=METADATA)
+        return str(location)
+    target_dir = local_dir(target)
+    target_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.tmp-", dir=target_dir.parent))
+    try:
+        shutil.copytree(plain, work / "model")
+        os.rename(work / "model", target_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return str(target_dir)
+
+
+def _copy_plain(source: ModelVersion, target: ModelVersion) -> str:
     if _remote():
         location = store_location(target)
         store = storage.installation_store()
@@ -199,15 +383,7 @@ def artifact_copy(source: ModelVersion, target: ModelVersion) -> str:
             else:  # a model trained before the installation used an object store
                 store.upload_folder(Path(source.artifact_uri), location, last=METADATA)
         return str(location)
-    target_dir = local_dir(target)
-    target_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.tmp-", dir=target_dir.parent))
-    try:
-        shutil.copytree(artifact_open(source), work / "model")
-        os.rename(work / "model", target_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return str(target_dir)
+    return _place_plain(artifact_open(source), target)
 
 
 def artifact_location(version: ModelVersion) -> str:

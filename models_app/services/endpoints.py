@@ -10,6 +10,7 @@ from models_app import kinds, selectors
 from models_app.models import Endpoint, ModelVersion
 from models_app.models import EndpointStatus as S
 from models_app.services import serving
+from webapp.accounts.models import EncryptionKey
 from webapp.accounts.services.tags import tags_delete_all, tags_set
 from webapp.core import arns, background, ratelimit, resources
 from webapp.core.errors import ServiceError, in_use, invalid_request, unavailable, validation_error
@@ -325,6 +326,9 @@ def _route(account, endpoint_arn: str, kind: str) -> tuple[dict, serving.ServedM
             version_id, sha256 = active.pk, active.artifact_sha256
     if version_id is None:
         raise unavailable(f"The endpoint {arn} has no model in service.")
+    if version_id == route["version_id"] and route["version__model_key__enabled"] is False:
+        key = EncryptionKey(account=account, key_id=route["version__model_key__key_id"])
+        raise serving.key_disabled(key.arn)
     served = serving.cached(version_id, sha256)
     if served is None:
         served = serving.get(selectors.version_for_serving(version_id))

@@ -17,6 +17,7 @@ from django.db import connection
 from models_app import kinds
 from models_app.models import ModelVersion
 from models_app.services import artifacts
+from webapp.accounts.models import EncryptionKey
 from webapp.core.errors import ServiceError, unavailable
 
 log = logging.getLogger(__name__)
@@ -289,8 +290,29 @@ _prefetching: set = set()
 _prefetch_lock = threading.Lock()
 
 
+def key_disabled(key_arn: str) -> ServiceError:
+    """The refusal of a model whose encryption key is disabled."""
+    return unavailable(
+        f"The KMS key {key_arn} is disabled; models encrypted with it cannot be used until it "
+        "is enabled."
+    )
+
+
+def check_key(version: ModelVersion) -> None:
+    """Refuse a version whose model key is disabled (one query, only for encrypted models)."""
+    if version.model_key_id is None:
+        return
+    key = EncryptionKey.objects.select_related("account").get(pk=version.model_key_id)
+    if not key.enabled:
+        raise key_disabled(key.arn)
+
+
 def get(version: ModelVersion) -> ServedModel:
-    """The loaded model of a trained version, from this process's cache when it is there."""
+    """The loaded model of a trained version, from this process's cache when it is there.
+
+    A model loaded before its key was disabled stays in memory, so the key is asked here too.
+    """
+    check_key(version)
     return _cache.get(version)
 
 

@@ -12,6 +12,8 @@ from models_app import kinds, selectors
 from models_app.models import CustomModel, ModelStatus, ModelVersion
 from models_app.services.artifacts import artifact_delete, artifact_location
 from models_app.services.version_status import version_transition
+from webapp.accounts.models import EncryptionKey
+from webapp.accounts.services import keys
 from webapp.accounts.services.tags import tags_delete_all, tags_set
 from webapp.core import arns, background, storage
 from webapp.core.errors import (
@@ -53,6 +55,8 @@ class VersionSpec:
     client_request_token: str | None = None
     volume_kms_key_id: str = ""
     model_kms_key_id: str = ""
+    volume_key: EncryptionKey | None = None
+    model_key: EncryptionKey | None = None
     parent: ModelVersion | None = None
 
 
@@ -83,6 +87,20 @@ def check_common(
         "tags": check_tags(tags),
         "client_request_token": check_client_token(client_request_token),
     }
+
+
+def check_keys(account, *, model_kms_key_id=None, volume_kms_key_id=None) -> dict:
+    """ModelKmsKeyId and VolumeKmsKeyId, each naming an enabled key of the account when given;
+    the ids are kept as given (Describe answers them so) beside the keys they name."""
+    checked = {}
+    for name, value, member in (
+        ("model", model_kms_key_id, "ModelKmsKeyId"),
+        ("volume", volume_kms_key_id, "VolumeKmsKeyId"),
+    ):
+        key = keys.key_for(account=account, key_ref=value, field=member) if value else None
+        checked[f"{name}_kms_key_id"] = value if key is not None else ""
+        checked[f"{name}_key"] = key
+    return checked
 
 
 def version_create(*, account, spec: VersionSpec) -> ModelVersion:
@@ -122,6 +140,8 @@ def version_create(*, account, spec: VersionSpec) -> ModelVersion:
                     data_access_role_arn=spec.data_access_role_arn,
                     volume_kms_key_id=spec.volume_kms_key_id,
                     model_kms_key_id=spec.model_kms_key_id,
+                    volume_key=spec.volume_key,
+                    model_key=spec.model_key,
                     client_request_token=spec.client_request_token or "",
                     parent=spec.parent,
                     rq_job_id=job_id,

@@ -64,3 +64,8 @@ def unsupported_language(message: str, *, field: str | None = None) -> ServiceEr
 
 def kms_key_invalid(message: str, field: str | None = None) -> ServiceError:
     return ServiceError("KmsKeyValidationException", message, 400, field=field)
+
+
+def access_denied(message: str, *, field: str | None = None) -> ServiceError:
+    # AWS's generic code (not in Comprehend's model, so boto3 raises a plain ClientError).
+    return ServiceError("AccessDeniedException", message, 400, field=field)
