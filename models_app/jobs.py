@@ -26,3 +26,10 @@ def analysis_task_job(task_id: int) -> None:
     from models_app.services.analysis_jobs import task_run
 
     task_run(task_id=task_id)
+
+
+def version_import_job(version_id: int) -> None:
+    """Copy an imported version's model from its source (ImportModel)."""
+    from models_app.services.model_copy import version_copy
+
+    version_copy(version_id=version_id)

@@ -35,6 +35,7 @@ OPERATIONS = {
     "PutResourcePolicy": model_copy.put_resource_policy,
     "DescribeResourcePolicy": model_copy.describe_resource_policy,
     "DeleteResourcePolicy": model_copy.delete_resource_policy,
+    "ImportModel": model_copy.import_model,
 }
 
 # Operations that change nothing: the gateway runs them outside a transaction.

@@ -1,6 +1,6 @@
 """Model copy: the resource-based policies that share a model version with other accounts."""
 
-from models_app.services import resource_policies
+from models_app.services import model_copy, resource_policies
 
 
 def put_resource_policy(account, user, body):
@@ -32,3 +32,17 @@ def delete_resource_policy(account, user, body):
         revision_id=body.get("PolicyRevisionId"),
     )
     return {}
+
+
+def import_model(account, user, body):
+    version = model_copy.version_import(
+        account=account,
+        user=user,
+        source_model_arn=body["SourceModelArn"],
+        model_name=body.get("ModelName"),
+        version_name=body.get("VersionName"),
+        model_kms_key_id=body.get("ModelKmsKeyId"),
+        data_access_role_arn=body.get("DataAccessRoleArn"),
+        tags=body.get("Tags"),
+    )
+    return {"ModelArn": version.arn}
