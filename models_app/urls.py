@@ -15,12 +15,15 @@ def _model_pages(kind: str, slug: str, prefix: str) -> list:
         path(f"{prefix}/", views.model_list, k, name=f"{slug}-list"),
         # Outside <prefix>/ so that no model name (a model may be called "create") hides it.
         path(f"create-{slug}/", views.model_create, k, name=f"{slug}-create"),
+        path(f"import-{slug}/", views.version_import, k, name=f"{slug}-import"),
         path(model, views.model_detail, k, name=f"{slug}-detail"),
         path(f"{model}versions-table/", views.model_versions, k, name=f"{slug}-versions"),
         path(version, views.version_detail, k, name=f"{slug}-version-detail"),
         path(f"{version}status/", views.version_status, k, name=f"{slug}-version-status"),
         path(f"{version}stop/", views.version_stop, k, name=f"{slug}-version-stop"),
         path(f"{version}delete/", views.version_delete, k, name=f"{slug}-version-delete"),
+        path(f"{version}policy/", views.policy_edit, k, name=f"{slug}-policy-edit"),
+        path(f"{version}policy/delete/", views.policy_delete, k, name=f"{slug}-policy-delete"),
     ]
 
 

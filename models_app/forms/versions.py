@@ -6,6 +6,7 @@ from django import forms
 
 from models_app.form_common import TagRowsMixin
 from models_app.form_common import checked as _checked
+from models_app.forms.model_copy import PolicyField
 from models_app.models import ModelKind, ModelStatus
 from models_app.services.versions import LANGUAGES
 from webapp.core import arns, storage
@@ -76,6 +77,7 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
         "VersionName": "version_name",
         "LanguageCode": "language_code",
         "DataAccessRoleArn": "data_access_role_arn",
+        "ModelPolicy": "model_policy",
     }
 
     name = forms.CharField(label="Model name", max_length=63)
@@ -97,6 +99,14 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
         label="Data access role",
         max_length=2048,
         help_text="Recorded with the version, as Comprehend does.",
+    )
+    model_policy = PolicyField(
+        label="Resource-based policy",
+        required=False,
+        help_text="Optional JSON that lets other accounts import this version "
+        '(comprehend:ImportModel; "Resource": "*" means this version). You can also share it '
+        "later from the version's page, where a builder writes the policy for you.",
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code"}),
     )
 
     def __init__(self, *args, account_id: str, tags=(), fixed_name: str | None = None, **kwargs):
@@ -173,6 +183,7 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
             "language_code": data["language_code"],
             "data_access_role_arn": data["data_access_role_arn"],
             "tags": data["tags"],
+            "model_policy": data["model_policy"],
         }
 
     @staticmethod

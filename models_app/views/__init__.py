@@ -17,6 +17,11 @@ from models_app.views.endpoints import (
     endpoint_status,
     endpoint_update,
 )
+from models_app.views.model_copy import (
+    policy_delete,
+    policy_edit,
+    version_import,
+)
 from models_app.views.versions import (
     classifier_version_output,
     model_create,
@@ -45,6 +50,9 @@ __all__ = [
     "recognizer_version_try",
     "version_stop",
     "version_delete",
+    "policy_edit",
+    "policy_delete",
+    "version_import",
     "endpoint_list",
     "endpoint_create",
     "endpoint_detail",

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from models_app import forms, presenters, selectors
 from models_app.form_common import error_field, store_upload
 from models_app.models import ModelKind, ModelStatus
+from models_app.selectors import model_copy as model_copy_selectors
 from models_app.services import classifiers, recognizers, serving
 from webapp.accounts.services.tags import tags_of
 from webapp.core import storage
@@ -46,6 +47,9 @@ URL_ACTIONS = (
     "version_status",
     "version_stop",
     "version_delete",
+    "import",
+    "policy_edit",
+    "policy_delete",
 )
 
 
@@ -148,7 +152,9 @@ def model_list(request, kind):
     status = name = ""
     if filters.is_valid():
         status, name = filters.cleaned_data["status"], filters.cleaned_data["name"].strip()
-    models = selectors.models_with_latest(request.account, kind)
+    models = model_copy_selectors.with_latest_source(
+        selectors.models_with_latest(request.account, kind)
+    )
     has_any = models.exists()
     if name:
         models = models.filter(name__icontains=name)
@@ -233,7 +239,11 @@ def model_create(request, kind):
 
 def _versions_context(request, spec: Kind, model):
     order = "best" if request.GET.get("order") == "best" else "newest"
-    versions = list(selectors.versions(request.account, spec.kind).filter(model=model))
+    versions = list(
+        model_copy_selectors.with_sharing(selectors.versions(request.account, spec.kind)).filter(
+            model=model
+        )
+    )
     _annotate(spec, versions, _best_pk((v.pk, v.status, v.metrics) for v in versions))
     if order == "best":
         # Scored versions by F1 (highest first), then the rest; sorting is stable, so ties stay
@@ -490,6 +500,20 @@ KINDS = {
 }
 
 
+def policy_context(version) -> dict:
+    """What the version page's "Tags and policy" section shows of the version's policy."""
+    policy = model_copy_selectors.policy_of(version)
+    return {"policy": policy, "policy_pretty": pretty_policy(policy.text) if policy else ""}
+
+
+def pretty_policy(text: str) -> str:
+    """A policy as the version page shows it: indented JSON (the text as saved if it is not)."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
 def _parameters(params) -> list[tuple[str, str]]:
     if not isinstance(params, dict):
         return []
@@ -505,6 +529,7 @@ def _version_context(request, spec: Kind, version) -> dict:
         "model": version.model,
         "parameters": _parameters(version.training_parameters),
         "tags": tags_of(request.account, version.arn),
+        **policy_context(version),
         **spec.sections(version),
     }
 
