@@ -157,6 +157,18 @@ def version_create(*, account, spec: VersionSpec) -> ModelVersion:
     return version
 
 
+def model_create(*, account, kind: str, name: str, field: str) -> CustomModel:
+    """A named model with no version yet (a flywheel's, whose first iteration trains one)."""
+    taken = in_use(f"The {kinds.get(kind).noun} '{name}' already exists.", field=field)
+    if CustomModel.objects.filter(account=account, kind=kind, name=name).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            return CustomModel.objects.create(account=account, kind=kind, name=name)
+    except IntegrityError:
+        raise taken from None
+
+
 def _name_taken(spec: VersionSpec) -> ServiceError:
     what = f"version '{spec.version_name}'" if spec.version_name else "an unnamed version"
     return in_use(

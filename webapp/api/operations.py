@@ -1,6 +1,6 @@
 """The table from X-Amz-Target operation name to its handler(account, user, body) -> dict."""
 
-from webapp.api.handlers import inference, model_copy, models, tags
+from webapp.api.handlers import flywheels, inference, model_copy, models, tags
 
 OPERATIONS = {
     "CreateDocumentClassifier": models.create_document_classifier,
@@ -36,6 +36,14 @@ OPERATIONS = {
     "DescribeResourcePolicy": model_copy.describe_resource_policy,
     "DeleteResourcePolicy": model_copy.delete_resource_policy,
     "ImportModel": model_copy.import_model,
+    "CreateFlywheel": flywheels.create_flywheel,
+    "DescribeFlywheel": flywheels.describe_flywheel,
+    "ListFlywheels": flywheels.list_flywheels,
+    "UpdateFlywheel": flywheels.update_flywheel,
+    "DeleteFlywheel": flywheels.delete_flywheel,
+    "CreateDataset": flywheels.create_dataset,
+    "DescribeDataset": flywheels.describe_dataset,
+    "ListDatasets": flywheels.list_datasets,
 }
 
 # Operations that change nothing: the gateway runs them outside a transaction.
