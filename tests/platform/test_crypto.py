@@ -182,3 +182,54 @@ def test_a_file_with_a_huge_chunk_size_in_its_header_is_refused_without_reading(
     blob[5:9] = (0xFFFFFFFF).to_bytes(4, "big")
     sealed.write_bytes(bytes(blob))
     _refused(key, sealed, tmp_path)
+
+
+# Streams: the tar of a model is sealed as it is written and extracted as it is decrypted.
+
+
+def test_a_stream_seals_what_seal_file_opens_and_reads_back(tmp_path, small_chunks):
+    key = new_data_key()
+    for size in (0, 1024, 5000):
+        data = os.urandom(size)
+        sealed = tmp_path / f"stream-{size}.sealed"
+        with crypto.sealing(key, sealed, aad=b"ctx") as out:
+            for start in range(0, size, 700):  # writes that straddle chunk boundaries
+                out.write(data[start : start + 700])
+        unseal_file(key, sealed, tmp_path / "opened.bin", aad=b"ctx")
+        assert (tmp_path / "opened.bin").read_bytes() == data
+        with crypto.SealedReader(key, sealed, aad=b"ctx") as reader:
+            pieces = list(iter(lambda: reader.read(333), b""))
+        assert b"".join(pieces) == data
+
+
+def test_a_failed_stream_leaves_no_container(tmp_path):
+    sealed = tmp_path / "sealed.bin"
+    with pytest.raises(RuntimeError), crypto.sealing(new_data_key(), sealed) as out:
+        out.write(b"half a model")
+        raise RuntimeError("the writer failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reader_refuses_a_cut_off_last_chunk_only_at_the_end(tmp_path, sealed_file):
+    key, sealed = sealed_file
+    blob = sealed.read_bytes()
+    sealed.write_bytes(blob[: -(904 + 16)])  # the last chunk dropped whole
+    with crypto.SealedReader(key, sealed) as reader:
+        assert len(reader.read(1024)) == 1024  # the first chunks are authentic...
+        with pytest.raises(SealError):
+            reader.read_to_end()  # ...but the container is not whole
+
+
+def test_containers_sealed_with_1_mib_chunks_still_open(tmp_path, monkeypatch):
+    key = new_data_key()
+    src = tmp_path / "plain.bin"
+    data = os.urandom((1 << 20) * 2 + 999)
+    src.write_bytes(data)
+    monkeypatch.setattr(crypto, "FILE_CHUNK_BYTES", 1 << 20)
+    seal_file(key, src, tmp_path / "old.sealed")
+    monkeypatch.undo()
+    assert crypto.FILE_CHUNK_BYTES == 4 << 20
+    unseal_file(key, tmp_path / "old.sealed", tmp_path / "opened.bin")
+    assert (tmp_path / "opened.bin").read_bytes() == data
+    with crypto.SealedReader(key, tmp_path / "old.sealed") as reader:
+        assert reader.read() == data

