@@ -44,7 +44,7 @@ class Kind:
     summaries_key: str  # List…Summaries' answer
     languages: tuple[str, ...]
     trainer: str  # dotted path of train(version)
-    loader: str  # dotted path of load(folder, sha256=...)
+    loader: str  # dotted path of load(folder, sha256=..., verified=...)
     serves: str  # the ServedModel method a call runs: "classify" or "entities"
     thread_safe: bool  # whether one loaded model may serve calls from several threads at once
     autosplit_fraction: float  # share of the training data held out when no test set is given
@@ -69,9 +69,10 @@ class Kind:
         """Train `version` with this kind's trainer."""
         import_string(self.trainer)(version)
 
-    def load(self, folder, *, sha256: str):
-        """Load a trained artifact of this kind from `folder`, checked against `sha256`."""
-        return import_string(self.loader)(folder, sha256=sha256)
+    def load(self, folder, *, sha256: str, verified: bool = False):
+        """Load a trained artifact of this kind from `folder`, checked against `sha256` unless
+        its files were already authenticated (verified=True)."""
+        return import_string(self.loader)(folder, sha256=sha256, verified=verified)
 
     def properties(self, version) -> dict:
         """Describe…'s properties of one version of this kind."""

@@ -155,8 +155,11 @@ def _read_json(path: Path) -> dict:
         raise ArtifactError(f"{path} is not valid JSON: {exc}") from None
 
 
-def load_classifier(directory: str | os.PathLike, sha256: str | None = None) -> TrainedClassifier:
-    """Load a model saved by save_classifier, verifying its SHA-256 (given or recorded)."""
+def load_classifier(
+    directory: str | os.PathLike, sha256: str | None = None, *, verified: bool = False
+) -> TrainedClassifier:
+    """Load a model saved by save_classifier, verifying its SHA-256 (given or recorded) unless
+    the caller has already proven the files (verified=True: just decrypted and authenticated)."""
     root = Path(directory)
     meta = _read_json(root / METADATA)
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
@@ -165,13 +168,14 @@ def load_classifier(directory: str | os.PathLike, sha256: str | None = None) -> 
     missing = [name for name in files if not (root / name).is_file()]
     if missing or MODEL_JSON not in files:
         raise ArtifactError(f"model files missing from {root}: {', '.join(missing) or MODEL_JSON}")
-    digest = sha256_files(root, files)
-    for expected in (sha256, meta.get("sha256")):
-        if expected and expected != digest:
-            raise ArtifactError(
-                f"the model files in {root} do not match their SHA-256 "
-                f"(expected {expected}, found {digest})"
-            )
+    if not verified:
+        digest = sha256_files(root, files)
+        for expected in (sha256, meta.get("sha256")):
+            if expected and expected != digest:
+                raise ArtifactError(
+                    f"the model files in {root} do not match their SHA-256 "
+                    f"(expected {expected}, found {digest})"
+                )
     spec = _read_json(root / MODEL_JSON)
     # Parameters (with timings) live in metadata.json, outside the hash, so refitting the
     # same data gives the same model files and digest.

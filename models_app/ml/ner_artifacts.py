@@ -106,10 +106,14 @@ def read_metadata(directory: str | os.PathLike) -> dict:
     return metadata
 
 
-def load_recognizer(directory: str | os.PathLike, sha256: str | None = None) -> TrainedRecognizer:
-    """Load a recognizer saved by `save_recognizer`, checking its sha256 when one is given."""
+def load_recognizer(
+    directory: str | os.PathLike, sha256: str | None = None, *, verified: bool = False
+) -> TrainedRecognizer:
+    """Load a recognizer saved by `save_recognizer`, checking its sha256 when one is given,
+    unless the caller has already proven the files (verified=True: just decrypted and
+    authenticated)."""
     directory = Path(directory)
-    if sha256 is not None:
+    if sha256 is not None and not verified:
         actual = directory_sha256(directory)
         if actual != sha256:
             raise ArtifactError(

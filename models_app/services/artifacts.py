@@ -14,7 +14,10 @@ cache entry appears by renaming a finished download.
 A version with a model key (ModelKmsKeyId) keeps its artifact as one AES-256-GCM container,
 `model.sealed` (the folder as a tar, sealed with a data key of its own; the data key is kept on the
 row, wrapped by the account's key). Its plain files exist only in a private temporary folder while
-a model is loaded or copied, never in the cache; a disabled key stops it opening.
+a model is loaded or copied, never in the cache; a disabled key stops it opening. The container is
+decrypted straight into the tar extraction, chunk by chunk, with no plain archive in between, and
+the folder is given to the loader only once the last chunk has authenticated: every file in it is
+then proven to be the one sealed, and the loaders need not hash it again (`verified`).
 """
 
 import contextlib
@@ -151,9 +154,32 @@ def artifact_write(version: ModelVersion, save: Callable[[Path], str]) -> tuple[
     return str(location), sha256
 
 
-def _private_dir(prefix: str) -> Path:
-    # mkdtemp makes it 0700: the plain files of an encrypted model are for this process only.
-    return Path(tempfile.mkdtemp(prefix=f"textwheel-{prefix}-"))
+# Linux's memory-backed file system (tmpfs). Chosen on its own, with no setting: plain files of an
+# encrypted model kept there never reach a persistent disk (nor survive a reboot), and writing
+# them costs no disk I/O. Only when it has room to spare (containers often give it just 64 MB)
+# and is writable; otherwise, and on systems without it, the temporary folder serves.
+_MEMORY_FS = Path("/dev/shm")
+_MEMORY_FS_SPARE = 64 << 20
+
+
+def _memory_fs_for(size: int) -> Path | None:
+    try:
+        stat = os.statvfs(_MEMORY_FS)
+    except OSError:
+        return None
+    if not os.access(_MEMORY_FS, os.W_OK | os.X_OK):
+        return None
+    # Twice the size: another model may be opening there at the same time.
+    if stat.f_bavail * stat.f_frsize < 2 * size + _MEMORY_FS_SPARE:
+        return None
+    return _MEMORY_FS
+
+
+def _private_dir(prefix: str, *, plain_bytes: int | None = None) -> Path:
+    """A new folder only this process's user can read (mkdtemp makes it 0700); on the
+    memory-backed file system when it will hold `plain_bytes` of plain model files and has room."""
+    root = _memory_fs_for(plain_bytes) if plain_bytes is not None else None
+    return Path(tempfile.mkdtemp(prefix=f"textwheel-{prefix}-", dir=root))
 
 
 def _artifact_aad(version: ModelVersion) -> bytes:
@@ -171,16 +197,17 @@ def _seal_into(version: ModelVersion, plain: Path) -> str:
     artifact_uri."""
     data_key = crypto.new_data_key()
     wrapped = keys.data_key_wrap(_key_of(version), data_key)
-    work = _private_dir("seal")
+    work = _private_dir("seal")  # only the sealed container: it is renamed into place from here
     try:
-        archive = work / "model.tar"
-        with tarfile.open(archive, "w") as tar:
-            for path in sorted(plain.rglob("*")):
-                tar.add(path, arcname=path.relative_to(plain).as_posix(), recursive=False)
         sealed = work / "sealed"
         sealed.mkdir()
-        crypto.seal_file(data_key, archive, sealed / SEALED, aad=_artifact_aad(version))
-        archive.unlink()
+        # The tar goes straight into the cipher: no plain archive is ever written.
+        with (
+            crypto.sealing(data_key, sealed / SEALED, aad=_artifact_aad(version)) as out,
+            tarfile.open(fileobj=out, mode="w|", bufsize=crypto.FILE_CHUNK_BYTES) as tar,
+        ):
+            for path in sorted(plain.rglob("*")):
+                tar.add(path, arcname=path.relative_to(plain).as_posix(), recursive=False)
         if _remote():
             location = store_location(version)
             store = storage.installation_store()
@@ -218,7 +245,8 @@ def artifact_unsealed(version: ModelVersion) -> Iterator[Path]:
     """The plain folder of a version's artifact for the duration of the block.
 
     An encrypted artifact is opened into a private temporary folder, removed afterwards; a
-    disabled key raises ResourceUnavailableException naming it. A plain one is artifact_open's.
+    disabled key raises ResourceUnavailableException naming it. A container that does not open
+    whole raises SealError and leaves no folder behind. A plain one is artifact_open's.
     """
     if version.model_key_id is None:
         yield artifact_open(version)
@@ -226,27 +254,49 @@ def artifact_unsealed(version: ModelVersion) -> Iterator[Path]:
     if not bytes(version.data_key_wrapped or b""):
         raise ValueError("the version records no data key for its encrypted artifact")
     data_key = keys.data_key_unwrap(_key_of(version), version.data_key_wrapped)
-    work = _private_dir("open")
+    download = None
+    work = None
     try:
         uri = version.artifact_uri
         if _in_store(uri):
+            # The container is ciphertext: it may sit on disk, away from the plain files.
+            download = Path(tempfile.mkdtemp(prefix="textwheel-fetch-"))
             found = storage.installation_store().download_folder(
-                storage.parse_uri(uri, field="artifact_uri"), work / "sealed"
+                storage.parse_uri(uri, field="artifact_uri"), download
             )
             if not found:
                 raise FileNotFoundError("the stored model has no files")
-            sealed = work / "sealed" / SEALED
+            sealed = download / SEALED
         else:
             sealed = Path(uri) / SEALED
-        archive = work / "model.tar"
-        crypto.unseal_file(data_key, sealed, archive, aad=_artifact_aad(version))
+        work = _private_dir("open", plain_bytes=sealed.stat().st_size)
         folder = work / "model"
-        with tarfile.open(archive) as tar:
-            tar.extractall(folder, filter="data")
-        archive.unlink()
+        _unseal_into(data_key, sealed, folder, aad=_artifact_aad(version))
         yield folder
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        for made in (work, download):
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
+
+
+def _unseal_into(data_key: bytes, sealed: Path, folder: Path, *, aad: bytes) -> None:
+    """Extract a sealed tar into `folder` as it is decrypted; SealError, with `folder` removed,
+    unless the container authenticates whole, through its last chunk."""
+    try:
+        with crypto.SealedReader(data_key, sealed, aad=aad) as plain:
+            # 64 KiB reads and copies: tarfile's stream buffer re-slices what it holds on every
+            # read, so larger reads cost more than they save (16 KiB copies, its default, too).
+            with tarfile.open(
+                fileobj=plain, mode="r|", bufsize=64 << 10, copybufsize=64 << 10
+            ) as tar:
+                tar.extractall(folder, filter="data")
+            # The tar ends before the container does (padding, and maybe the last chunk):
+            # a container cut short has authentic chunks up to the cut, so only the rest,
+            # through the last-chunk flag, says whether anything is missing.
+            plain.read_to_end()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def files_digest(folder: Path) -> str:
@@ -288,13 +338,15 @@ def artifact_open(version: ModelVersion, *, refresh: bool = False) -> Path:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def artifact_load(version: ModelVersion, load: Callable[[Path], object]):
-    """load(folder) on the version's artifact; a cached copy that fails is fetched once more."""
+def artifact_load(version: ModelVersion, load: Callable[..., object]):
+    """load(folder, verified=...) on the version's artifact; a cached copy that fails is fetched
+    once more. verified=True says the files were just authenticated by decryption (a sealed
+    artifact), so the loader may skip hashing them; plain files get verified=False."""
     if version.model_key_id is not None:
         with artifact_unsealed(version) as folder:
-            return load(folder)
+            return load(folder, verified=True)
     try:
-        return load(artifact_open(version))
+        return load(artifact_open(version), verified=False)
     except ServiceError:
         raise
     except Exception:
@@ -303,7 +355,7 @@ def artifact_load(version: ModelVersion, load: Callable[[Path], object]):
         # The loaders check the recorded sha256: a damaged copy on this machine fails here, and
         # the store's copy replaces it. If that fails too, the stored model itself is bad.
         log.warning("the cached model of %s failed to load; fetching it again", version.arn)
-        return load(artifact_open(version, refresh=True))
+        return load(artifact_open(version, refresh=True), verified=False)
 
 
 def artifact_copy(source: ModelVersion, target: ModelVersion) -> str:

@@ -220,7 +220,10 @@ def _read(version: ModelVersion):
     try:
         spec = kinds.get(version.model.kind)
         model = artifacts.artifact_load(
-            version, lambda folder: spec.load(folder, sha256=version.artifact_sha256)
+            version,
+            lambda folder, verified: spec.load(
+                folder, sha256=version.artifact_sha256, verified=verified
+            ),
         )
         if spec.serves != "classify":
             return model

@@ -129,6 +129,9 @@ def test_save_and_load_round_trip(trained, held_out, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     loaded = load_recognizer(tmp_path / "v1", sha256=sha)
     assert loaded.entities(texts) == recognizer.entities(texts)
+    # Files already authenticated (a decrypted model) are not hashed again, and load the same.
+    verified = load_recognizer(tmp_path / "v1", sha256=sha, verified=True)
+    assert verified.entities(texts) == recognizer.entities(texts)
     # The ensemble's CRF member is saved beside the spaCy model and loaded with it.
     assert recognizer.crf and recognizer.params["cnn_weight"] < 1
     assert (tmp_path / "v1" / "crf.crfsuite").read_bytes() == recognizer.crf == loaded.crf

@@ -10,7 +10,7 @@ import pytest
 from models_app.ml import artifacts as ml_artifacts
 from models_app.ml.classifier import fit
 from models_app.models import ModelKind, ModelStatus, ModelVersion
-from models_app.services import model_copy, resource_policies, serving, versions
+from models_app.services import artifacts, model_copy, resource_policies, serving, versions
 from models_app.services.artifacts import (
     SEALED,
     artifact_load,
@@ -23,7 +23,7 @@ from tests.conftest import run_queued_jobs
 from webapp.accounts.models import AuditEvent
 from webapp.accounts.services.keys import key_create, key_disable, key_enable
 from webapp.accounts.services.tags import tags_of
-from webapp.core import policies
+from webapp.core import crypto, policies
 from webapp.core.errors import ServiceError
 
 TOPICS = {
@@ -128,7 +128,7 @@ def test_it_keeps_a_keyed_model_on_disk_only_sealed(owner, small_model):
     key_disable(account=account_of(owner), user=owner, key_id=key.key_id)
     refusal = error_of(lambda: serving.get(version))
     assert refusal.code == "ResourceUnavailableException" and key.arn in refusal.message
-    refusal = error_of(lambda: artifact_load(version, lambda folder: folder))
+    refusal = error_of(lambda: artifact_load(version, lambda folder, verified: folder))
     assert refusal.code == "ResourceUnavailableException" and key.arn in refusal.message
     key_enable(account=account_of(owner), user=owner, key_id=key.key_id)
     assert serving.get(version).classify(SAMPLE)[1]["Classes"][0]["Name"] == "cooking"
@@ -146,6 +146,56 @@ def test_it_opens_a_keyed_model_in_a_private_folder_and_removes_it(owner, small_
         assert (folder.parent.stat().st_mode & 0o777) == 0o700
         assert ml_artifacts.load_classifier(folder, sha256=version.artifact_sha256)
     assert not folder.exists() and not folder.parent.exists()
+
+
+def test_a_keyed_model_cut_short_leaves_no_plain_folder_and_is_refused(
+    owner, small_model, monkeypatch, tmp_path
+):
+    # Small chunks, so the tar ends chunks before the container does: extraction alone would
+    # succeed, and only the last chunk's check can tell the container was cut.
+    monkeypatch.setattr(crypto, "FILE_CHUNK_BYTES", 4096)
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    monkeypatch.setattr(artifacts, "_MEMORY_FS", memory)
+    key = key_create(account=account_of(owner), user=owner)
+    version = trained(owner, small_model, key=key)
+    with artifact_unsealed(version) as folder:
+        assert folder.is_relative_to(memory)  # plain files on the memory-backed file system
+    assert list(memory.iterdir()) == []
+    path = Path(version.artifact_uri) / SEALED
+    blob = path.read_bytes()
+    body, chunk = len(blob) - 16, 4096 + 16
+    assert body > 3 * chunk
+    path.write_bytes(blob[: len(blob) - (body % chunk or chunk)])
+    with pytest.raises(crypto.SealError), artifact_unsealed(version):
+        pytest.fail("a cut-off container must not open")
+    assert list(memory.iterdir()) == []
+    with pytest.raises(crypto.SealError):
+        artifact_load(version, lambda folder, verified: pytest.fail("nothing may be loaded"))
+    assert list(memory.iterdir()) == []
+    refusal = error_of(lambda: serving.get(version))
+    assert refusal.code == "ResourceUnavailableException"
+    assert str(tmp_path) not in refusal.message
+
+
+def test_a_keyed_model_loads_verified_with_the_plain_models_predictions(owner, small_model):
+    key = key_create(account=account_of(owner), user=owner)
+    keyed = trained(owner, small_model, key=key)
+    plain = trained(owner, small_model, name="news-plain")
+    assert keyed.artifact_sha256 == plain.artifact_sha256
+
+    def load(folder, verified):
+        return verified, ml_artifacts.load_classifier(
+            folder, sha256=keyed.artifact_sha256, verified=verified
+        )
+
+    verified, from_keyed = artifact_load(keyed, load)
+    assert verified is True
+    was_verified, from_plain = artifact_load(plain, load)
+    assert was_verified is False
+    texts = SAMPLE + ["storm wind forecast cold", "nothing in particular"]
+    assert from_keyed.predict_scores(texts) == from_plain.predict_scores(texts)
+    assert from_keyed.predict(texts) == small_model.predict(texts)
 
 
 def test_a_disabled_key_stops_a_loaded_model_answering(owner, small_model):
