@@ -35,6 +35,17 @@ def register_flywheel_resolver(resolver: Callable) -> None:
     _flywheel_active_version = resolver
 
 
+# Apps that keep versions in use (a flywheel's active version) refuse their deletion:
+# fn(version) raising ResourceInUseException.
+_version_in_use_checks: list[Callable] = []
+
+
+def register_version_in_use_check(check: Callable) -> None:
+    """Let another app refuse the deletion of a version it uses."""
+    if check not in _version_in_use_checks:
+        _version_in_use_checks.append(check)
+
+
 def endpoint_transition(pk: int, to: str, **fields) -> bool:
     """Move an endpoint to `to` if its status allows it; False if someone else won."""
     fields.setdefault("updated_at", timezone.now())
@@ -123,6 +134,9 @@ def endpoint_create(
         raise invalid_request(
             "Give either ModelArn or FlywheelArn (one of them, not both).", field="ModelArn"
         )
+    if _names_flywheel(model_arn):
+        # Comprehend's flywheel walkthrough passes the flywheel's ARN as --model-arn.
+        model_arn, flywheel_arn = None, model_arn
     if token:
         # A retried request (botocore reuses the token) gets the endpoint it already made.
         existing = selectors.endpoints(account).filter(client_request_token=token).first()
@@ -164,6 +178,15 @@ def endpoint_create(
     except IntegrityError:
         raise in_use(f"An endpoint named {name} already exists.", field="EndpointName") from None
     return endpoint
+
+
+def _names_flywheel(model_arn) -> bool:
+    if not isinstance(model_arn, str):
+        return False
+    try:
+        return arns.parse(model_arn, field="ModelArn").resource_type == "flywheel"
+    except ServiceError:
+        return False
 
 
 def endpoint_describe(*, account, arn: str) -> Endpoint:
@@ -238,6 +261,49 @@ def endpoint_update(
     return selectors.endpoints(account).get(pk=endpoint.pk)
 
 
+def endpoint_follow_flywheel(*, account, flywheel_arn: str) -> list[Endpoint]:
+    """Move every endpoint that follows a flywheel to the version the flywheel now serves.
+
+    Called in the transaction that changes the flywheel's active version. An endpoint in service
+    goes UPDATING and answers with its model until the deploy job has loaded the new one; one
+    whose deploy is under way loads the new version instead when its job gets to it.
+    """
+    version = flywheel_version_to_serve(account, flywheel_arn, field="FlywheelArn")
+    moved = []
+    following = (
+        Endpoint.objects.select_for_update()
+        .filter(account=account, flywheel_arn=flywheel_arn)
+        .exclude(status=S.DELETING)
+        .order_by("pk")
+    )
+    for endpoint in following:
+        if endpoint.status in S.ACTIVE:
+            if endpoint.desired_version_id != version.pk:
+                Endpoint.objects.filter(pk=endpoint.pk).update(
+                    desired_version=version, updated_at=timezone.now()
+                )
+                moved.append(endpoint)
+            continue
+        if endpoint.version_id == version.pk and endpoint.status == S.IN_SERVICE:
+            continue
+        job_id = background.new_job_id()
+        if endpoint_transition(
+            endpoint.pk,
+            S.UPDATING,
+            desired_version=version,
+            message="",
+            rq_job_id=job_id,
+            heartbeat_at=None,
+            progress=0.0,
+            progress_step="Waiting for a worker to load the model",
+        ):
+            background.enqueue(
+                "inference", "models_app.jobs.endpoint_deploy_job", endpoint.pk, job_id=job_id
+            )
+            moved.append(endpoint)
+    return moved
+
+
 def endpoint_delete(*, account, arn: str) -> None:
     """DeleteEndpoint: the endpoint and its tags go at once; calls to it stop being served."""
     endpoint = selectors.endpoint_for(account, arn)
@@ -256,23 +322,37 @@ def endpoint_deploy(*, endpoint_id: int) -> None:
             .filter(pk=endpoint_id)
             .first()
         )
-        if endpoint is None or endpoint.status not in S.ACTIVE:
-            return  # deleted meanwhile, or someone else finished it
-        background.report_progress(Endpoint, endpoint_id, 0.3, "Loading the model")
-        serving.check(endpoint.desired_version)
-        endpoint_transition(
-            endpoint_id,
-            S.IN_SERVICE,
-            version_id=endpoint.desired_version_id,
-            current_units=endpoint.desired_units,
-            data_access_role_arn=endpoint.desired_data_access_role_arn,
-            progress=1.0,
-            progress_step="In service",
-        )
+        while endpoint is not None and endpoint.status in S.ACTIVE:
+            background.report_progress(Endpoint, endpoint_id, 0.3, "Loading the model")
+            serving.check(endpoint.desired_version)
+            with transaction.atomic():
+                # A flywheel's endpoint may have been given a newer version while this one
+                # loaded: the row lock orders this check against that change.
+                now = (
+                    Endpoint.objects.select_for_update(of=("self",))
+                    .select_related("desired_version__model", "desired_version__account")
+                    .filter(pk=endpoint_id)
+                    .first()
+                )
+                if now is None or now.desired_version_id == endpoint.desired_version_id:
+                    endpoint_transition(
+                        endpoint_id,
+                        S.IN_SERVICE,
+                        version_id=endpoint.desired_version_id,
+                        current_units=endpoint.desired_units,
+                        data_access_role_arn=endpoint.desired_data_access_role_arn,
+                        progress=1.0,
+                        progress_step="In service",
+                    )
+                    return
+            endpoint = now
 
 
 def version_in_use_check(version: ModelVersion) -> None:
-    """Refuse deleting a version an endpoint serves (or is moving to) or a running job uses."""
+    """Refuse deleting a version an endpoint serves (or is moving to), a running job uses, or
+    another app keeps in use (a flywheel's active version)."""
+    for check in _version_in_use_checks:
+        check(version)
     endpoint = selectors.endpoints_using(version).first()
     if endpoint is not None:
         raise in_use(
@@ -313,20 +393,17 @@ def _route(account, endpoint_arn: str, kind: str) -> tuple[dict, serving.ServedM
     """The endpoint a call names and the loaded model that answers it.
 
     The route is reused for ENDPOINT_ROUTE_CACHE_SECONDS and the model comes from this process's
-    cache; a flywheel's active version is asked on every call, so a promotion applies at once.
+    cache. An endpoint that follows a flywheel serves the version its row names, like any other:
+    a new active version reaches it through an update (endpoint_follow_flywheel).
     """
     route = _endpoint_route(account, endpoint_arn, kind)
     arn = route["arn"]
     if route["status"] not in S.SERVING:
         raise unavailable(f"The endpoint {arn} is {route['status']}; it answers when IN_SERVICE.")
     version_id, sha256 = route["version_id"], route["version__artifact_sha256"]
-    if route["flywheel_arn"] and _flywheel_active_version is not None:
-        active = _flywheel_active_version(account, route["flywheel_arn"])
-        if active is not None:
-            version_id, sha256 = active.pk, active.artifact_sha256
     if version_id is None:
         raise unavailable(f"The endpoint {arn} has no model in service.")
-    if version_id == route["version_id"] and route["version__model_key__enabled"] is False:
+    if route["version__model_key__enabled"] is False:
         key = EncryptionKey(account=account, key_id=route["version__model_key__key_id"])
         raise serving.key_disabled(key.arn)
     served = serving.cached(version_id, sha256)

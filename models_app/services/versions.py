@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from models_app import kinds, selectors
@@ -58,6 +59,7 @@ class VersionSpec:
     volume_key: EncryptionKey | None = None
     model_key: EncryptionKey | None = None
     parent: ModelVersion | None = None
+    flywheel_arn: str = ""  # the flywheel whose iteration trains it
 
 
 def check_common(
@@ -103,8 +105,12 @@ def check_keys(account, *, model_kms_key_id=None, volume_kms_key_id=None) -> dic
     return checked
 
 
-def version_create(*, account, spec: VersionSpec) -> ModelVersion:
-    """Record a new version as SUBMITTED and enqueue its training when the transaction commits."""
+def version_create(*, account, spec: VersionSpec, job_id: str | None = None) -> ModelVersion:
+    """Record a new version as SUBMITTED and enqueue its training when the transaction commits.
+
+    With `job_id` nothing is enqueued: the running job of that id (a flywheel iteration) trains
+    the version itself with `version_train`, and the reconciler watches that job for it.
+    """
     with transaction.atomic():
         if spec.client_request_token:
             # A retried request (botocore reuses the token) gets the version it already made.
@@ -125,7 +131,8 @@ def version_create(*, account, spec: VersionSpec) -> ModelVersion:
         )
         if ModelVersion.objects.filter(model=model, version_name=spec.version_name).exists():
             raise _name_taken(spec)
-        job_id = background.new_job_id()
+        own_job = job_id is None
+        job_id = job_id or background.new_job_id()
         try:
             with transaction.atomic():
                 version = ModelVersion.objects.create(
@@ -144,6 +151,7 @@ def version_create(*, account, spec: VersionSpec) -> ModelVersion:
                     model_key=spec.model_key,
                     client_request_token=spec.client_request_token or "",
                     parent=spec.parent,
+                    flywheel_arn=spec.flywheel_arn,
                     rq_job_id=job_id,
                     progress_step="Waiting for a worker",
                 )
@@ -151,9 +159,10 @@ def version_create(*, account, spec: VersionSpec) -> ModelVersion:
             raise _name_taken(spec) from None
         if spec.tags:
             tags_set(account=account, resource_arn=version.arn, tags=spec.tags)
-        background.enqueue(
-            "training", "models_app.jobs.version_train_job", version.pk, job_id=job_id
-        )
+        if own_job:
+            background.enqueue(
+                "training", "models_app.jobs.version_train_job", version.pk, job_id=job_id
+            )
     return version
 
 
@@ -213,7 +222,13 @@ def version_delete(*, account, kind: str, arn: str, in_use_check=None, principal
         tags_delete_all(account=account, resource_arn=version.arn)
         model = version.model
         location = artifact_location(version)
-        version.delete()
+        try:
+            version.delete()
+        except ProtectedError:
+            # A row the in-use checks do not know still names the version: refuse, not fail.
+            raise in_use(
+                f"The {kinds.get(kind).noun} {arn} is still in use; it cannot be deleted."
+            ) from None
         if not model.versions.exists():
             model.delete()
         transaction.on_commit(lambda: artifact_delete(location))

@@ -190,12 +190,29 @@ def _join(path: str, name: str) -> str:
 
 _MAX_LISTED = 20
 
+# Members that also take a flywheel's ARN although botocore's pattern names only models:
+# Comprehend's flywheel walkthrough creates its endpoint with `--model-arn …:flywheel/<name>`.
+_FLYWHEEL_AS_MODEL = {("CreateEndpoint", "ModelArn")}
+
+
+def _flywheel_arn_member(operation: str, body: dict) -> str | None:
+    for op, member in _FLYWHEEL_AS_MODEL:
+        value = body.get(member) if op == operation and isinstance(body, dict) else None
+        if isinstance(value, str):
+            flywheel = service_model().shape_for("ComprehendFlywheelArn").metadata
+            if len(value) <= flywheel["max"] and matches(flywheel["pattern"], value):
+                return member
+    return None
+
 
 def validate_input(operation: str, body: dict) -> None:
     """Raise ValidationException listing every constraint the request breaks, as AWS words it."""
     shape = service_model().operation_model(operation).input_shape
     if shape is None:
         return
+    member = _flywheel_arn_member(operation, body)
+    if member is not None:
+        body = {k: v for k, v in body.items() if k != member}
     errors: list[str] = []
     _check(shape, body, "", errors)
     if errors:
