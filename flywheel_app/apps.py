@@ -37,3 +37,20 @@ class FlywheelAppConfig(AppConfig):
             )
         )
         register_flywheel_resolver(active_version_of)
+        self._register_iterations(background)
+
+    def _register_iterations(self, background):
+        from flywheel_app.models import FlywheelIteration, IterationStatus
+        from flywheel_app.services.iterations import iteration_fail_dead, version_flywheel_check
+        from models_app.services.endpoints import register_version_in_use_check
+
+        background.register(
+            background.TrackedKind(
+                model=FlywheelIteration,
+                queued=(IterationStatus.TRAINING, IterationStatus.STOP_REQUESTED),
+                running=IterationStatus.ACTIVE,
+                fail=iteration_fail_dead,
+            )
+        )
+        # A flywheel's active version, and the versions its iterations name, are not deleted.
+        register_version_in_use_check(version_flywheel_check)

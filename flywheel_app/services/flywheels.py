@@ -21,6 +21,7 @@ from models_app.kinds import ModelKind
 from models_app.ml import ner_formats
 from models_app.ml.errors import DataError
 from models_app.models import ModelStatus, ModelVersion
+from models_app.services.endpoints import endpoint_follow_flywheel
 from models_app.services.versions import model_create
 from webapp.accounts.services import keys
 from webapp.accounts.services.tags import tags_delete_all, tags_set
@@ -371,8 +372,10 @@ def _check_new_active(flywheel: Flywheel, version: ModelVersion, arn: str) -> No
 def active_version_changed(flywheel: Flywheel) -> None:
     """Called in the transaction that gives a flywheel a new active version, after the change.
 
-    What follows the flywheel moves here (its endpoints); today nothing does.
+    Each endpoint that follows the flywheel moves to the new version through its deploy job
+    (UPDATING: the old model answers until the new one is loaded).
     """
+    endpoint_follow_flywheel(account=flywheel.account, flywheel_arn=flywheel.arn)
 
 
 def flywheel_update(

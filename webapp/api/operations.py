@@ -1,6 +1,13 @@
 """The table from X-Amz-Target operation name to its handler(account, user, body) -> dict."""
 
-from webapp.api.handlers import flywheels, inference, model_copy, models, tags
+from webapp.api.handlers import (
+    flywheel_iterations,
+    flywheels,
+    inference,
+    model_copy,
+    models,
+    tags,
+)
 
 OPERATIONS = {
     "CreateDocumentClassifier": models.create_document_classifier,
@@ -44,6 +51,9 @@ OPERATIONS = {
     "CreateDataset": flywheels.create_dataset,
     "DescribeDataset": flywheels.describe_dataset,
     "ListDatasets": flywheels.list_datasets,
+    "StartFlywheelIteration": flywheel_iterations.start_flywheel_iteration,
+    "DescribeFlywheelIteration": flywheel_iterations.describe_flywheel_iteration,
+    "ListFlywheelIterationHistory": flywheel_iterations.list_flywheel_iteration_history,
 }
 
 # Operations that change nothing: the gateway runs them outside a transaction.
