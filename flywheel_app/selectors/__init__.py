@@ -1,5 +1,10 @@
 """Reads of flywheel_app, always scoped to an account; the access gates live here."""
 
+from flywheel_app.selectors.console import (
+    activatable_versions,
+    iteration_label_deltas,
+    iteration_metrics_file,
+)
 from flywheel_app.selectors.flywheels import (
     dataset_for,
     datasets,
@@ -20,4 +25,7 @@ __all__ = [
     "datasets_filtered",
     "dataset_for",
     "latest_iteration_ids",
+    "activatable_versions",
+    "iteration_metrics_file",
+    "iteration_label_deltas",
 ]

@@ -1,0 +1,89 @@
+"""What the flywheel pages share: loading a flywheel of the account, and how versions,
+scores and statuses are shown."""
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from flywheel_app import selectors
+from flywheel_app.models import DatasetStatus, FlywheelStatus, IterationStatus
+from models_app.kinds import ModelKind
+
+F1 = "AverageF1Score"
+KIND_NAMES = {
+    ModelKind.CLASSIFIER: "Document classifier",
+    ModelKind.RECOGNIZER: "Entity recognizer",
+}
+VERSION_PAGES = {
+    ModelKind.CLASSIFIER: "models_app:classifier-version-detail",
+    ModelKind.RECOGNIZER: "models_app:recognizer-version-detail",
+}
+
+
+def load_flywheel(request, name: str):
+    """A flywheel of the signed-in account, or 404 for anything else (another account's too)."""
+    return get_object_or_404(selectors.flywheels(request.account), name=name)
+
+
+def version_url(version) -> str:
+    if version is None:
+        return ""
+    return reverse(VERSION_PAGES[version.model.kind], args=[version.model.name, version.pk])
+
+
+def version_label(version) -> str:
+    if version is None:
+        return ""
+    return f"{version.model.name} · {version.version_name or f'#{version.pk}'}"
+
+
+def score_text(value) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def delta_text(value) -> str:
+    return "—" if value is None else f"{value:+.4f}"
+
+
+def version_f1(version):
+    """The F1 score a version recorded for itself (macro for classifiers)."""
+    if version is None or not version.is_usable:
+        return None
+    return (version.metrics or {}).get("F1Score")
+
+
+def annotate_flywheel(flywheel) -> None:
+    flywheel.kind_name = KIND_NAMES.get(flywheel.kind, flywheel.kind)
+    flywheel.active_label = version_label(flywheel.active_version)
+    flywheel.active_url = version_url(flywheel.active_version)
+    flywheel.active_f1 = score_text(version_f1(flywheel.active_version))
+    flywheel.is_busy = flywheel.status == FlywheelStatus.CREATING
+
+
+def annotate_iteration(iteration, flywheel) -> None:
+    evaluated = (iteration.evaluated_metrics or {}).get(F1)
+    trained = (iteration.trained_metrics or {}).get(F1)
+    iteration.evaluated_label = version_label(iteration.evaluated_version)
+    iteration.evaluated_url = version_url(iteration.evaluated_version)
+    iteration.trained_label = version_label(iteration.trained_version)
+    iteration.trained_url = version_url(iteration.trained_version)
+    iteration.evaluated_f1 = score_text(evaluated)
+    iteration.trained_f1 = score_text(trained)
+    iteration.gain = evaluated is not None and trained is not None and trained > evaluated
+    iteration.delta = delta_text(
+        trained - evaluated if evaluated is not None and trained is not None else None
+    )
+    iteration.is_running = iteration.status in IterationStatus.ACTIVE
+    iteration.can_stop = iteration.status == IterationStatus.TRAINING
+    version = iteration.trained_version
+    iteration.is_active_version = version is not None and version.pk == flywheel.active_version_id
+    iteration.can_activate = (
+        iteration.status == IterationStatus.COMPLETED
+        and version is not None
+        and version.is_usable
+        and not iteration.is_active_version
+        and flywheel.status == FlywheelStatus.ACTIVE
+    )
+
+
+def dataset_busy(dataset) -> bool:
+    return dataset.status == DatasetStatus.CREATING
