@@ -89,12 +89,14 @@ class DatasetCreateForm(TagRowsMixin, forms.Form):
         label="Annotation type",
         choices=TRAINING_TYPE_CHOICES,
         initial="ANNOTATIONS",
+        required=False,  # recognizers only
         widget=forms.RadioSelect,
     )
     input_format = forms.ChoiceField(
         label="Document format",
         choices=INPUT_FORMAT_CHOICES,
         initial="ONE_DOC_PER_LINE",
+        required=False,  # recognizers only
         widget=forms.RadioSelect,
     )
     documents_uri = forms.CharField(
@@ -151,6 +153,12 @@ class DatasetCreateForm(TagRowsMixin, forms.Form):
 
     def clean_name(self):
         return _checked(check_name, self.cleaned_data["name"], field="Dataset name")
+
+    def clean_training_type(self):
+        return self.cleaned_data["training_type"] or "ANNOTATIONS"
+
+    def clean_input_format(self):
+        return self.cleaned_data["input_format"] or "ONE_DOC_PER_LINE"
 
     def needed(self, data) -> list[str]:
         if data.get("data_format") == "AUGMENTED_MANIFEST":

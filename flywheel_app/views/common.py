@@ -53,6 +53,7 @@ def version_f1(version):
 
 def annotate_flywheel(flywheel) -> None:
     flywheel.kind_name = KIND_NAMES.get(flywheel.kind, flywheel.kind)
+    flywheel.is_classifier = flywheel.kind == ModelKind.CLASSIFIER
     flywheel.active_label = version_label(flywheel.active_version)
     flywheel.active_url = version_url(flywheel.active_version)
     flywheel.active_f1 = score_text(version_f1(flywheel.active_version))

@@ -17,7 +17,7 @@ from flywheel_app.models import (
     IterationStatus,
 )
 from flywheel_app.services import flywheels
-from models_app.models import ModelKind
+from models_app.models import Endpoint, ModelKind
 from tests import factories
 from tests.api.test_flywheels import LABELS, classifier_v1
 from tests.conftest import DATA, run_queued_jobs
@@ -80,8 +80,6 @@ def dataset_form(**changes) -> dict:
         "dataset_type": "TRAIN",
         "description": "",
         "data_format": "COMPREHEND_CSV",
-        "training_type": "ANNOTATIONS",
-        "input_format": "ONE_DOC_PER_LINE",
         "documents_uri": "",
     }
     data.update(changes)
@@ -135,8 +133,8 @@ def test_it_creates_a_flywheel_from_a_version_and_shows_its_page(client, owner, 
     body = text(client.get(resp["Location"]))
     assert ">Active</span>" in body and "data-poll-done" in body
     assert flywheel.arn in body and "team" in body and "nlp" in body
-    for label in LABELS:
-        assert label in body
+    labels = re.search(r"<dt>Labels</dt><dd>(.*?)</dd>", body).group(1)
+    assert labels == ", ".join(LABELS)
     assert "No iterations yet." in body and "The chart appears" in body
 
 
@@ -200,7 +198,7 @@ def test_a_new_model_flywheel_is_created_from_its_task(client, owner):
     run_queued_jobs()
     body = text(client.get(resp["Location"]))
     assert "None yet: the first iteration trains and activates version 1" in body
-    assert "LOCATION, PERSON" in body
+    assert "<dt>Entity types</dt><dd>LOCATION, PERSON</dd>" in body
 
 
 def test_a_dataset_is_uploaded_ingested_and_listed(client, owner, v1):
@@ -304,6 +302,32 @@ def test_delete_shows_refusals_then_deletes(client, owner, v1):
     Dataset.objects.filter(name="busy").update(status=DatasetStatus.FAILED)
     resp = client.post(url("flywheel-delete", flywheel.name), follow=True)
     assert "was deleted" in text(resp) and not Flywheel.objects.filter(pk=flywheel.pk).exists()
+
+
+def test_model_pages_badge_the_active_version_and_endpoints_follow_flywheels(
+    client, owner, outsider, v1
+):
+    flywheel = active_flywheel(owner, v1)
+    client.force_login(owner)
+    badge = f'href="{url("flywheel-detail", flywheel.name)}">Active in flywheel intents-fw</a>'
+    model_page = reverse("models_app:classifier-detail", args=["intents"])
+    assert badge in text(client.get(model_page))
+    version_page = reverse("models_app:classifier-version-detail", args=["intents", v1.pk])
+    assert badge in text(client.get(version_page))
+    create = reverse("inference:endpoint-create")
+    assert f"{create}?model=" in text(client.get(url("flywheel-detail", flywheel.name)))
+    body = text(client.get(create, {"model": flywheel.arn}))
+    option = f'<option value="{flywheel.arn}" selected>intents-fw (follows'
+    assert '<optgroup label="Flywheels">' in body and option in body
+    resp = client.post(
+        create, {"name": "intents-live", "model_arn": flywheel.arn, "inference_units": 1}
+    )
+    assert resp.status_code == 302
+    endpoint = Endpoint.objects.get(name="intents-live")
+    assert endpoint.flywheel_arn == flywheel.arn and endpoint.desired_version == v1
+    # Another account's form offers none of them.
+    client.force_login(outsider)
+    assert flywheel.arn not in text(client.get(create))
 
 
 def test_an_outsider_gets_404_everywhere(client, owner, outsider, v1):
