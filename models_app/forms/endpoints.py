@@ -36,11 +36,17 @@ class EndpointCreateForm(TagRowsMixin, forms.Form):
         label="Data access role", max_length=2048, required=False, help_text="Optional."
     )
 
-    def __init__(self, *args, versions, **kwargs):
+    def __init__(self, *args, versions, flywheels=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # A flywheel's ARN is accepted as ModelArn (as Comprehend's walkthrough passes it): the
+        # endpoint then follows the flywheel's active version.
+        following = [
+            (f.arn, f"{f.name} (follows the flywheel's active version)") for f in flywheels
+        ]
         self.fields["model_arn"].choices = [
             ("", "Choose a model version"),
             *version_choices(versions),
+            *([("Flywheels", following)] if following else []),
         ]
         self.fields["inference_units"].max_value = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
         self.fields["inference_units"].widget.attrs["max"] = (

@@ -57,7 +57,14 @@ def endpoint_list(request):
 def endpoint_create(request):
     versions = list(selectors.usable_versions(request.account))
     initial = {"model_arn": request.GET.get("model", "")}
-    form = forms.EndpointCreateForm(request.POST or None, versions=versions, initial=initial)
+    # Flywheels with a version to serve (flywheel_app's rows, read through their relation).
+    flywheels = request.account.flywheels.filter(status="ACTIVE", active_version__isnull=False)
+    form = forms.EndpointCreateForm(
+        request.POST or None,
+        versions=versions,
+        flywheels=flywheels.order_by("name"),
+        initial=initial,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -240,9 +240,9 @@ def model_create(request, kind):
 def _versions_context(request, spec: Kind, model):
     order = "best" if request.GET.get("order") == "best" else "newest"
     versions = list(
-        model_copy_selectors.with_sharing(selectors.versions(request.account, spec.kind)).filter(
-            model=model
-        )
+        model_copy_selectors.with_sharing(selectors.versions(request.account, spec.kind))
+        .filter(model=model)
+        .prefetch_related("active_in_flywheels")  # the "Active in flywheel" badges
     )
     _annotate(spec, versions, _best_pk((v.pk, v.status, v.metrics) for v in versions))
     if order == "best":
