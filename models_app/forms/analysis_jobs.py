@@ -32,6 +32,7 @@ class JobCreateForm(TagRowsMixin, forms.Form):
         "JobName": "name",
         "DocumentClassifierArn": "model_arn",
         "EntityRecognizerArn": "model_arn",
+        "FlywheelArn": "model_arn",
         "InputDataConfig.S3Uri": "input_uri",
         "InputDataConfig.InputFormat": "input_format",
         "OutputDataConfig.S3Uri": "output_uri",
@@ -69,12 +70,16 @@ class JobCreateForm(TagRowsMixin, forms.Form):
     )
     data_access_role_arn = forms.CharField(label="Data access role", max_length=2048)
 
-    def __init__(self, *args, versions, account_id: str, **kwargs):
+    def __init__(self, *args, versions, account_id: str, flywheels=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.account_id = account_id
+        # A flywheel's ARN runs the job with the version active when it starts.
+        self.flywheel_kinds = {f.arn: f.kind for f in flywheels}
+        following = [(f.arn, f"{f.name} (the flywheel's active version)") for f in flywheels]
         self.fields["model_arn"].choices = [
             ("", "Choose a model version"),
             *version_choices(versions),
+            *([("Flywheels", following)] if following else []),
         ]
         self.fields["data_access_role_arn"].initial = arns.default_role(account_id)
         self.add_tag_fields()
@@ -108,7 +113,9 @@ class JobCreateForm(TagRowsMixin, forms.Form):
         arn, kind = data.get("model_arn"), data.get("kind")
         if arn and kind:
             wanted = kinds.of_job(kind)
-            if kinds.of_arn(arn) is not wanted:
+            flywheel_kind = self.flywheel_kinds.get(arn)
+            chosen = kinds.get(flywheel_kind) if flywheel_kind else kinds.of_arn(arn)
+            if chosen is not wanted:
                 self.add_error("model_arn", f"Choose {wanted.a_noun} for this analysis type.")
         data["tags"] = self.clean_tag_rows(data)
         return data

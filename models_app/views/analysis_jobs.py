@@ -87,11 +87,14 @@ def job_create(request):
         spec = kinds.of_arn(request.GET["model"])
         if spec is not None:
             initial["kind"] = spec.job_kind
+    # Flywheels with a version to use (flywheel_app's rows, read through their relation).
+    flywheels = request.account.flywheels.filter(status="ACTIVE", active_version__isnull=False)
     form = forms.JobCreateForm(
         request.POST or None,
         request.FILES or None,
         versions=versions,
         account_id=request.account.account_id,
+        flywheels=flywheels.order_by("name"),
         initial=initial,
     )
     if request.method == "POST" and form.is_valid():
@@ -106,7 +109,11 @@ def job_create(request):
                 account=request.account,
                 kind=data["kind"],
                 job_name=data["name"] or None,
-                model_arn=data["model_arn"],
+                **(
+                    {"flywheel_arn": data["model_arn"]}
+                    if data["model_arn"] in form.flywheel_kinds
+                    else {"model_arn": data["model_arn"]}
+                ),
                 input_data_config={"S3Uri": uri, "InputFormat": data["input_format"]},
                 output_data_config={"S3Uri": data["output_uri"]},
                 data_access_role_arn=data["data_access_role_arn"],

@@ -17,7 +17,7 @@ from flywheel_app.models import (
     IterationStatus,
 )
 from flywheel_app.services import flywheels
-from models_app.models import Endpoint, ModelKind
+from models_app.models import AnalysisJob, Endpoint, ModelKind
 from tests import factories
 from tests.api.test_flywheels import LABELS, classifier_v1
 from tests.conftest import DATA, run_queued_jobs
@@ -325,9 +325,29 @@ def test_model_pages_badge_the_active_version_and_endpoints_follow_flywheels(
     assert resp.status_code == 302
     endpoint = Endpoint.objects.get(name="intents-live")
     assert endpoint.flywheel_arn == flywheel.arn and endpoint.desired_version == v1
-    # Another account's form offers none of them.
+    # A job given the flywheel runs with the version active when it starts.
+    job_page = reverse("inference:job-create")
+    assert f'<option value="{flywheel.arn}">intents-fw (the flywheel' in text(client.get(job_page))
+    job = {
+        "kind": "entities",
+        "model_arn": flywheel.arn,
+        "input_file": SimpleUploadedFile("docs.txt", b"wake me up at six\n"),
+        "input_uri": "",
+        "input_format": "ONE_DOC_PER_LINE",
+        "output_uri": "s3://output/",
+        "data_access_role_arn": role(owner),
+    }
+    body = text(client.post(job_page, job))
+    assert "Choose an entity recognizer" in field_error(body, "model_arn")
+    job["kind"] = "classification"
+    job["input_file"] = SimpleUploadedFile("docs.txt", b"wake me up at six\n")
+    assert client.post(job_page, job).status_code == 302
+    started = AnalysisJob.objects.get(account=owner.membership.account)
+    assert started.flywheel_arn == flywheel.arn and started.model_arn == v1.arn
+    # Another account's forms offer none of them.
     client.force_login(outsider)
     assert flywheel.arn not in text(client.get(create))
+    assert flywheel.arn not in text(client.get(job_page))
 
 
 def test_an_outsider_gets_404_everywhere(client, owner, outsider, v1):
