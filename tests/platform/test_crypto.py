@@ -83,6 +83,7 @@ def test_it_round_trips_a_file(tmp_path, small_chunks, size):
     unseal_file(key, sealed, opened, aad=b"ctx")
     assert opened.read_bytes() == data
     assert sorted(p.name for p in tmp_path.iterdir()) == ["opened.bin", "plain.bin", "sealed.bin"]
+    assert crypto.unseal_file_to_memory(key, sealed, aad=b"ctx") == data
 
 
 def test_a_sealed_file_does_not_contain_the_plain_bytes(tmp_path, small_chunks):
@@ -101,6 +102,8 @@ def test_the_default_chunk_size_round_trips_a_large_file(tmp_path):
     seal_file(key, src, tmp_path / "big.sealed")
     unseal_file(key, tmp_path / "big.sealed", tmp_path / "big.opened")
     assert (tmp_path / "big.opened").read_bytes() == data
+    in_memory = crypto.unseal_file_to_memory(key, tmp_path / "big.sealed")
+    assert in_memory.readonly and in_memory == data
 
 
 def _refused(key, sealed, tmp_path, aad=b""):
@@ -110,6 +113,8 @@ def _refused(key, sealed, tmp_path, aad=b""):
     # Nothing half-decrypted is left behind to be loaded by mistake.
     assert not opened.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    with pytest.raises(SealError):
+        crypto.unseal_file_to_memory(key, sealed, aad=aad)
 
 
 @pytest.fixture
@@ -233,3 +238,4 @@ def test_containers_sealed_with_1_mib_chunks_still_open(tmp_path, monkeypatch):
     assert (tmp_path / "opened.bin").read_bytes() == data
     with crypto.SealedReader(key, tmp_path / "old.sealed") as reader:
         assert reader.read() == data
+    assert crypto.unseal_file_to_memory(key, tmp_path / "old.sealed") == data
