@@ -45,6 +45,10 @@ class Kind:
     languages: tuple[str, ...]
     trainer: str  # dotted path of train(version)
     loader: str  # dotted path of load(folder, sha256=..., verified=...)
+    # Whether the loader also takes the model's files in memory (ml.artifacts.ModelFiles) in
+    # place of a folder: an encrypted model of this kind is then decrypted into memory, never
+    # onto a file system. spaCy reads directories, so a recognizer gets a private folder.
+    loads_from_memory: bool
     serves: str  # the ServedModel method a call runs: "classify" or "entities"
     thread_safe: bool  # whether one loaded model may serve calls from several threads at once
     autosplit_fraction: float  # share of the training data held out when no test set is given
@@ -70,8 +74,9 @@ class Kind:
         import_string(self.trainer)(version)
 
     def load(self, folder, *, sha256: str, verified: bool = False):
-        """Load a trained artifact of this kind from `folder`, checked against `sha256` unless
-        its files were already authenticated (verified=True)."""
+        """Load a trained artifact of this kind from `folder` (or, when it loads_from_memory,
+        a ModelFiles), checked against `sha256` unless its files were already authenticated
+        (verified=True)."""
         return import_string(self.loader)(folder, sha256=sha256, verified=verified)
 
     def properties(self, version) -> dict:
@@ -94,6 +99,7 @@ CLASSIFIER = Kind(
     languages=("en", "es", "fr", "de", "it", "pt"),
     trainer="models_app.services.classifier_training.train",
     loader="models_app.ml.artifacts.load_classifier",
+    loads_from_memory=True,
     serves="classify",
     thread_safe=True,
     autosplit_fraction=0.10,
@@ -130,6 +136,7 @@ RECOGNIZER = Kind(
     languages=("en", "es", "fr", "it", "de", "pt"),
     trainer="models_app.services.recognizer_training.train",
     loader="models_app.ml.ner_artifacts.load_recognizer",
+    loads_from_memory=False,
     serves="entities",
     thread_safe=False,  # a spaCy pipeline is not safe to call from two threads at once
     autosplit_fraction=0.10,

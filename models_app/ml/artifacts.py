@@ -4,17 +4,24 @@ A classifier is stored as plain ``.npy`` arrays (loaded with ``allow_pickle=Fals
 one ``model.json``, so loading never runs code from the artifact. Files are written to
 a temporary directory and renamed into place, so a crash never leaves half a model,
 and ``metadata.json`` (written last) records the SHA-256 of the model files.
+
+A model loads from its folder or from its files already in memory (``ModelFiles``: an
+encrypted model is decrypted straight into one, so its plain files never touch a disk and
+are not read back). Arrays loaded from memory are views of those bytes, read-only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -145,38 +152,141 @@ class ArtifactError(Exception):
     """A stored model is missing, corrupt or of an unknown format."""
 
 
-def _read_json(path: Path) -> dict:
+class ModelFiles:
+    """A model's files held in memory, by name: what a loader reads instead of a folder when the
+    files are already in memory. Contents are kept as read-only views of the buffers given
+    (nothing is copied), and `read_bytes` returns such a view."""
+
+    def __init__(self, files: Mapping[str, bytes | memoryview], *, label: str = "memory"):
+        self._files = MappingProxyType(
+            {name: memoryview(data).toreadonly() for name, data in files.items()}
+        )
+        self._label = label
+
+    def names(self) -> list[str]:
+        return sorted(self._files)
+
+    def read_bytes(self, name: str) -> memoryview:
+        try:
+            return self._files[name]
+        except KeyError:
+            raise FileNotFoundError(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._files
+
+    def __str__(self) -> str:
+        return self._label
+
+
+class _Folder:
+    """A model folder read through the same few calls as ModelFiles."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.root = Path(directory)
+
+    def __contains__(self, name: str) -> bool:
+        return (self.root / name).is_file()
+
+    def read_bytes(self, name: str) -> bytes:
+        return (self.root / name).read_bytes()
+
+    def sha256(self, names: list[str]) -> str:
+        return sha256_files(self.root, names)
+
+    def array(self, name: str) -> np.ndarray:
+        return np.load(self.root / name, allow_pickle=False)
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+
+class _InMemory:
+    def __init__(self, files: ModelFiles):
+        self.files = files
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.files
+
+    def read_bytes(self, name: str) -> memoryview:
+        return self.files.read_bytes(name)
+
+    def sha256(self, names: list[str]) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(names):
+            digest.update(self.files.read_bytes(name))
+        return digest.hexdigest()
+
+    def array(self, name: str) -> np.ndarray:
+        return array_from_npy(self.files.read_bytes(name), name=name)
+
+    def __str__(self) -> str:
+        return str(self.files)
+
+
+# np.load refuses headers longer than this unless told otherwise; so does array_from_npy.
+_NPY_HEADER_PEEK = 16 << 10
+
+
+def array_from_npy(data: bytes | memoryview, *, name: str = "the array") -> np.ndarray:
+    """The array in the bytes of a .npy file, as a read-only view of them (no copy); object
+    arrays are refused, as np.load(allow_pickle=False) refuses them."""
+    data = memoryview(data).toreadonly()
+    fh = io.BytesIO(bytes(data[:_NPY_HEADER_PEEK]))  # the header only
     try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except ValueError as exc:
+        raise ArtifactError(f"{name} is not a readable .npy file: {exc}") from None
+    if dtype.hasobject:
+        raise ArtifactError(f"{name} holds Python objects, which a model may not")
+    count = 1
+    for n in shape:
+        count *= n
+    offset = fh.tell()
+    if len(data) - offset != count * dtype.itemsize:
+        raise ArtifactError(f"{name} is cut short or has bytes past its array")
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return array.reshape(shape, order="F" if fortran_order else "C")
+
+
+def _read_json(source, name: str) -> dict:
+    try:
+        return json.loads(bytes(source.read_bytes(name)).decode("utf-8"))
     except FileNotFoundError:
-        raise ArtifactError(f"{path.name} is missing from {path.parent}") from None
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path} is not valid JSON: {exc}") from None
+        raise ArtifactError(f"{name} is missing from {source}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{name} in {source} is not valid JSON: {exc}") from None
 
 
 def load_classifier(
-    directory: str | os.PathLike, sha256: str | None = None, *, verified: bool = False
+    directory: str | os.PathLike | ModelFiles, sha256: str | None = None, *, verified: bool = False
 ) -> TrainedClassifier:
-    """Load a model saved by save_classifier, verifying its SHA-256 (given or recorded) unless
-    the caller has already proven the files (verified=True: just decrypted and authenticated)."""
-    root = Path(directory)
-    meta = _read_json(root / METADATA)
+    """Load a model saved by save_classifier from its folder or its files in memory, verifying
+    its SHA-256 (given or recorded) unless the caller has already proven the files
+    (verified=True: just decrypted and authenticated)."""
+    root = _InMemory(directory) if isinstance(directory, ModelFiles) else _Folder(directory)
+    meta = _read_json(root, METADATA)
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         raise ArtifactError(f"{root} does not hold a {FORMAT} model of version {FORMAT_VERSION}")
     files = sorted(meta.get("files", {}))
-    missing = [name for name in files if not (root / name).is_file()]
+    missing = [name for name in files if name not in root]
     if missing or MODEL_JSON not in files:
         raise ArtifactError(f"model files missing from {root}: {', '.join(missing) or MODEL_JSON}")
     if not verified:
-        digest = sha256_files(root, files)
+        digest = root.sha256(files)
         for expected in (sha256, meta.get("sha256")):
             if expected and expected != digest:
                 raise ArtifactError(
                     f"the model files in {root} do not match their SHA-256 "
                     f"(expected {expected}, found {digest})"
                 )
-    spec = _read_json(root / MODEL_JSON)
+    spec = _read_json(root, MODEL_JSON)
     # Parameters (with timings) live in metadata.json, outside the hash, so refitting the
     # same data gives the same model files and digest.
     params = meta.get("params", {})
@@ -184,7 +294,7 @@ def load_classifier(
     def array(name: str) -> np.ndarray:
         if name not in files:
             raise ArtifactError(f"{name} is not part of the model in {root}")
-        return np.load(root / name, allow_pickle=False)
+        return root.array(name)
 
     blocks = [
         Block(

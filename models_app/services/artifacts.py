@@ -17,7 +17,10 @@ row, wrapped by the account's key). Its plain files exist only in a private temp
 a model is loaded or copied, never in the cache; a disabled key stops it opening. The container is
 decrypted straight into the tar extraction, chunk by chunk, with no plain archive in between, and
 the folder is given to the loader only once the last chunk has authenticated: every file in it is
-then proven to be the one sealed, and the loaders need not hash it again (`verified`).
+then proven to be the one sealed, and the loaders need not hash it again (`verified`). A kind whose
+loader takes its files in memory (`kinds.Kind.loads_from_memory`) skips the folder: the tar is
+decrypted into a mapping of file name to bytes, handed over on the same condition, so an encrypted
+model is neither written out nor read back to be loaded.
 """
 
 import contextlib
@@ -34,6 +37,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from models_app import kinds
+from models_app.ml import artifacts as ml_artifacts
 from models_app.models import ModelVersion
 from webapp.accounts.models import EncryptionKey
 from webapp.accounts.services import keys
@@ -251,32 +256,48 @@ def artifact_unsealed(version: ModelVersion) -> Iterator[Path]:
     if version.model_key_id is None:
         yield artifact_open(version)
         return
+    with _sealed_container(version) as (data_key, sealed):
+        work = _private_dir("open", plain_bytes=sealed.stat().st_size)
+        try:
+            folder = work / "model"
+            _unseal_into(data_key, sealed, folder, aad=_artifact_aad(version))
+            yield folder
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def artifact_in_memory(version: ModelVersion) -> ml_artifacts.ModelFiles:
+    """The files of a version's encrypted artifact, decrypted into memory (never onto a file
+    system). A disabled key raises ResourceUnavailableException naming it; a container that does
+    not open whole raises SealError, and none of its files are returned."""
+    if version.model_key_id is None:
+        raise ValueError("only an encrypted artifact is opened into memory")
+    with _sealed_container(version) as (data_key, sealed):
+        return _unseal_to_memory(data_key, sealed, aad=_artifact_aad(version))
+
+
+@contextlib.contextmanager
+def _sealed_container(version: ModelVersion) -> Iterator[tuple[bytes, Path]]:
+    """The data key of a version's encrypted artifact and a local path of its container (fetched
+    from the store into a temporary folder, removed after the block, when it lives there)."""
     if not bytes(version.data_key_wrapped or b""):
         raise ValueError("the version records no data key for its encrypted artifact")
     data_key = keys.data_key_unwrap(_key_of(version), version.data_key_wrapped)
-    download = None
-    work = None
+    uri = version.artifact_uri
+    if not _in_store(uri):
+        yield data_key, Path(uri) / SEALED
+        return
+    # The container is ciphertext: it may sit on disk, away from the plain files.
+    download = Path(tempfile.mkdtemp(prefix="textwheel-fetch-"))
     try:
-        uri = version.artifact_uri
-        if _in_store(uri):
-            # The container is ciphertext: it may sit on disk, away from the plain files.
-            download = Path(tempfile.mkdtemp(prefix="textwheel-fetch-"))
-            found = storage.installation_store().download_folder(
-                storage.parse_uri(uri, field="artifact_uri"), download
-            )
-            if not found:
-                raise FileNotFoundError("the stored model has no files")
-            sealed = download / SEALED
-        else:
-            sealed = Path(uri) / SEALED
-        work = _private_dir("open", plain_bytes=sealed.stat().st_size)
-        folder = work / "model"
-        _unseal_into(data_key, sealed, folder, aad=_artifact_aad(version))
-        yield folder
+        found = storage.installation_store().download_folder(
+            storage.parse_uri(uri, field="artifact_uri"), download
+        )
+        if not found:
+            raise FileNotFoundError("the stored model has no files")
+        yield data_key, download / SEALED
     finally:
-        for made in (work, download):
-            if made is not None:
-                shutil.rmtree(made, ignore_errors=True)
+        shutil.rmtree(download, ignore_errors=True)
 
 
 def _unseal_into(data_key: bytes, sealed: Path, folder: Path, *, aad: bytes) -> None:
@@ -297,6 +318,48 @@ def _unseal_into(data_key: bytes, sealed: Path, folder: Path, *, aad: bytes) -> 
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def _unseal_to_memory(data_key: bytes, sealed: Path, *, aad: bytes) -> ml_artifacts.ModelFiles:
+    """The regular files of a sealed tar, by name, as views of its plaintext in memory; SealError
+    unless the container authenticates whole, through its last chunk, before its tar is read."""
+    # Decrypted whole first, each chunk into its place in one buffer: the members are then views
+    # of it, never copied. (Reading them from tarfile's stream copies each member two or three
+    # times, which cost more than decrypting the model.)
+    plain = crypto.unseal_file_to_memory(data_key, sealed, aad=aad)
+    files: dict[str, memoryview] = {}
+    with tarfile.open(fileobj=_BufferFile(plain), mode="r:") as tar:
+        for member in tar:  # reads the headers only
+            if member.isdir():
+                continue
+            if not member.isfile() or member.issparse() or member.name in files:
+                raise crypto.SealError("The sealed model holds something other than files.")
+            end = member.offset_data + member.size
+            if end > len(plain):
+                raise crypto.SealError("The sealed model's archive is cut short.")
+            files[member.name] = plain[member.offset_data : end]
+    return ml_artifacts.ModelFiles(files, label="the decrypted model")
+
+
+class _BufferFile:
+    """A read-only, seekable file over a buffer in memory (what tarfile needs to list a tar)."""
+
+    def __init__(self, buffer: memoryview):
+        self._buffer, self._pos = buffer, 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._buffer) if size is None or size < 0 else self._pos + size
+        piece = bytes(self._buffer[self._pos : end])
+        self._pos += len(piece)
+        return piece
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: len(self._buffer)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
 
 
 def files_digest(folder: Path) -> str:
@@ -341,8 +404,11 @@ def artifact_open(version: ModelVersion, *, refresh: bool = False) -> Path:
 def artifact_load(version: ModelVersion, load: Callable[..., object]):
     """load(folder, verified=...) on the version's artifact; a cached copy that fails is fetched
     once more. verified=True says the files were just authenticated by decryption (a sealed
-    artifact), so the loader may skip hashing them; plain files get verified=False."""
+    artifact), so the loader may skip hashing them; plain files get verified=False. A sealed
+    artifact of a kind that loads_from_memory is given as its ModelFiles instead of a folder."""
     if version.model_key_id is not None:
+        if kinds.get(version.model.kind).loads_from_memory:
+            return load(artifact_in_memory(version), verified=True)
         with artifact_unsealed(version) as folder:
             return load(folder, verified=True)
     try:

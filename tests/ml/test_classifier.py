@@ -198,6 +198,65 @@ def test_load_refuses_a_wrong_or_changed_artifact(tmp_path, clinc):
         artifacts.load_classifier(tmp_path / "missing")
 
 
+def _in_memory(folder: Path, **changed: bytes) -> artifacts.ModelFiles:
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    return artifacts.ModelFiles({**files, **changed})
+
+
+def test_a_model_loads_from_its_files_in_memory_as_from_its_folder(tmp_path, goemotions):
+    model, texts, _ = goemotions  # multi-label: every kind of array the format has
+    digest = artifacts.save_classifier(model, tmp_path / "m")
+    from_folder = artifacts.load_classifier(tmp_path / "m", sha256=digest)
+    files = _in_memory(tmp_path / "m")
+    for verified in (False, True):
+        from_memory = artifacts.load_classifier(files, sha256=digest, verified=verified)
+        np.testing.assert_array_equal(
+            from_memory.predict_proba(texts[:40]), from_folder.predict_proba(texts[:40])
+        )
+        assert from_memory.predict(texts[:40]) == from_folder.predict(texts[:40])
+        assert from_memory.predict_scores(texts[:5]) == from_folder.predict_scores(texts[:5])
+    # The arrays are views of the files' bytes, not copies, and nothing can write to them.
+    weights = np.frombuffer(files.read_bytes("weights.npy"), dtype=np.uint8)
+    assert np.shares_memory(from_memory.weights, weights)
+    for array in (from_memory.weights, from_memory.bias, from_memory.thresholds):
+        assert not array.flags.writeable
+    np.testing.assert_array_equal(from_memory.weights, model.weights)
+
+
+def test_a_load_from_memory_refuses_changed_or_missing_files(tmp_path, clinc):
+    digest = artifacts.save_classifier(clinc[0], tmp_path / "m")
+    bias = bytearray((tmp_path / "m" / "bias.npy").read_bytes())
+    bias[-1] ^= 1
+    changed = _in_memory(tmp_path / "m", **{"bias.npy": bytes(bias)})
+    with pytest.raises(artifacts.ArtifactError, match="SHA-256"):
+        artifacts.load_classifier(changed, sha256=digest)
+    files = {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()}
+    del files["weights.npy"]
+    with pytest.raises(artifacts.ArtifactError, match="weights.npy"):
+        artifacts.load_classifier(artifacts.ModelFiles(files), sha256=digest, verified=True)
+    with pytest.raises(artifacts.ArtifactError, match="missing"):
+        artifacts.load_classifier(artifacts.ModelFiles({}), verified=True)
+
+
+def test_arrays_read_from_memory_are_checked_as_np_load_checks_them(tmp_path):
+    def npy(array) -> bytes:
+        path = tmp_path / "a.npy"
+        np.save(path, array, allow_pickle=True)
+        return path.read_bytes()
+
+    matrix = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for array in (matrix, np.asfortranarray(matrix), np.array([], dtype=np.int32), np.int64(7)):
+        loaded = artifacts.array_from_npy(npy(array))
+        np.testing.assert_array_equal(loaded, array)
+        assert loaded.dtype == array.dtype and loaded.shape == np.shape(array)
+    with pytest.raises(artifacts.ArtifactError, match="objects"):
+        artifacts.array_from_npy(npy(np.array([{"a": 1}], dtype=object)))
+    with pytest.raises(artifacts.ArtifactError, match="cut short"):
+        artifacts.array_from_npy(npy(matrix)[:-1])
+    with pytest.raises(artifacts.ArtifactError, match="not a readable"):
+        artifacts.array_from_npy(b"PK\x03\x04" + bytes(100))
+
+
 def test_should_stop_raises_training_stopped():
     data = read(BAD_INPUTS / "classifier-ok-3-labels.csv")
     calls = []

@@ -198,6 +198,85 @@ def test_a_keyed_model_loads_verified_with_the_plain_models_predictions(owner, s
     assert from_keyed.predict(texts) == small_model.predict(texts)
 
 
+def test_a_keyed_classifier_loads_from_memory_as_from_its_folder(
+    owner, small_model, monkeypatch, tmp_path
+):
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    monkeypatch.setattr(artifacts, "_MEMORY_FS", memory)
+    key = key_create(account=account_of(owner), user=owner)
+    keyed = trained(owner, small_model, key=key)
+    given = []
+
+    def load(files, verified):
+        given.append((files, verified))
+        return ml_artifacts.load_classifier(files, sha256=keyed.artifact_sha256, verified=verified)
+
+    from_memory = artifact_load(keyed, load)
+    [(files, verified)] = given
+    assert isinstance(files, ml_artifacts.ModelFiles) and verified is True
+    assert set(files.names()) == {p.name for p in _listing(keyed)}
+    assert list(memory.iterdir()) == []  # no plain file was written to be loaded
+    with artifact_unsealed(keyed) as folder:
+        from_folder = ml_artifacts.load_classifier(folder, sha256=keyed.artifact_sha256)
+        for name in files.names():
+            assert files.read_bytes(name) == (folder / name).read_bytes()
+    texts = SAMPLE + ["storm wind forecast cold", "nothing in particular"]
+    assert from_memory.predict_scores(texts) == from_folder.predict_scores(texts)
+    assert from_memory.predict(texts) == small_model.predict(texts)
+    serving.clear()
+    answer = serving.get(keyed).classify(SAMPLE)
+    assert [a["Classes"][0]["Name"] for a in answer] == ["sports", "cooking"]
+
+
+def test_a_keyed_recognizer_still_loads_from_a_private_folder(owner):
+    key = key_create(account=account_of(owner), user=owner)
+    version = factories.version(owner, kind=ModelKind.RECOGNIZER, model_key=key)
+
+    def save(folder):
+        (folder / "ner").mkdir(parents=True)
+        (folder / "ner" / "model").write_bytes(b"weights")
+        return "0" * 64
+
+    uri, _ = artifact_write(version, save)
+    ModelVersion.objects.filter(pk=version.pk).update(artifact_uri=uri, artifact_sha256="0" * 64)
+    version.refresh_from_db()
+
+    def load(folder, verified):
+        assert isinstance(folder, Path) and verified is True
+        return (folder / "ner" / "model").read_bytes(), folder
+
+    content, folder = artifact_load(version, load)
+    assert content == b"weights" and not folder.exists()
+
+
+@pytest.mark.parametrize("cut", ["inside the tar", "after the tar", "one byte"])
+def test_a_keyed_classifier_cut_short_loads_nothing_from_memory(
+    owner, small_model, monkeypatch, cut
+):
+    # Small chunks, so the tar ends chunks before the container does and a cut after it leaves
+    # a complete tar of authentic chunks: only the last chunk's check can refuse it.
+    monkeypatch.setattr(crypto, "FILE_CHUNK_BYTES", 4096)
+    key = key_create(account=account_of(owner), user=owner)
+    version = trained(owner, small_model, key=key)
+    path = Path(version.artifact_uri) / SEALED
+    blob = path.read_bytes()
+    header, chunk = 16, 4096 + 16
+    chunks = -(-(len(blob) - header) // chunk)
+    keep = {
+        "inside the tar": header + chunk + 100,
+        "after the tar": header + (chunks - 1) * chunk,  # the last chunk dropped whole
+        "one byte": len(blob) - 1,
+    }[cut]
+    path.write_bytes(blob[:keep])
+    with pytest.raises(crypto.SealError):
+        artifacts.artifact_in_memory(version)
+    with pytest.raises(crypto.SealError):
+        artifact_load(version, lambda files, verified: pytest.fail("nothing may be loaded"))
+    refusal = error_of(lambda: serving.get(version))
+    assert refusal.code == "ResourceUnavailableException"
+
+
 def test_a_disabled_key_stops_a_loaded_model_answering(owner, small_model):
     key = key_create(account=account_of(owner), user=owner)
     version = trained(owner, small_model, key=key)
