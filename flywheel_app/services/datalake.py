@@ -10,7 +10,11 @@ The data lake of a flywheel is `<DataLakeS3Uri>/<name>/schemaVersion=1/<created>
   `normalized/annotations.csv` (File, Line, Begin Offset, End Offset, Type) for recognizers;
 - `model-datasets/<model>[_<version>]/{training,test,model-stats}/`: the data a version trained
   and was scored on, in the same normalised form, and its scores;
-- `document-pool/` and `annotations-pool/`, for iterations.
+- `document-pool/<dataset>/<time>/documents.txt` (one document per line) and
+  `annotations-pool/<dataset>/<time>/`: `labels.csv` (File, Line, Labels; multi-label labels
+  joined with `|`) for classifiers or `annotations.csv` for recognizers: every completed
+  dataset's documents apart from its labels, as Comprehend's data lake keeps them. Lines count
+  from 0, as in recognizer annotations. Iterations read the datasets' normalised form.
 
 All reads and writes go through webapp.core.storage, in the flywheel's account.
 """
@@ -29,6 +33,10 @@ from webapp.core import storage
 from webapp.core.errors import ServiceError
 
 SCHEMA = "schemaVersion=1"
+DOCUMENT_POOL = "document-pool"
+ANNOTATIONS_POOL = "annotations-pool"
+LABELS_FILE = "labels.csv"
+LABELS_HEADER = ["File", "Line", "Labels"]
 CLASSIFIER_FILE = "documents.csv"
 DOCUMENTS_FILE = "documents.txt"
 ANNOTATIONS_FILE = "annotations.csv"
@@ -103,6 +111,40 @@ def recognizer_files(examples) -> tuple[bytes, bytes]:
             if type_ != ner_metrics.UNKNOWN:
                 writer.writerow([DOCUMENTS_FILE, line, begin, end, type_])
     return ("\n".join(docs) + "\n").encode(), out.getvalue().encode()
+
+
+def pool_folders(flywheel: Flywheel, name: str, created) -> tuple[storage.S3Uri, storage.S3Uri]:
+    """(document-pool, annotations-pool) folders of a dataset: `<pool>/<name>/<time>/`."""
+    base = lake(flywheel)
+    return (
+        base.join(DOCUMENT_POOL, name, time_id(created)),
+        base.join(ANNOTATIONS_POOL, name, time_id(created)),
+    )
+
+
+def _one_per_line(texts) -> bytes:
+    # Line breaks inside a document become spaces, as in the recognizers' normalised form.
+    return ("\n".join(t.replace("\r", " ").replace("\n", " ") for t in texts) + "\n").encode()
+
+
+def write_pools(account_id: str, flywheel: Flywheel, name: str, created, data, *, mode="") -> None:
+    """Write a completed dataset's documents into document-pool/ and its labels (classifiers)
+    or annotations (recognizers) into annotations-pool/."""
+    documents_folder, annotations_folder = pool_folders(flywheel, name, created)
+    if flywheel.kind == ModelKind.CLASSIFIER:
+        texts, labels = data
+        documents = _one_per_line(texts)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(LABELS_HEADER)
+        for line, label in enumerate(labels):
+            joined = LABEL_DELIMITER.join(label) if mode == "MULTI_LABEL" else label
+            writer.writerow([DOCUMENTS_FILE, line, joined])
+        write(account_id, annotations_folder.join(LABELS_FILE), out.getvalue().encode())
+    else:
+        documents, annotations = recognizer_files(data)
+        write(account_id, annotations_folder.join(ANNOTATIONS_FILE), annotations)
+    write(account_id, documents_folder.join(DOCUMENTS_FILE), documents)
 
 
 def write(account_id: str, uri: storage.S3Uri, data: bytes) -> None:

@@ -463,6 +463,9 @@ def dataset_ingest(*, dataset_id: int) -> None:
         )
         target = storage.parse_uri(dataset.dataset_s3_uri, field="DatasetS3Uri")
         datalake.copy_tree(account_id, staging, target)
+        datalake.write_pools(
+            account_id, flywheel, dataset.name, dataset.created_at, data, mode=flywheel.mode
+        )
         storage.delete_prefix(account_id, staging)
         _transition(
             dataset.pk,

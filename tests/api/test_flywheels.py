@@ -2,6 +2,8 @@
 into it, every refusal of Create/Update/DeleteFlywheel and CreateDataset, tags, List filters, and
 an outsider who sees none of it."""
 
+import csv
+import io
 import re
 import time
 
@@ -513,6 +515,17 @@ def test_a_train_dataset_is_ingested(api, owner, outsider, store):
     rows = read(owner, props["DatasetS3Uri"] + "normalized/documents.csv").splitlines()
     assert len(rows) == 30 and {r.split(",", 1)[0] for r in rows} == set(LABELS)
     assert not any(f.startswith("staging/") for f in files_under(owner, lake))
+    # The pools hold the documents apart from their labels, line for line.
+    assert sorted(f for f in files_under(owner, lake) if "-pool/" in f) == [
+        f"annotations-pool/clinc-test/{stamp}/labels.csv",
+        f"document-pool/clinc-test/{stamp}/documents.txt",
+    ]
+    pooled = read(owner, f"{lake}document-pool/clinc-test/{stamp}/documents.txt").splitlines()
+    labelled = read(owner, f"{lake}annotations-pool/clinc-test/{stamp}/labels.csv").splitlines()
+    assert labelled[0] == "File,Line,Labels" and len(labelled) == 31 and len(pooled) == 30
+    normal = list(csv.reader(io.StringIO("\n".join(rows))))
+    assert pooled == [text for _label, text in normal]
+    assert labelled[1:] == [f"documents.txt,{i},{label}" for i, (label, _) in enumerate(normal)]
 
     test_props = dataset(client, arn, "held-out", csv_config(uri), DatasetType="TEST")
     assert test_props["DatasetType"] == "TEST" and test_props["Status"] == "COMPLETED"
@@ -590,6 +603,17 @@ def test_recognizer_datasets_are_normalised(api, owner, store):
     given = (BAD_INPUTS / "recognizer-annotations-ok.csv").read_text().splitlines()
     assert normal[0] == "File,Line,Begin Offset,End Offset,Type"
     assert len(normal) == len(given)
+    # The pools: the documents in document-pool/, their annotations in annotations-pool/.
+    stamp = props["CreationTime"].strftime("%Y%m%dT%H%M%SZ")
+    assert sorted(f for f in files_under(owner, lake) if "-pool/" in f) == [
+        f"annotations-pool/annotated/{stamp}/annotations.csv",
+        f"document-pool/annotated/{stamp}/documents.txt",
+    ]
+    pooled = read(owner, f"{lake}annotations-pool/annotated/{stamp}/annotations.csv")
+    assert pooled.splitlines() == normal
+    assert read(owner, f"{lake}document-pool/annotated/{stamp}/documents.txt") == read(
+        owner, props["DatasetS3Uri"] + "normalized/documents.txt"
+    )
 
     # An entity list is annotated at ingest; a type the flywheel lacks is dropped and counted.
     listed = store(owner, "more/list.csv", b"Text,Type\nLondon,LOCATION\nPepsi,DRINK\n")
