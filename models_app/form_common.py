@@ -20,6 +20,45 @@ def checked(check, value, **kwargs):
         raise forms.ValidationError(exc.message) from None
 
 
+class SourcesMixin:
+    """For forms taking data sources as an S3 URI or an upload each: SOURCES maps each URI field
+    to (its file field, what the source is called); `needed(data)` names the ones the chosen
+    options need."""
+
+    SOURCES: dict[str, tuple[str, str]] = {}
+
+    def needed(self, data) -> list[str]:
+        """The URI fields of the data sources the chosen options need."""
+        raise NotImplementedError
+
+    def _one_source(self, uri_field):
+        """A needed source: exactly one of a well-formed S3 URI and an uploaded file."""
+        file_field, what = self.SOURCES[uri_field]
+        if file_field in self.errors:  # an upload that was refused says why on its own field
+            return
+        uri = (self.cleaned_data.get(uri_field) or "").strip()
+        self.cleaned_data[uri_field] = uri
+        has_file = bool(self.cleaned_data.get(file_field))
+        if uri and has_file:
+            self.add_error(uri_field, f"Give an S3 URI or a file for the {what.lower()}, not both.")
+        elif not uri and not has_file:
+            self.add_error(uri_field, f"Give an S3 URI or upload a file for the {what.lower()}.")
+        elif uri:
+            try:
+                storage.parse_uri(uri, field=what)
+            except ServiceError as exc:
+                self.add_error(uri_field, exc.message)
+
+    def sources(self) -> list[tuple[str, str]]:
+        """(uri field, file field) of each source the valid form needs, for the view to resolve."""
+        return [(uri, self.SOURCES[uri][0]) for uri in self.needed(self.cleaned_data)]
+
+    def remember_upload(self, uri_field: str, uri: str) -> None:
+        """Show a stored upload's URI in the form, so a re-shown form needs no second upload."""
+        self.data = self.data.copy()
+        self.data[uri_field] = uri
+
+
 class TagRowsMixin:
     """Key/value rows for tags; clean_tag_rows() returns them in the API's shape."""
 

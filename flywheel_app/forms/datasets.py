@@ -3,12 +3,10 @@
 from django import forms
 
 from flywheel_app.models import DatasetType
-from models_app.form_common import TagRowsMixin
+from models_app.form_common import SourcesMixin, TagRowsMixin
 from models_app.form_common import checked as _checked
 from models_app.forms.versions import INPUT_FORMAT_CHOICES, TRAINING_TYPE_CHOICES
 from models_app.kinds import ModelKind
-from webapp.core import storage
-from webapp.core.errors import ServiceError
 from webapp.core.validation import check_name
 
 CLASSIFIER = "InputDataConfig.DocumentClassifierInputDataConfig"
@@ -23,7 +21,7 @@ FORMAT_CHOICES = [
 ]
 
 
-class DatasetCreateForm(TagRowsMixin, forms.Form):
+class DatasetCreateForm(SourcesMixin, TagRowsMixin, forms.Form):
     """CreateDataset for one flywheel; which data fields count depends on the flywheel's kind."""
 
     MIN_TAG_ROWS = 2
@@ -180,33 +178,6 @@ class DatasetCreateForm(TagRowsMixin, forms.Form):
             self.add_error("attribute_name", "Name the attribute that holds the labels.")
         data["tags"] = self.clean_tag_rows(data)
         return data
-
-    def _one_source(self, uri_field):
-        """A needed source: exactly one of a well-formed S3 URI and an uploaded file."""
-        file_field, what = self.SOURCES[uri_field]
-        if file_field in self.errors:
-            return
-        uri = (self.cleaned_data.get(uri_field) or "").strip()
-        self.cleaned_data[uri_field] = uri
-        has_file = bool(self.cleaned_data.get(file_field))
-        if uri and has_file:
-            self.add_error(uri_field, f"Give an S3 URI or a file for the {what.lower()}, not both.")
-        elif not uri and not has_file:
-            self.add_error(uri_field, f"Give an S3 URI or upload a file for the {what.lower()}.")
-        elif uri:
-            try:
-                storage.parse_uri(uri, field=what)
-            except ServiceError as exc:
-                self.add_error(uri_field, exc.message)
-
-    def sources(self) -> list[tuple[str, str]]:
-        """(uri field, file field) of each source the valid form needs, for the view to resolve."""
-        return [(uri, self.SOURCES[uri][0]) for uri in self.needed(self.cleaned_data)]
-
-    def remember_upload(self, uri_field: str, uri: str) -> None:
-        """Show a stored upload's URI in the form, so a re-shown form needs no second upload."""
-        self.data = self.data.copy()
-        self.data[uri_field] = uri
 
     def input_data_config(self, uris: dict) -> dict:
         """CreateDataset's InputDataConfig in the API's shape, given where each source is."""

@@ -4,13 +4,12 @@ import functools
 
 from django import forms
 
-from models_app.form_common import TagRowsMixin
+from models_app.form_common import SourcesMixin, TagRowsMixin
 from models_app.form_common import checked as _checked
 from models_app.forms.model_copy import PolicyField
 from models_app.models import ModelKind, ModelStatus
 from models_app.services.versions import LANGUAGES
 from webapp.core import arns, storage
-from webapp.core.errors import ServiceError
 from webapp.core.validation import check_name
 
 LANGUAGE_NAMES = {
@@ -57,7 +56,7 @@ class ModelFilterForm(forms.Form):
     name = forms.CharField(required=False, max_length=63, label="Name contains")
 
 
-class ModelCreateForm(TagRowsMixin, forms.Form):
+class ModelCreateForm(SourcesMixin, TagRowsMixin, forms.Form):
     """What every kind of model asks for: names, language, test source, role and tags.
 
     Subclasses add their data fields and say which data sources the chosen options need
@@ -71,7 +70,6 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
     kind = ""
     name_label = "Model name"
     # uri field -> (file field, what it is): a source is given as an S3 URI or as an upload.
-    SOURCES: dict[str, tuple[str, str]] = {}
     # The request member a service error names -> the form field that holds it.
     API_FIELDS: dict[str, str] = {
         "VersionName": "version_name",
@@ -137,43 +135,12 @@ class ModelCreateForm(TagRowsMixin, forms.Form):
         value = self.cleaned_data["data_access_role_arn"].strip()
         return _checked(arns.parse_role, value, field="Data access role")
 
-    def needed(self, data) -> list[str]:
-        """The URI fields of the data sources the chosen options need."""
-        raise NotImplementedError
-
     def clean(self):
         data = super().clean()
         for uri_field in self.needed(data):
             self._one_source(uri_field)
         data["tags"] = self.clean_tag_rows(data)
         return data
-
-    def _one_source(self, uri_field):
-        """A needed source: exactly one of a well-formed S3 URI and an uploaded file."""
-        file_field, what = self.SOURCES[uri_field]
-        if file_field in self.errors:  # an upload that was refused says why on its own field
-            return
-        uri = (self.cleaned_data.get(uri_field) or "").strip()
-        self.cleaned_data[uri_field] = uri
-        has_file = bool(self.cleaned_data.get(file_field))
-        if uri and has_file:
-            self.add_error(uri_field, f"Give an S3 URI or a file for the {what.lower()}, not both.")
-        elif not uri and not has_file:
-            self.add_error(uri_field, f"Give an S3 URI or upload a file for the {what.lower()}.")
-        elif uri:
-            try:
-                storage.parse_uri(uri, field=what)
-            except ServiceError as exc:
-                self.add_error(uri_field, exc.message)
-
-    def sources(self) -> list[tuple[str, str]]:
-        """(uri field, file field) of each source the valid form needs, for the view to resolve."""
-        return [(uri, self.SOURCES[uri][0]) for uri in self.needed(self.cleaned_data)]
-
-    def remember_upload(self, uri_field: str, uri: str) -> None:
-        """Show a stored upload's URI in the form, so a re-shown form needs no second upload."""
-        self.data = self.data.copy()
-        self.data[uri_field] = uri
 
     def common_arguments(self) -> dict:
         data = self.cleaned_data
