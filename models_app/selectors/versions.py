@@ -8,6 +8,7 @@ from django.db.models.functions import Cast
 
 from models_app import kinds
 from models_app.models import CustomModel, ModelVersion, ResourcePolicy
+from webapp.accounts.models import Account
 from webapp.core import arns, policies
 from webapp.core.errors import ServiceError, invalid_filter, not_found
 
@@ -116,6 +117,21 @@ def _policy_allows(arn, kind: str, account, principal, action: str) -> bool:
         principal_arn=arns.principal_user(account.account_id, principal.username),
         action=action,
     )
+
+
+def owner_of_version(arn) -> Account | None:
+    """The account owning the version a parsed model ARN names, if that version exists.
+
+    For the owner's audit log only (it records refused imports of its versions): nothing of it
+    may reach the caller, who is told the same thing whether the version exists or not.
+    """
+    exists = ModelVersion.objects.filter(
+        account__account_id=arn.account,
+        model__kind=kinds.of_arn_type(arn.resource_type).kind,
+        model__name=arn.name,
+        version_name=arn.version or "",
+    ).exists()
+    return Account.objects.filter(account_id=arn.account).first() if exists else None
 
 
 def _version_of_owner(arn, kind: str, value: str) -> ModelVersion:

@@ -11,7 +11,7 @@ from models_app.models import CustomModel, ModelStatus, ModelVersion
 from models_app.services.artifacts import artifact_copy, artifact_delete, artifact_location
 from models_app.services.version_status import version_transition
 from models_app.services.versions import StopPoller
-from webapp.accounts.models import Account, AuditEvent, EncryptionKey
+from webapp.accounts.models import AuditEvent, EncryptionKey
 from webapp.accounts.services import keys
 from webapp.accounts.services.audit import audit_record
 from webapp.accounts.services.tags import tags_set
@@ -33,18 +33,6 @@ def _refusal(source_model_arn: str) -> ServiceError:
         "does not allow your account to import it.",
         field="SourceModelArn",
     )
-
-
-def _owner_of_existing(parsed) -> Account | None:
-    """The account owning the version an ARN names, if that version exists (for its audit log
-    only: nothing of it reaches the caller)."""
-    exists = ModelVersion.objects.filter(
-        account__account_id=parsed.account,
-        model__kind=kinds.of_arn_type(parsed.resource_type).kind,
-        model__name=parsed.name,
-        version_name=parsed.version or "",
-    ).exists()
-    return Account.objects.filter(account_id=parsed.account).first() if exists else None
 
 
 def version_import(
@@ -90,7 +78,7 @@ def version_import(
             **actor,
             outcome=AuditEvent.Outcome.REFUSED,
             detail="Refused: the version does not exist or its policy does not allow this caller.",
-            also_account=_owner_of_existing(parsed),
+            also_account=selectors.owner_of_version(parsed),
         )
         raise _refusal(source_model_arn) from None
     try:
