@@ -87,6 +87,13 @@ class Flywheel(TrackedWork):
     client_request_token = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The promotion rule (not Comprehend's: set in the console). When it is on, a completed
+    # iteration's version becomes active if its AverageF1Score beats the evaluated version's by
+    # at least the margin and no label's (entity type's) F1 drops by more than the bound.
+    # Off by default: Comprehend leaves promotion to UpdateFlywheel.
+    promote_automatically = models.BooleanField(null=True, blank=True)
+    promotion_margin = models.FloatField(null=True, blank=True)
+    promotion_max_label_drop = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -123,6 +130,10 @@ class Flywheel(TrackedWork):
             )
         types = (self.task_config.get("EntityRecognitionConfig") or {}).get("EntityTypes") or []
         return [t["Type"] for t in types]
+
+    @property
+    def promotes(self) -> bool:
+        return bool(self.promote_automatically)
 
 
 class DatasetType(models.TextChoices):

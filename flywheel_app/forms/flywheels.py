@@ -3,6 +3,11 @@
 from django import forms
 
 from flywheel_app.models import ModelType
+from flywheel_app.services.flywheels import (
+    DEFAULT_PROMOTION_MARGIN,
+    DEFAULT_PROMOTION_MAX_LABEL_DROP,
+    check_promotion_value,
+)
 from models_app import kinds
 from models_app.form_common import TagRowsMixin, role_field, version_choices
 from models_app.form_common import checked as _checked
@@ -49,7 +54,59 @@ def check_once(names: list[str], what: str) -> None:
         seen.add(name)
 
 
-class FlywheelCreateForm(TagRowsMixin, forms.Form):
+PROMOTION_API_FIELDS = {
+    "PromotionMargin": "promotion_margin",
+    "PromotionMaxLabelDrop": "promotion_max_label_drop",
+}
+
+
+class PromotionFields(forms.Form):
+    """The promotion rule (not Comprehend's): make an iteration's version active by itself."""
+
+    promote_automatically = forms.BooleanField(
+        label="Promote automatically",
+        required=False,
+        help_text="When an iteration completes, its new version becomes the active one if it "
+        "beats the active version by the margin below and no label's F1 score falls by more "
+        "than the bound. The iteration says why it was promoted or not.",
+    )
+    promotion_margin = forms.CharField(
+        label="Margin",
+        required=False,
+        initial=DEFAULT_PROMOTION_MARGIN,
+        help_text="How much higher the new version's F1 score must be, from 0 to 1 "
+        "(0.01 is one point).",
+    )
+    promotion_max_label_drop = forms.CharField(
+        label="Largest drop of one label's F1 score",
+        required=False,
+        initial=DEFAULT_PROMOTION_MAX_LABEL_DROP,
+        help_text="From 0 to 1; for an entity recognizer, of one entity type's.",
+    )
+
+    def _promotion_value(self, field: str, what: str):
+        value = (self.cleaned_data.get(field) or "").strip()
+        if not value:
+            return None
+        return _checked(check_promotion_value, value, field=field, what=what)
+
+    def clean_promotion_margin(self):
+        return self._promotion_value("promotion_margin", "margin")
+
+    def clean_promotion_max_label_drop(self):
+        return self._promotion_value("promotion_max_label_drop", "largest drop")
+
+    def promotion_arguments(self) -> dict:
+        """flywheel_promotion_set's arguments (the account and ARN come from the view)."""
+        data = self.cleaned_data
+        return {
+            "enabled": bool(data.get("promote_automatically")),
+            "margin": data.get("promotion_margin"),
+            "max_label_drop": data.get("promotion_max_label_drop"),
+        }
+
+
+class FlywheelCreateForm(TagRowsMixin, PromotionFields):
     """Create a flywheel from a trained version, or for a new model described by its task."""
 
     MIN_TAG_ROWS = 3
@@ -69,6 +126,7 @@ class FlywheelCreateForm(TagRowsMixin, forms.Form):
         "DataSecurityConfig.ModelKmsKeyId": "model_kms_key_id",
         "DataSecurityConfig.VolumeKmsKeyId": "volume_kms_key_id",
         "DataSecurityConfig.DataLakeKmsKeyId": "data_lake_kms_key_id",
+        **PROMOTION_API_FIELDS,
     }
 
     name = forms.CharField(
@@ -224,14 +282,16 @@ class FlywheelCreateForm(TagRowsMixin, forms.Form):
         return arguments
 
 
-class FlywheelUpdateForm(forms.Form):
-    """Update a flywheel: its active version, its role and the keys of the versions it trains."""
+class FlywheelUpdateForm(PromotionFields):
+    """Update a flywheel: its active version, its role, the keys of the versions it trains and
+    its promotion rule."""
 
     API_FIELDS = {
         "ActiveModelArn": "active_model_arn",
         "DataAccessRoleArn": "data_access_role_arn",
         "DataSecurityConfig.ModelKmsKeyId": "model_kms_key_id",
         "DataSecurityConfig.VolumeKmsKeyId": "volume_kms_key_id",
+        **PROMOTION_API_FIELDS,
     }
 
     active_model_arn = forms.ChoiceField(

@@ -101,3 +101,14 @@ def gold_json(kind: str, gold) -> object:
         for s in gold
         if s[2] != ner_metrics.UNKNOWN
     ]
+
+
+def label_f1(kind: str, details: dict) -> dict[str, float]:
+    """Each label's (or entity type's) F1 on the pool, from a Scored's details; labels that
+    occur in neither the gold answers nor the predictions score 0 for every version."""
+    if kind == ModelKind.CLASSIFIER:
+        return {str(row["label"]): float(row["f1"]) for row in details.get("per_label") or []}
+    return {
+        str(row["Type"]): float(row["EvaluationMetrics"]["F1Score"])
+        for row in details.get("EntityTypes") or []
+    }

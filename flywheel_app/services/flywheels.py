@@ -429,6 +429,56 @@ def flywheel_update(
     return flywheel
 
 
+# The promotion rule's values when it is switched on without them.
+DEFAULT_PROMOTION_MARGIN = 0.01
+DEFAULT_PROMOTION_MAX_LABEL_DROP = 0.05
+
+
+def check_promotion_value(value, *, field: str, what: str) -> float:
+    """A margin or a bound of the promotion rule: a number from 0 to 1 (F1 is on that scale)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number != number or not 0.0 <= number <= 1.0:
+        raise validation_error(
+            f"The {what} must be a number from 0 to 1 (F1 scores are on that scale).",
+            field=field,
+        )
+    return number
+
+
+def flywheel_promotion_set(
+    *, account, arn: str, enabled: bool, margin=None, max_label_drop=None
+) -> Flywheel:
+    """Switch the flywheel's promotion rule on or off and set its margin and per-label bound
+    (a console setting: Comprehend's API has no member for it)."""
+    flywheel = selectors.flywheel_for(account, arn)
+    fields = {"promote_automatically": bool(enabled)}
+    if margin is not None and margin != "":
+        fields["promotion_margin"] = check_promotion_value(
+            margin, field="PromotionMargin", what="margin"
+        )
+    elif enabled and flywheel.promotion_margin is None:
+        fields["promotion_margin"] = DEFAULT_PROMOTION_MARGIN
+    if max_label_drop is not None and max_label_drop != "":
+        fields["promotion_max_label_drop"] = check_promotion_value(
+            max_label_drop, field="PromotionMaxLabelDrop", what="largest drop of a label's F1"
+        )
+    elif enabled and flywheel.promotion_max_label_drop is None:
+        fields["promotion_max_label_drop"] = DEFAULT_PROMOTION_MAX_LABEL_DROP
+    changed = (
+        selectors.flywheels(account)
+        .filter(pk=flywheel.pk)
+        .exclude(status=FlywheelStatus.DELETING)
+        .update(**fields, updated_at=timezone.now())
+    )
+    if not changed:
+        raise invalid_request(f"The flywheel {arn} is being deleted.")
+    flywheel.refresh_from_db()
+    return flywheel
+
+
 def flywheel_delete(*, account, arn: str) -> None:
     """DeleteFlywheel: the flywheel and its datasets go; its data lake and versions stay."""
     flywheel = selectors.flywheel_for(account, arn)

@@ -33,7 +33,7 @@ from flywheel_app.models import (
     time_id,
 )
 from flywheel_app.selectors.iterations import iteration_for
-from flywheel_app.services import datalake
+from flywheel_app.services import datalake, promotion
 from flywheel_app.services.evaluation import Pool, evaluate, gold_json, prediction_json
 from flywheel_app.services.flywheels import active_version_changed
 from models_app import kinds
@@ -577,6 +577,14 @@ def iteration_run(*, iteration_id: int) -> None:
             )
             if done and active is None:
                 _activate_first(flywheel.pk, version)
+            elif done:
+                reason = promotion.iteration_promote(
+                    flywheel_id=flywheel.pk,
+                    evaluated=results["Evaluated"],
+                    trained=results["Trained"],
+                )
+                if reason:
+                    FlywheelIteration.objects.filter(pk=iteration.pk).update(message=reason)
 
 
 def _activate_first(flywheel_id: int, version: ModelVersion) -> None:

@@ -64,6 +64,10 @@ def flywheel_create(request):
             flywheel = flywheels.flywheel_create(
                 account=request.account, principal=request.user, **form.service_arguments()
             )
+            if form.promotion_arguments()["enabled"]:
+                flywheels.flywheel_promotion_set(
+                    account=request.account, arn=flywheel.arn, **form.promotion_arguments()
+                )
         except ServiceError as exc:
             form.add_error(error_field(form, exc), exc.message)
         else:
@@ -139,7 +143,11 @@ def flywheel_update(request, name):
         "data_access_role_arn": flywheel.data_access_role_arn,
         "model_kms_key_id": security.get("ModelKmsKeyId", ""),
         "volume_kms_key_id": security.get("VolumeKmsKeyId", ""),
+        "promote_automatically": flywheel.promotes,
     }
+    for field in ("promotion_margin", "promotion_max_label_drop"):
+        if getattr(flywheel, field) is not None:
+            initial[field] = getattr(flywheel, field)
     form = forms.FlywheelUpdateForm(
         request.POST or None,
         versions=list(selectors.activatable_versions(request.account, flywheel)),
@@ -153,6 +161,9 @@ def flywheel_update(request, name):
                 arn=flywheel.arn,
                 principal=request.user,
                 **form.service_arguments(),
+            )
+            flywheels.flywheel_promotion_set(
+                account=request.account, arn=flywheel.arn, **form.promotion_arguments()
             )
         except ServiceError as exc:
             form.add_error(error_field(form, exc), exc.message)
