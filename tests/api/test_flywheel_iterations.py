@@ -3,6 +3,7 @@ moves the flywheel's endpoint to it while a client keeps calling, a new model's 
 and activates its version 1, every refusal of StartFlywheelIteration, Describe and List, and an
 outsider who sees no iteration."""
 
+import csv
 import io
 import json
 import os
@@ -14,12 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 from flywheel_app.models import FlywheelIteration
-from models_app.models import Endpoint, ModelStatus, ModelVersion
+from models_app.models import Endpoint, ModelKind, ModelStatus, ModelVersion
 from models_app.services import serving
 from tests.api.test_flywheels import (
     LABELS,
+    TYPES,
     account_id,
     active_flywheel,
     classifier_v1,
@@ -31,7 +34,9 @@ from tests.api.test_flywheels import (
     files_under,
     read,
 )
-from tests.conftest import DATA, run_queued_jobs
+from tests.bad_inputs import TYPE_OF
+from tests.conftest import BAD_INPUTS, DATA, run_queued_jobs
+from tests.trained import trained
 from webapp.accounts.services.access_keys import access_key_create
 from webapp.core import storage
 
@@ -94,8 +99,10 @@ def test_an_iteration_trains_scores_and_its_endpoint_follows_the_update(
     check_metrics(it["TrainedModelMetrics"])
     assert it["CreationTime"] <= it["EndTime"]
     assert describe(client, arn)["LatestFlywheelIteration"] == iteration_id
-    # The flywheel had an active version: the new one waits to be made active.
+    # The flywheel had an active version: the new one waits to be made active (the promotion
+    # rule is off by default, so the iteration says nothing about it).
     assert describe(client, arn)["ActiveModelArn"] == v1.arn
+    assert "Message" not in it
 
     trained = ModelVersion.objects.get(model__name="intents", version_name=name)
     assert trained.flywheel_arn == arn and trained.parent_id == v1.pk
@@ -222,6 +229,99 @@ def test_an_iteration_trains_scores_and_its_endpoint_follows_the_update(
     ):
         assert error_of(call_)["Code"] == "ResourceNotFoundException"
     assert FlywheelIteration.objects.count() == 1
+
+
+def dev_annotations() -> bytes:
+    """WNUT-17's dev annotations, folded into the four types the suite's recognizers know."""
+    with open(DATA / "wnut17" / "dev-annotations.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(rows[0])
+    for file, line, begin, end, type_ in rows[1:]:
+        writer.writerow([file, line, begin, end, TYPE_OF[type_]])
+    return out.getvalue().encode()
+
+
+def test_a_recognizer_iteration_trains_and_scores_both_versions(api, owner, store):
+    client = api(owner)
+    with override_settings(RECOGNIZER_TIME_BUDGET_SECONDS=10):
+        v1 = trained(ModelKind.RECOGNIZER, client, owner, store, name="people", version_name="v1")
+    # Version 1's own data (a version reused from an earlier test names none of this account).
+    docs = store(owner, "ner/docs/recognizer-docs.txt", BAD_INPUTS / "recognizer-docs.txt")
+    ann = store(owner, "ner/ann.csv", BAD_INPUTS / "recognizer-annotations-ok.csv")
+    ModelVersion.objects.filter(pk=v1.pk).update(
+        input_data_config={
+            "EntityTypes": [{"Type": t} for t in TYPES],
+            "Documents": {"S3Uri": docs},
+            "Annotations": {"S3Uri": ann},
+        }
+    )
+    arn = active_flywheel(client, owner, "people-loop", v1)
+    assert describe(client, arn)["ModelType"] == "ENTITY_RECOGNIZER"
+
+    # A TRAIN dataset of 300 sentences v1 never saw (WNUT-17's dev slice), with annotations.
+    new_docs = store(owner, "ner-dev/docs/dev.txt", DATA / "wnut17" / "dev.txt")
+    new_ann = store(owner, "ner-dev/annotations.csv", dev_annotations())
+    props = dataset(
+        client,
+        arn,
+        "dev-sentences",
+        {
+            "DataFormat": "COMPREHEND_CSV",
+            "EntityRecognizerInputDataConfig": {
+                "Documents": {"S3Uri": new_docs},
+                "Annotations": {"S3Uri": new_ann},
+            },
+        },
+    )
+    assert props["Status"] == "COMPLETED", props.get("Message")
+    assert props["NumberOfDocuments"] == 300
+
+    iteration_id = client.start_flywheel_iteration(FlywheelArn=arn)["FlywheelIterationId"]
+    assert iteration(client, arn, iteration_id)["Status"] == "TRAINING"
+    with override_settings(RECOGNIZER_TIME_BUDGET_SECONDS=10):
+        run_queued_jobs()
+    it = iteration(client, arn, iteration_id)
+    assert it["Status"] == "COMPLETED", it.get("Message")
+    assert it["EvaluatedModelArn"] == v1.arn
+    assert it["TrainedModelArn"].startswith(
+        f"arn:aws:comprehend:us-east-1:{account_id(owner)}:entity-recognizer/people/version/"
+    )
+    name = it["TrainedModelArn"].rsplit("/version/", 1)[1]
+    assert GENERATED.fullmatch(name)
+    # Both versions scored on the same pool; a recognizer has no AverageAccuracy.
+    check_metrics(it["EvaluatedModelMetrics"], classifier=False)
+    check_metrics(it["TrainedModelMetrics"], classifier=False)
+    assert "Message" not in it  # the promotion rule is off: nothing promoted, nothing said
+    assert describe(client, arn)["ActiveModelArn"] == v1.arn
+
+    trained_version = ModelVersion.objects.get(model__name="people", version_name=name)
+    assert trained_version.flywheel_arn == arn and trained_version.parent_id == v1.pk
+    described = client.describe_entity_recognizer(EntityRecognizerArn=it["TrainedModelArn"])
+    assert described["EntityRecognizerProperties"]["FlywheelArn"] == arn
+
+    lake = describe(client, arn)["DataLakeS3Uri"]
+    base = f"{lake}model-datasets/people_{name}/"
+    assert it["EvaluationManifestS3Prefix"] == base + "model-stats/"
+    assert sorted(files_under(owner, base)) == [
+        "model-stats/metrics.json",
+        "model-stats/predictions.jsonl",
+        "test/annotations.csv",
+        "test/documents.txt",
+        "training/annotations.csv",
+        "training/documents.txt",
+    ]
+    stats = json.loads(read(owner, base + "model-stats/metrics.json"))
+    assert [m["ModelArn"] for m in stats["Models"]] == [v1.arn, it["TrainedModelArn"]]
+    assert stats["Models"][0]["Metrics"] == it["EvaluatedModelMetrics"]
+    # The pool: v1's test set and a tenth of the new sentences; no pool text trained.
+    assert stats["TestDocumentSources"]["held out of dev-sentences"] == 30
+    test_docs = set(read(owner, base + "test/documents.txt").splitlines())
+    train_docs = read(owner, base + "training/documents.txt").splitlines()
+    assert len(test_docs) == stats["NumberOfTestDocuments"]
+    assert not test_docs & set(train_docs)
+    assert trained_version.number_of_trained_documents == len(train_docs)
 
 
 def test_a_new_models_flywheel_trains_and_activates_version_1(api, owner, store):
