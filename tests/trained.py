@@ -71,6 +71,11 @@ def trained(kind: str, client, user, store, *, name: str, version_name: str) -> 
             "artifact_sha256": version.artifact_sha256,
             "mode": version.mode,
             "language_code": version.language_code,
+            # A copy answers Describe and draws its pages as the version it stands for.
+            "input_data_config": version.input_data_config,
+            "metrics": version.metrics,
+            "per_label_metrics": version.per_label_metrics,
+            "training_parameters": version.training_parameters,
         }
         return version
     return factories.version(
