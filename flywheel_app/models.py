@@ -6,6 +6,8 @@ from datetime import UTC
 from django.db import models
 from django.utils import timezone
 
+from flywheel_app import kind_ops
+from models_app import kinds
 from models_app.kinds import ModelKind
 from models_app.models import CustomModel, ModelVersion
 from webapp.accounts.models import Account
@@ -40,17 +42,11 @@ class FlywheelStatus(models.TextChoices):
 
 
 class ModelType(models.TextChoices):
-    """Comprehend's ModelType, as the API spells it; rows store models_app's ModelKind."""
+    """Comprehend's ModelType, as the API spells it; rows store models_app's ModelKind (the
+    kinds registry says which ModelType each kind is: `flywheel_model_type`)."""
 
     DOCUMENT_CLASSIFIER = "DOCUMENT_CLASSIFIER"
     ENTITY_RECOGNIZER = "ENTITY_RECOGNIZER"
-
-    KIND = enum.nonmember(
-        {DOCUMENT_CLASSIFIER: ModelKind.CLASSIFIER, ENTITY_RECOGNIZER: ModelKind.RECOGNIZER}
-    )
-    OF_KIND = enum.nonmember(
-        {ModelKind.CLASSIFIER: DOCUMENT_CLASSIFIER, ModelKind.RECOGNIZER: ENTITY_RECOGNIZER}
-    )
 
 
 class Flywheel(TrackedWork):
@@ -111,7 +107,7 @@ class Flywheel(TrackedWork):
 
     @property
     def model_type(self) -> str:
-        return ModelType.OF_KIND[self.kind]
+        return kinds.get(self.kind).flywheel_model_type
 
     @property
     def language_code(self) -> str:
@@ -124,16 +120,20 @@ class Flywheel(TrackedWork):
     @property
     def labels(self) -> list[str]:
         """The labels (classifiers) or entity types (recognizers) fixed at creation."""
-        if self.kind == ModelKind.CLASSIFIER:
-            return list(
-                (self.task_config.get("DocumentClassificationConfig") or {}).get("Labels") or []
-            )
-        types = (self.task_config.get("EntityRecognitionConfig") or {}).get("EntityTypes") or []
-        return [t["Type"] for t in types]
+        return kind_ops.pick(self.kind, labels=_fixed_labels, spans=_fixed_types)(self.task_config)
 
     @property
     def promotes(self) -> bool:
         return bool(self.promote_automatically)
+
+
+def _fixed_labels(task_config: dict) -> list[str]:
+    return list((task_config.get("DocumentClassificationConfig") or {}).get("Labels") or [])
+
+
+def _fixed_types(task_config: dict) -> list[str]:
+    types = (task_config.get("EntityRecognitionConfig") or {}).get("EntityTypes") or []
+    return [t["Type"] for t in types]
 
 
 class DatasetType(models.TextChoices):

@@ -68,6 +68,16 @@ class Kind:
     job_result_key: str | None  # the member a job's result line puts the answer under (or none)
     job_takes_language: bool  # whether a job records and checks a LanguageCode
     job_without_model: str  # the refusal of a job started with no model (nor flywheel)
+    title: str  # how the console names the kind ("Document classifier")
+    version_page: str  # the URL name of a version's console page
+    label_noun: str  # what one of the things it tells apart is called ("entity type")
+    labels_noun: str
+    label_unit: str  # one labelled item of its data ("annotation"), as dataset messages count them
+    flywheel_model_type: str  # Comprehend's flywheel ModelType
+    takes_mode: bool  # whether it has a Mode (MULTI_CLASS or MULTI_LABEL)
+    # The shape of its data: "labels" (label(s) per document) or "spans" (typed text spans);
+    # the flywheel app picks its per-kind functions by it.
+    data_shape: str
 
     def train(self, version) -> None:
         """Train `version` with this kind's trainer."""
@@ -119,6 +129,14 @@ CLASSIFIER = Kind(
     job_result_key=None,
     job_takes_language=False,
     job_without_model="Give DocumentClassifierArn (or FlywheelArn).",
+    title="Document classifier",
+    version_page="models_app:classifier-version-detail",
+    label_noun="label",
+    labels_noun="labels",
+    label_unit="document label",
+    flywheel_model_type="DOCUMENT_CLASSIFIER",
+    takes_mode=True,
+    data_shape="labels",
 )
 
 RECOGNIZER = Kind(
@@ -159,6 +177,14 @@ RECOGNIZER = Kind(
         "Textwheel serves only custom entity recognizers: give EntityRecognizerArn "
         "(Comprehend's built-in entity model is not available here)."
     ),
+    title="Entity recognizer",
+    version_page="models_app:recognizer-version-detail",
+    label_noun="entity type",
+    labels_noun="entity types",
+    label_unit="annotation",
+    flywheel_model_type="ENTITY_RECOGNIZER",
+    takes_mode=False,
+    data_shape="spans",
 )
 
 KINDS: dict[str, Kind] = {spec.kind: spec for spec in (CLASSIFIER, RECOGNIZER)}
@@ -166,6 +192,7 @@ _BY_ARN_TYPE = {spec.arn_type: spec for spec in KINDS.values()}
 _BY_ENDPOINT_ARN_TYPE = {spec.endpoint_arn_type: spec for spec in KINDS.values()}
 _BY_JOB_KIND = {spec.job_kind: spec for spec in KINDS.values()}
 _BY_JOB_ARN_TYPE = {spec.job_arn_type: spec for spec in KINDS.values()}
+_BY_FLYWHEEL_MODEL_TYPE = {spec.flywheel_model_type: spec for spec in KINDS.values()}
 
 for _spec in KINDS.values():
     arns.register_type(_spec.arn_type, _spec.noun, children=("version",))
@@ -203,6 +230,15 @@ def of_job(job_kind: str) -> Kind:
 def of_job_arn_type(resource_type: str) -> Kind:
     """The kind whose analysis jobs a job ARN's resource type names."""
     return _BY_JOB_ARN_TYPE[resource_type]
+
+
+def of_flywheel_model_type(model_type: str) -> Kind:
+    """The kind a flywheel's ModelType names."""
+    return _BY_FLYWHEEL_MODEL_TYPE[model_type]
+
+
+def flywheel_model_types() -> tuple[str, ...]:
+    return tuple(_BY_FLYWHEEL_MODEL_TYPE)
 
 
 def job_arn_types() -> tuple[str, ...]:

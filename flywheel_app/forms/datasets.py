@@ -2,11 +2,11 @@
 
 from django import forms
 
+from flywheel_app import kind_ops
 from flywheel_app.models import DatasetType
 from models_app.form_common import SourcesMixin, TagRowsMixin
 from models_app.form_common import checked as _checked
 from models_app.forms.versions import INPUT_FORMAT_CHOICES, TRAINING_TYPE_CHOICES
-from models_app.kinds import ModelKind
 from webapp.core.validation import check_name
 
 CLASSIFIER = "InputDataConfig.DocumentClassifierInputDataConfig"
@@ -136,7 +136,7 @@ class DatasetCreateForm(SourcesMixin, TagRowsMixin, forms.Form):
     def __init__(self, *args, kind: str, mode: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.kind, self.mode = kind, mode
-        if kind == ModelKind.CLASSIFIER:
+        if self.classifier:
             self.fields[
                 "documents_uri"
             ].help_text = (
@@ -147,7 +147,7 @@ class DatasetCreateForm(SourcesMixin, TagRowsMixin, forms.Form):
 
     @property
     def classifier(self) -> bool:
-        return self.kind == ModelKind.CLASSIFIER
+        return kind_ops.pick(self.kind, labels=True, spans=False)
 
     def clean_name(self):
         return _checked(check_name, self.cleaned_data["name"], field="Dataset name")

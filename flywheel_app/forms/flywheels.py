@@ -2,6 +2,7 @@
 
 from django import forms
 
+from flywheel_app import kind_ops
 from flywheel_app.models import ModelType
 from flywheel_app.services.flywheels import (
     DEFAULT_PROMOTION_MARGIN,
@@ -12,7 +13,6 @@ from models_app import kinds
 from models_app.form_common import TagRowsMixin, role_field, version_choices
 from models_app.form_common import checked as _checked
 from models_app.forms.versions import LANGUAGE_NAMES, MODE_CHOICES
-from models_app.kinds import ModelKind
 from webapp.core import arns, storage
 from webapp.core.validation import check_name
 
@@ -20,16 +20,29 @@ SOURCE_CHOICES = [
     ("VERSION", "Start from one of my trained model versions"),
     ("NEW", "Start a new model: its first iteration trains version 1"),
 ]
-MODEL_TYPE_CHOICES = [
-    (ModelType.DOCUMENT_CLASSIFIER, "Document classifier"),
-    (ModelType.ENTITY_RECOGNIZER, "Entity recognizer"),
-]
+MODEL_TYPE_CHOICES = [(spec.flywheel_model_type, spec.title) for spec in kinds.KINDS.values()]
 KEY_FIELDS = (
     ("model_kms_key_id", "ModelKmsKeyId", "Model encryption key"),
     ("volume_kms_key_id", "VolumeKmsKeyId", "Training volume encryption key"),
     ("data_lake_kms_key_id", "DataLakeKmsKeyId", "Data lake encryption key"),
 )
 NO_KEY = ("", "None")
+
+
+def _labels_config(data: dict) -> dict:
+    config = {"Mode": data["mode"] or "MULTI_CLASS"}
+    labels = split_names(data["labels"])
+    if labels:
+        config["Labels"] = labels
+    return {"LanguageCode": data["language_code"], "DocumentClassificationConfig": config}
+
+
+def _types_config(data: dict) -> dict:
+    types = [{"Type": t} for t in split_names(data["entity_types"])]
+    return {
+        "LanguageCode": data["language_code"],
+        "EntityRecognitionConfig": {"EntityTypes": types},
+    }
 
 
 def key_choices(keys) -> list[tuple[str, str]]:
@@ -237,9 +250,10 @@ class FlywheelCreateForm(TagRowsMixin, PromotionFields):
         elif data.get("source") == "NEW":
             if not data.get("model_type"):
                 self.add_error("model_type", "Choose what the new model does.")
-            elif self.kind == ModelKind.RECOGNIZER and not split_names(
+            elif kind_ops.pick(self.kind, labels=False, spans=True) and not split_names(
                 data.get("entity_types", "")
             ):
+                # A recognizer is told its entity types; a classifier learns its labels.
                 self.add_error("entity_types", "Add at least one entity type.")
         data["tags"] = self.clean_tag_rows(data)
         return data
@@ -247,21 +261,12 @@ class FlywheelCreateForm(TagRowsMixin, PromotionFields):
     @property
     def kind(self) -> str | None:
         model_type = (self.cleaned_data or {}).get("model_type")
-        return ModelType.KIND.get(model_type) if model_type else None
+        return kinds.of_flywheel_model_type(model_type).kind if model_type else None
 
     def task_config(self) -> dict:
-        data = self.cleaned_data
-        if self.kind == ModelKind.RECOGNIZER:
-            types = [{"Type": t} for t in split_names(data["entity_types"])]
-            return {
-                "LanguageCode": data["language_code"],
-                "EntityRecognitionConfig": {"EntityTypes": types},
-            }
-        config = {"Mode": data["mode"] or "MULTI_CLASS"}
-        labels = split_names(data["labels"])
-        if labels:
-            config["Labels"] = labels
-        return {"LanguageCode": data["language_code"], "DocumentClassificationConfig": config}
+        return kind_ops.pick(self.kind, labels=_labels_config, spans=_types_config)(
+            self.cleaned_data
+        )
 
     def service_arguments(self) -> dict:
         """flywheel_create's arguments (the account and principal come from the view)."""

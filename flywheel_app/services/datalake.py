@@ -23,8 +23,8 @@ import csv
 import io
 import json
 
+from flywheel_app import kind_ops
 from flywheel_app.models import Flywheel, time_id
-from models_app.kinds import ModelKind
 from models_app.ml import ner_metrics
 from models_app.ml.errors import DataError
 from models_app.models import ModelVersion
@@ -82,9 +82,14 @@ def normalized_files(dataset_s3_uri: str, kind: str) -> dict[str, storage.S3Uri]
     base = storage.parse_uri(dataset_s3_uri, field="DatasetS3Uri")
     if not base.key.rstrip("/").endswith(("/training", "/test")):
         base = base.join(NORMALIZED)
-    if kind == ModelKind.CLASSIFIER:
-        return {"documents": base.join(CLASSIFIER_FILE)}
-    return {"documents": base.join(DOCUMENTS_FILE), "annotations": base.join(ANNOTATIONS_FILE)}
+    return kind_ops.pick(
+        kind,
+        labels=lambda: {"documents": base.join(CLASSIFIER_FILE)},
+        spans=lambda: {
+            "documents": base.join(DOCUMENTS_FILE),
+            "annotations": base.join(ANNOTATIONS_FILE),
+        },
+    )()
 
 
 def classifier_csv(texts, labels, *, mode: str) -> bytes:
@@ -131,20 +136,29 @@ def write_pools(account_id: str, flywheel: Flywheel, name: str, created, data, *
     """Write a completed dataset's documents into document-pool/ and its labels (classifiers)
     or annotations (recognizers) into annotations-pool/."""
     documents_folder, annotations_folder = pool_folders(flywheel, name, created)
-    if flywheel.kind == ModelKind.CLASSIFIER:
-        texts, labels = data
-        documents = _one_per_line(texts)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(LABELS_HEADER)
-        for line, label in enumerate(labels):
-            joined = LABEL_DELIMITER.join(label) if mode == "MULTI_LABEL" else label
-            writer.writerow([DOCUMENTS_FILE, line, joined])
-        write(account_id, annotations_folder.join(LABELS_FILE), out.getvalue().encode())
-    else:
-        documents, annotations = recognizer_files(data)
-        write(account_id, annotations_folder.join(ANNOTATIONS_FILE), annotations)
+    pool = kind_ops.pick(flywheel.kind, labels=_labels_pool, spans=_spans_pool)
+    documents = pool(account_id, annotations_folder, data, mode=mode)
     write(account_id, documents_folder.join(DOCUMENTS_FILE), documents)
+
+
+def _labels_pool(account_id: str, annotations_folder: storage.S3Uri, data, *, mode: str) -> bytes:
+    """Write the labels.csv of classifier (texts, labels); returns the documents file."""
+    texts, labels = data
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LABELS_HEADER)
+    for line, label in enumerate(labels):
+        joined = LABEL_DELIMITER.join(label) if mode == "MULTI_LABEL" else label
+        writer.writerow([DOCUMENTS_FILE, line, joined])
+    write(account_id, annotations_folder.join(LABELS_FILE), out.getvalue().encode())
+    return _one_per_line(texts)
+
+
+def _spans_pool(account_id: str, annotations_folder: storage.S3Uri, data, *, mode: str) -> bytes:
+    """Write the annotations.csv of recognizer examples; returns the documents file."""
+    documents, annotations = recognizer_files(data)
+    write(account_id, annotations_folder.join(ANNOTATIONS_FILE), annotations)
+    return documents
 
 
 def write(account_id: str, uri: storage.S3Uri, data: bytes) -> None:
@@ -154,10 +168,17 @@ def write(account_id: str, uri: storage.S3Uri, data: bytes) -> None:
 def write_normalized(account_id: str, folder: storage.S3Uri, kind: str, data, *, mode="") -> int:
     """Write classifier (texts, labels) or recognizer examples into `folder` in the normalised
     form; returns the number of documents written."""
-    if kind == ModelKind.CLASSIFIER:
-        texts, labels = data
-        write(account_id, folder.join(CLASSIFIER_FILE), classifier_csv(texts, labels, mode=mode))
-        return len(texts)
+    writer = kind_ops.pick(kind, labels=_write_labels, spans=_write_spans)
+    return writer(account_id, folder, data, mode=mode)
+
+
+def _write_labels(account_id: str, folder: storage.S3Uri, data, *, mode: str) -> int:
+    texts, labels = data
+    write(account_id, folder.join(CLASSIFIER_FILE), classifier_csv(texts, labels, mode=mode))
+    return len(texts)
+
+
+def _write_spans(account_id: str, folder: storage.S3Uri, data, *, mode: str) -> int:
     documents, annotations = recognizer_files(data)
     write(account_id, folder.join(DOCUMENTS_FILE), documents)
     write(account_id, folder.join(ANNOTATIONS_FILE), annotations)
@@ -186,11 +207,18 @@ class SeedFailed(Exception):
 def _read_version_data(version: ModelVersion, digest):
     """(training, test) as the version trained and was scored on, with a recomputed (seeded)
     autosplit when it was given no test data."""
-    if version.model.kind == ModelKind.CLASSIFIER:
-        train, test = classifier_training.read_data(version, digest)
-        if test is None:
-            return classifier_training.autosplit(train.texts, train.labels, mode=version.mode)
-        return (train.texts, train.labels), (test.texts, test.labels)
+    reader = kind_ops.pick(version.model.kind, labels=_read_labels, spans=_read_spans)
+    return reader(version, digest)
+
+
+def _read_labels(version: ModelVersion, digest):
+    train, test = classifier_training.read_data(version, digest)
+    if test is None:
+        return classifier_training.autosplit(train.texts, train.labels, mode=version.mode)
+    return (train.texts, train.labels), (test.texts, test.labels)
+
+
+def _read_spans(version: ModelVersion, digest):
     train, test = recognizer_training.read_examples(version, digest)
     if test is None:
         return recognizer_training.autosplit(train)
@@ -199,16 +227,21 @@ def _read_version_data(version: ModelVersion, digest):
 
 def _labels_in(kind: str, data, mode: str) -> list[str]:
     seen: dict[str, None] = {}
-    if kind == ModelKind.CLASSIFIER:
-        for label in data[1]:
-            for one in label if mode == "MULTI_LABEL" else [label]:
-                seen.setdefault(one)
-    else:
-        for _text, spans in data:
-            for span in spans:
-                if span[2] != ner_metrics.UNKNOWN:
-                    seen.setdefault(span[2])
+    kind_ops.pick(kind, labels=_labels_of_labels, spans=_labels_of_spans)(data, mode, seen)
     return sorted(seen)
+
+
+def _labels_of_labels(data, mode: str, seen: dict) -> None:
+    for label in data[1]:
+        for one in label if mode == "MULTI_LABEL" else [label]:
+            seen.setdefault(one)
+
+
+def _labels_of_spans(data, mode: str, seen: dict) -> None:
+    for _text, spans in data:
+        for span in spans:
+            if span[2] != ner_metrics.UNKNOWN:
+                seen.setdefault(span[2])
 
 
 def datalake_seed(*, flywheel: Flywheel, version: ModelVersion) -> tuple[list[str], list[str]]:

@@ -6,10 +6,10 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from flywheel_app import selectors
+from flywheel_app import kind_ops, selectors
 from flywheel_app.models import Dataset, DatasetStatus, DatasetType, Flywheel, FlywheelStatus
 from flywheel_app.services import datalake
-from models_app.kinds import ModelKind
+from models_app import kinds
 from models_app.ml import formats, ner_formats, ner_metrics
 from models_app.ml.errors import DataError
 from models_app.services import training_data
@@ -102,10 +102,9 @@ def check_input(account, flywheel: Flywheel, config) -> dict:
             f"The flywheel {flywheel.arn} takes {expected} data; this dataset is {fmt}.",
             field="InputDataConfig.DataFormat",
         )
-    classifier = flywheel.kind == ModelKind.CLASSIFIER
-    other = RECOGNIZER_CONFIG if classifier else CLASSIFIER_CONFIG
+    other = kind_ops.pick(flywheel.kind, labels=RECOGNIZER_CONFIG, spans=CLASSIFIER_CONFIG)
     if config.get(other.split(".")[1]):
-        noun = "document classifier" if classifier else "entity recognizer"
+        noun = kinds.get(flywheel.kind).title.lower()
         raise invalid_request(
             f"The flywheel {flywheel.arn} trains a {noun}; {other} does not apply.", field=other
         )
@@ -118,35 +117,40 @@ def check_input(account, flywheel: Flywheel, config) -> dict:
             "AugmentedManifests needs DataFormat AUGMENTED_MANIFEST.",
             field="InputDataConfig.DataFormat",
         )
-    if classifier:
-        section = config.get("DocumentClassifierInputDataConfig") or {}
-        if not section.get("S3Uri"):
+    check = kind_ops.pick(flywheel.kind, labels=_check_labels_input, spans=_check_spans_input)
+    return check(account, flywheel, config, clean)
+
+
+def _check_labels_input(account, flywheel: Flywheel, config: dict, clean: dict) -> dict:
+    section = config.get("DocumentClassifierInputDataConfig") or {}
+    if not section.get("S3Uri"):
+        raise invalid_request(
+            f"{CLASSIFIER_CONFIG}.S3Uri is required for COMPREHEND_CSV data.",
+            field=f"{CLASSIFIER_CONFIG}.S3Uri",
+        )
+    clean_section = {
+        "S3Uri": check_uri(account, section["S3Uri"], f"{CLASSIFIER_CONFIG}.S3Uri", must_exist=True)
+    }
+    delimiter = section.get("LabelDelimiter")
+    if delimiter is not None:
+        if flywheel.mode != "MULTI_LABEL":
             raise invalid_request(
-                f"{CLASSIFIER_CONFIG}.S3Uri is required for COMPREHEND_CSV data.",
-                field=f"{CLASSIFIER_CONFIG}.S3Uri",
+                "LabelDelimiter applies only to MULTI_LABEL flywheels.",
+                field=f"{CLASSIFIER_CONFIG}.LabelDelimiter",
             )
-        clean_section = {
-            "S3Uri": check_uri(
-                account, section["S3Uri"], f"{CLASSIFIER_CONFIG}.S3Uri", must_exist=True
+        if delimiter not in DELIMITERS:
+            raise validation_error(
+                f"{CLASSIFIER_CONFIG}.LabelDelimiter must be one of the characters "
+                + " ".join(sorted(DELIMITERS))
+                + ".",
+                field=f"{CLASSIFIER_CONFIG}.LabelDelimiter",
             )
-        }
-        delimiter = section.get("LabelDelimiter")
-        if delimiter is not None:
-            if flywheel.mode != "MULTI_LABEL":
-                raise invalid_request(
-                    "LabelDelimiter applies only to MULTI_LABEL flywheels.",
-                    field=f"{CLASSIFIER_CONFIG}.LabelDelimiter",
-                )
-            if delimiter not in DELIMITERS:
-                raise validation_error(
-                    f"{CLASSIFIER_CONFIG}.LabelDelimiter must be one of the characters "
-                    + " ".join(sorted(DELIMITERS))
-                    + ".",
-                    field=f"{CLASSIFIER_CONFIG}.LabelDelimiter",
-                )
-            clean_section["LabelDelimiter"] = delimiter
-        clean["DocumentClassifierInputDataConfig"] = clean_section
-        return clean
+        clean_section["LabelDelimiter"] = delimiter
+    clean["DocumentClassifierInputDataConfig"] = clean_section
+    return clean
+
+
+def _check_spans_input(account, flywheel: Flywheel, config: dict, clean: dict) -> dict:
     section = config.get("EntityRecognizerInputDataConfig") or {}
     documents = section.get("Documents") or {}
     if not documents.get("S3Uri"):
@@ -395,17 +399,34 @@ def _keep_recognizer(examples, fixed: set[str], dropped: dict):
 def _dropped_message(dropped: dict, kind: str) -> str:
     if not dropped:
         return ""
-    what = "labels" if kind == ModelKind.CLASSIFIER else "entity types"
+    spec = kinds.get(kind)
+    what = spec.labels_noun
     ranked = sorted(dropped.items(), key=lambda item: (-item[1], item[0]))
     listed = ", ".join(f"{name} ({count:,})" for name, count in ranked[:SHOWN])
     if len(ranked) > SHOWN:
         listed += f" and {len(ranked) - SHOWN:,} more"
     total = sum(dropped.values())
-    unit = "document label" if kind == ModelKind.CLASSIFIER else "annotation"
+    unit = spec.label_unit
     return (
         f"Ignored {total:,} {unit}{'s' if total != 1 else ''} of {what} the flywheel does not "
         f"have: {listed}."
     )
+
+
+def _ingest_labels(originals, flywheel: Flywheel, input_data_config: dict, fixed: set):
+    """(data, documents, dropped labels) of a classifier dataset."""
+    texts, labels = _read_classifier(originals, flywheel, input_data_config)
+    dropped = {}
+    if fixed:
+        texts, labels, dropped = _keep_classifier(texts, labels, fixed, flywheel.mode)
+    return (texts, labels), len(texts), dropped
+
+
+def _ingest_spans(originals, flywheel: Flywheel, input_data_config: dict, fixed: set):
+    """(data, documents, dropped entity types) of a recognizer dataset."""
+    examples, dropped = _read_recognizer(originals, flywheel, input_data_config)
+    data, dropped = _keep_recognizer(examples, fixed, dropped)
+    return data, len(data), dropped
 
 
 def dataset_ingest(*, dataset_id: int) -> None:
@@ -426,16 +447,8 @@ def dataset_ingest(*, dataset_id: int) -> None:
         background.report_progress(Dataset, dataset.pk, 0.1, "Reading and validating the data")
         fixed = set(flywheel.labels)
         try:
-            if flywheel.kind == ModelKind.CLASSIFIER:
-                texts, labels = _read_classifier(originals, flywheel, dataset.input_data_config)
-                dropped = {}
-                if fixed:
-                    texts, labels, dropped = _keep_classifier(texts, labels, fixed, flywheel.mode)
-                data, count = (texts, labels), len(texts)
-            else:
-                examples, dropped = _read_recognizer(originals, flywheel, dataset.input_data_config)
-                data, dropped = _keep_recognizer(examples, fixed, dropped)
-                count = len(data)
+            read = kind_ops.pick(flywheel.kind, labels=_ingest_labels, spans=_ingest_spans)
+            data, count, dropped = read(originals, flywheel, dataset.input_data_config, fixed)
             if not count:
                 raise DataError("the dataset holds no document with a label the flywheel has")
         except (DataError, ServiceError) as exc:

@@ -9,7 +9,7 @@ that occur in the pool, on a 0-1 scale.
 
 from dataclasses import dataclass, field
 
-from models_app.kinds import ModelKind
+from flywheel_app import kind_ops
 from models_app.ml import metrics, ner_metrics
 from models_app.models import ModelVersion
 from models_app.services import serving
@@ -75,18 +75,25 @@ def _recognizer(model, pool: Pool) -> tuple[list, dict, dict]:
 def evaluate(version: ModelVersion, pool: Pool, *, mode: str = "") -> Scored:
     """Score one trained version on the pool (the model is loaded as endpoints load it)."""
     model = serving.get(version).model
-    if version.model.kind == ModelKind.CLASSIFIER:
-        predicted, averages, details = _classifier(model, pool, mode or version.mode)
-    else:
-        predicted, averages, details = _recognizer(model, pool)
+    predicted, averages, details = kind_ops.pick(
+        version.model.kind,
+        labels=lambda: _classifier(model, pool, mode or version.mode),
+        spans=lambda: _recognizer(model, pool),
+    )()
     averages = {k: round(min(1.0, max(0.0, float(v))), 4) for k, v in averages.items()}
     return Scored(version=version, predicted=predicted, averages=averages, details=details)
 
 
 def prediction_json(kind: str, predicted) -> object:
     """One document's answer as the per-document predictions file holds it."""
-    if kind == ModelKind.CLASSIFIER:
-        return predicted
+    return kind_ops.pick(kind, labels=_as_is, spans=_predicted_spans)(predicted)
+
+
+def _as_is(value):
+    return value
+
+
+def _predicted_spans(predicted) -> list[dict]:
     return [
         {"BeginOffset": int(b), "EndOffset": int(e), "Type": t, "Score": round(float(s), 4)}
         for b, e, t, s in predicted
@@ -94,8 +101,10 @@ def prediction_json(kind: str, predicted) -> object:
 
 
 def gold_json(kind: str, gold) -> object:
-    if kind == ModelKind.CLASSIFIER:
-        return gold
+    return kind_ops.pick(kind, labels=_as_is, spans=_gold_spans)(gold)
+
+
+def _gold_spans(gold) -> list[dict]:
     return [
         {"BeginOffset": int(s[0]), "EndOffset": int(s[1]), "Type": s[2]}
         for s in gold
@@ -106,8 +115,14 @@ def gold_json(kind: str, gold) -> object:
 def label_f1(kind: str, details: dict) -> dict[str, float]:
     """Each label's (or entity type's) F1 on the pool, from a Scored's details; labels that
     occur in neither the gold answers nor the predictions score 0 for every version."""
-    if kind == ModelKind.CLASSIFIER:
-        return {str(row["label"]): float(row["f1"]) for row in details.get("per_label") or []}
+    return kind_ops.pick(kind, labels=_label_f1_of_labels, spans=_label_f1_of_spans)(details)
+
+
+def _label_f1_of_labels(details: dict) -> dict[str, float]:
+    return {str(row["label"]): float(row["f1"]) for row in details.get("per_label") or []}
+
+
+def _label_f1_of_spans(details: dict) -> dict[str, float]:
     return {
         str(row["Type"]): float(row["EvaluationMetrics"]["F1Score"])
         for row in details.get("EntityTypes") or []

@@ -5,7 +5,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from flywheel_app import selectors
+from flywheel_app import kind_ops, selectors
 from flywheel_app.models import (
     DatasetStatus,
     Flywheel,
@@ -17,7 +17,6 @@ from flywheel_app.services import datalake
 from flywheel_app.task_configs import task_config_of, version_labels
 from models_app import kinds
 from models_app import selectors as model_selectors
-from models_app.kinds import ModelKind
 from models_app.ml import ner_formats
 from models_app.ml.errors import DataError
 from models_app.models import ModelStatus, ModelVersion
@@ -96,7 +95,7 @@ def check_task_config(model_type, task_config) -> tuple[str, dict]:
             f"satisfy enum value set: [{', '.join(ModelType.values)}]",
             field="ModelType",
         )
-    kind = ModelType.KIND[model_type]
+    kind = kinds.of_flywheel_model_type(model_type).kind
     spec = kinds.get(kind)
     if not isinstance(task_config, dict):
         raise validation_error("TaskConfig must be an object.", field="TaskConfig")
@@ -109,34 +108,41 @@ def check_task_config(model_type, task_config) -> tuple[str, dict]:
         )
     classification = task_config.get("DocumentClassificationConfig")
     recognition = task_config.get("EntityRecognitionConfig")
-    if kind == ModelKind.CLASSIFIER:
-        if recognition is not None or not classification:
-            raise invalid_request(
-                "A DOCUMENT_CLASSIFIER flywheel needs TaskConfig.DocumentClassificationConfig "
-                "(and no EntityRecognitionConfig).",
-                field="TaskConfig",
-            )
-        mode = classification.get("Mode")
-        if mode not in MODES:
-            raise validation_error(
-                f"TaskConfig.DocumentClassificationConfig.Mode must be one of {', '.join(MODES)}.",
-                field="TaskConfig.DocumentClassificationConfig.Mode",
-            )
-        labels = classification.get("Labels") or []
-        if not isinstance(labels, list) or not all(
-            isinstance(label, str) and label.strip() for label in labels
-        ):
-            raise validation_error(
-                "TaskConfig.DocumentClassificationConfig.Labels must be a list of label names.",
-                field="TaskConfig.DocumentClassificationConfig.Labels",
-            )
-        if len(set(labels)) != len(labels):
-            raise invalid_request(
-                "TaskConfig.DocumentClassificationConfig.Labels names a label more than once.",
-                field="TaskConfig.DocumentClassificationConfig.Labels",
-            )
-        config = {"Mode": mode, **({"Labels": labels} if labels else {})}
-        return kind, {"LanguageCode": language, "DocumentClassificationConfig": config}
+    check = kind_ops.pick(kind, labels=_labels_task, spans=_types_task)
+    return kind, check(language, classification, recognition)
+
+
+def _labels_task(language: str, classification, recognition) -> dict:
+    if recognition is not None or not classification:
+        raise invalid_request(
+            "A DOCUMENT_CLASSIFIER flywheel needs TaskConfig.DocumentClassificationConfig "
+            "(and no EntityRecognitionConfig).",
+            field="TaskConfig",
+        )
+    mode = classification.get("Mode")
+    if mode not in MODES:
+        raise validation_error(
+            f"TaskConfig.DocumentClassificationConfig.Mode must be one of {', '.join(MODES)}.",
+            field="TaskConfig.DocumentClassificationConfig.Mode",
+        )
+    labels = classification.get("Labels") or []
+    if not isinstance(labels, list) or not all(
+        isinstance(label, str) and label.strip() for label in labels
+    ):
+        raise validation_error(
+            "TaskConfig.DocumentClassificationConfig.Labels must be a list of label names.",
+            field="TaskConfig.DocumentClassificationConfig.Labels",
+        )
+    if len(set(labels)) != len(labels):
+        raise invalid_request(
+            "TaskConfig.DocumentClassificationConfig.Labels names a label more than once.",
+            field="TaskConfig.DocumentClassificationConfig.Labels",
+        )
+    config = {"Mode": mode, **({"Labels": labels} if labels else {})}
+    return {"LanguageCode": language, "DocumentClassificationConfig": config}
+
+
+def _types_task(language: str, classification, recognition) -> dict:
     if classification is not None or not recognition:
         raise invalid_request(
             "An ENTITY_RECOGNIZER flywheel needs TaskConfig.EntityRecognitionConfig "
@@ -144,7 +150,7 @@ def check_task_config(model_type, task_config) -> tuple[str, dict]:
             field="TaskConfig",
         )
     types = _check_types(recognition.get("EntityTypes"))
-    return kind, {"LanguageCode": language, "EntityRecognitionConfig": {"EntityTypes": types}}
+    return {"LanguageCode": language, "EntityRecognitionConfig": {"EntityTypes": types}}
 
 
 def _starting_version(account, arn: str, principal) -> ModelVersion:
@@ -323,13 +329,18 @@ def flywheel_prepare(*, flywheel_id: int) -> None:
 
 def _with_fixed_labels(flywheel: Flywheel, labels: list[str]) -> dict:
     config = dict(flywheel.task_config)
-    if flywheel.kind == ModelKind.CLASSIFIER:
-        section = dict(config.get("DocumentClassificationConfig") or {"Mode": flywheel.mode})
-        section["Labels"] = labels
-        config["DocumentClassificationConfig"] = section
-    else:
-        config["EntityRecognitionConfig"] = {"EntityTypes": [{"Type": t} for t in labels]}
+    kind_ops.pick(flywheel.kind, labels=_fix_labels, spans=_fix_types)(config, flywheel, labels)
     return config
+
+
+def _fix_labels(config: dict, flywheel: Flywheel, labels: list[str]) -> None:
+    section = dict(config.get("DocumentClassificationConfig") or {"Mode": flywheel.mode})
+    section["Labels"] = labels
+    config["DocumentClassificationConfig"] = section
+
+
+def _fix_types(config: dict, flywheel: Flywheel, labels: list[str]) -> None:
+    config["EntityRecognitionConfig"] = {"EntityTypes": [{"Type": t} for t in labels]}
 
 
 def flywheel_fail_dead(pk: int, reason: str) -> None:
@@ -355,12 +366,12 @@ def _check_new_active(flywheel: Flywheel, version: ModelVersion, arn: str) -> No
         mismatch = (
             f"its language is {version.language_code}, the flywheel's {flywheel.language_code}"
         )
-    elif flywheel.kind == ModelKind.CLASSIFIER and (version.mode or "MULTI_CLASS") != flywheel.mode:
+    elif kinds.get(flywheel.kind).takes_mode and (version.mode or "MULTI_CLASS") != flywheel.mode:
         mismatch = f"its mode is {version.mode}, the flywheel's {flywheel.mode}"
     else:
         fixed, known = set(flywheel.labels), set(version_labels(version))
         if fixed and known and fixed != known:
-            what = "labels" if flywheel.kind == ModelKind.CLASSIFIER else "entity types"
+            what = kinds.get(flywheel.kind).labels_noun
             mismatch = f"its {what} differ from the flywheel's ({', '.join(sorted(fixed))})"
     if mismatch:
         raise invalid_request(

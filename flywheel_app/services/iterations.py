@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flywheel_app import selectors
+from flywheel_app import kind_ops, selectors
 from flywheel_app.models import (
     Dataset,
     DatasetStatus,
@@ -37,7 +37,6 @@ from flywheel_app.services import datalake, promotion
 from flywheel_app.services.evaluation import Pool, evaluate, gold_json, prediction_json
 from flywheel_app.services.flywheels import active_version_changed
 from models_app import kinds
-from models_app.kinds import ModelKind
 from models_app.ml import formats, ner_formats
 from models_app.ml.errors import TrainingStopped
 from models_app.models import ModelStatus, ModelVersion
@@ -257,9 +256,13 @@ def _read(flywheel: Flywheel, folder: str) -> list[tuple]:
     files = datalake.normalized_files(folder, flywheel.kind)
     if not all(storage.exists(account_id, uri) for uri in files.values()):
         return []
-    if flywheel.kind == ModelKind.CLASSIFIER:
-        return _read_classifier(account_id, files["documents"], flywheel.mode or "MULTI_CLASS")
-    return _read_recognizer(account_id, files)
+    return kind_ops.pick(
+        flywheel.kind,
+        labels=lambda: _read_classifier(
+            account_id, files["documents"], flywheel.mode or "MULTI_CLASS"
+        ),
+        spans=lambda: _read_recognizer(account_id, files),
+    )()
 
 
 def _version_data(flywheel: Flywheel, version: ModelVersion | None):
@@ -281,16 +284,22 @@ def _holdout(kind: str, mode: str, pairs: list[tuple]) -> set[int]:
     """Positions of the seeded share of new TRAIN documents that joins the test pool."""
     if len(pairs) < 2:
         return set()
-    spec = kinds.get(kind)
-    if kind == ModelKind.CLASSIFIER:
-        _train, test = formats.autosplit_indices(
-            [gold for _text, gold in pairs],
-            mode=mode or "MULTI_CLASS",
-            seed=spec.seed,
-            fraction=spec.autosplit_fraction,
-            most=spec.autosplit_max,
-        )
-        return set(test)
+    holdout = kind_ops.pick(kind, labels=_holdout_labels, spans=_holdout_spans)
+    return holdout(kinds.get(kind), mode, pairs)
+
+
+def _holdout_labels(spec: kinds.Kind, mode: str, pairs: list[tuple]) -> set[int]:
+    _train, test = formats.autosplit_indices(
+        [gold for _text, gold in pairs],
+        mode=mode or "MULTI_CLASS",
+        seed=spec.seed,
+        fraction=spec.autosplit_fraction,
+        most=spec.autosplit_max,
+    )
+    return set(test)
+
+
+def _holdout_spans(spec: kinds.Kind, mode: str, pairs: list[tuple]) -> set[int]:
     n_test = min(spec.autosplit_max, max(1, round(len(pairs) * spec.autosplit_fraction)))
     return set(random.Random(spec.seed).sample(range(len(pairs)), n_test))
 
@@ -349,23 +358,32 @@ def build_data(flywheel: Flywheel, iteration: FlywheelIteration, active: ModelVe
 
 
 def _normalized(kind: str, pairs):
-    if kind == ModelKind.CLASSIFIER:
-        return [t for t, _ in pairs], [g for _, g in pairs]
-    return list(pairs)
+    return kind_ops.pick(
+        kind,
+        labels=lambda: ([t for t, _ in pairs], [g for _, g in pairs]),
+        spans=lambda: list(pairs),
+    )()
 
 
 def _input_config(flywheel: Flywheel, base: storage.S3Uri, active: ModelVersion | None) -> dict:
     train = datalake.normalized_files(str(base.join("training")), flywheel.kind)
     test = datalake.normalized_files(str(base.join("test")), flywheel.kind)
-    if flywheel.kind == ModelKind.CLASSIFIER:
-        config = {
-            "DataFormat": "COMPREHEND_CSV",
-            "S3Uri": str(train["documents"]),
-            "TestS3Uri": str(test["documents"]),
-        }
-        if (flywheel.mode or "MULTI_CLASS") == "MULTI_LABEL":
-            config["LabelDelimiter"] = datalake.LABEL_DELIMITER
-        return config
+    config = kind_ops.pick(flywheel.kind, labels=_labels_input, spans=_spans_input)
+    return config(flywheel, train, test, active)
+
+
+def _labels_input(flywheel: Flywheel, train: dict, test: dict, active) -> dict:
+    config = {
+        "DataFormat": "COMPREHEND_CSV",
+        "S3Uri": str(train["documents"]),
+        "TestS3Uri": str(test["documents"]),
+    }
+    if (flywheel.mode or "MULTI_CLASS") == "MULTI_LABEL":
+        config["LabelDelimiter"] = datalake.LABEL_DELIMITER
+    return config
+
+
+def _spans_input(flywheel: Flywheel, train: dict, test: dict, active) -> dict:
     types = flywheel.labels or [
         t["Type"]
         for t in ((active.input_data_config if active else {}) or {}).get("EntityTypes", [])
@@ -402,7 +420,7 @@ def _spec(flywheel: Flywheel, active, model, version_name: str, base) -> version
         language_code=flywheel.language_code or (active.language_code if active else "en"),
         data_access_role_arn=flywheel.data_access_role_arn,
         input_data_config=_input_config(flywheel, base, active),
-        mode=(flywheel.mode or "MULTI_CLASS") if flywheel.kind == ModelKind.CLASSIFIER else "",
+        mode=(flywheel.mode or "MULTI_CLASS") if kinds.get(flywheel.kind).takes_mode else "",
         parent=active,
         flywheel_arn=flywheel.arn,
         **keys,

@@ -20,7 +20,7 @@ from flywheel_app.services.flywheels import (
     DEFAULT_PROMOTION_MAX_LABEL_DROP,
     flywheel_update,
 )
-from models_app.kinds import ModelKind
+from models_app import kinds
 from webapp.core.errors import ServiceError
 
 F1 = "AverageF1Score"
@@ -36,7 +36,7 @@ class Decision:
 
 
 def _label_word(kind: str, count: int = 1) -> str:
-    word = "label" if kind == ModelKind.CLASSIFIER else "entity type"
+    word = kinds.get(kind).label_noun
     return word if count == 1 else word + "s"
 
 

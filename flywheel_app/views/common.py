@@ -4,19 +4,11 @@ scores and statuses are shown."""
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from flywheel_app import selectors
+from flywheel_app import kind_ops, selectors
 from flywheel_app.models import DatasetStatus, FlywheelStatus, IterationStatus
-from models_app.kinds import ModelKind
+from models_app import kinds
 
 F1 = "AverageF1Score"
-KIND_NAMES = {
-    ModelKind.CLASSIFIER: "Document classifier",
-    ModelKind.RECOGNIZER: "Entity recognizer",
-}
-VERSION_PAGES = {
-    ModelKind.CLASSIFIER: "models_app:classifier-version-detail",
-    ModelKind.RECOGNIZER: "models_app:recognizer-version-detail",
-}
 
 
 def load_flywheel(request, name: str):
@@ -27,7 +19,8 @@ def load_flywheel(request, name: str):
 def version_url(version) -> str:
     if version is None:
         return ""
-    return reverse(VERSION_PAGES[version.model.kind], args=[version.model.name, version.pk])
+    page = kinds.get(version.model.kind).version_page
+    return reverse(page, args=[version.model.name, version.pk])
 
 
 def version_label(version) -> str:
@@ -52,8 +45,10 @@ def version_f1(version):
 
 
 def annotate_flywheel(flywheel) -> None:
-    flywheel.kind_name = KIND_NAMES.get(flywheel.kind, flywheel.kind)
-    flywheel.is_classifier = flywheel.kind == ModelKind.CLASSIFIER
+    spec = kinds.KINDS.get(flywheel.kind)
+    flywheel.kind_name = spec.title if spec else flywheel.kind
+    # The pages word labels per document one way and typed spans another.
+    flywheel.is_classifier = kind_ops.pick(flywheel.kind, labels=True, spans=False)
     flywheel.active_label = version_label(flywheel.active_version)
     flywheel.active_url = version_url(flywheel.active_version)
     flywheel.active_f1 = score_text(version_f1(flywheel.active_version))

@@ -1,7 +1,13 @@
 """The registry of model kinds says, for each stored ModelKind, everything that differs."""
 
+import re
+from pathlib import Path
+
+from django.urls import reverse
 from django.utils.module_loading import import_string
 
+from flywheel_app import kind_ops
+from flywheel_app.models import ModelType
 from models_app import kinds
 from models_app.models import AnalysisJob, CustomModel, Endpoint, ModelKind
 from models_app.services import classifier_training, recognizer_training
@@ -50,3 +56,36 @@ def test_the_registry_names_the_trainers_and_loaders_and_the_trainers_split_by_i
             spec.autosplit_max,
             spec.seed,
         )
+
+
+def test_the_registry_says_what_flywheels_call_each_kind():
+    assert {spec.flywheel_model_type for spec in kinds.KINDS.values()} == set(ModelType.values)
+    for spec in kinds.KINDS.values():
+        assert kinds.of_flywheel_model_type(spec.flywheel_model_type) is spec
+        assert spec.data_shape in kind_ops.SHAPES
+        assert spec.title == ModelKind(spec.kind).label
+        assert reverse(spec.version_page, args=["m", 1])
+    assert (kinds.CLASSIFIER.labels_noun, kinds.RECOGNIZER.labels_noun) == (
+        "labels",
+        "entity types",
+    )
+    assert (kinds.CLASSIFIER.takes_mode, kinds.RECOGNIZER.takes_mode) == (True, False)
+    assert kind_ops.pick(ModelKind.RECOGNIZER, labels="l", spans="s") == "s"
+
+
+# A comparison with a kind's value, or a condition naming one: a decision taken on the kind.
+KIND_VALUE = r"(ModelKind\.(CLASSIFIER|RECOGNIZER)|JobKind\.(CLASSIFICATION|ENTITIES))"
+BRANCH = re.compile(rf"[=!]=\s*{KIND_VALUE}|{KIND_VALUE}\s*[=!]=|\b(if|elif|while)\b.*{KIND_VALUE}")
+
+
+def test_only_the_registry_decides_on_the_kind():
+    root = Path(kinds.__file__).resolve().parent.parent
+    found = []
+    for app in ("models_app", "flywheel_app", "webapp"):
+        for path in sorted((root / app).rglob("*.py")):
+            if "migrations" in path.parts or path == Path(kinds.__file__).resolve():
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if BRANCH.search(line):
+                    found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert not found, "branches on the kind outside models_app/kinds.py:\n" + "\n".join(found)
