@@ -1,4 +1,5 @@
-"""Pieces every console form shares: field-rule errors, tag rows and uploaded files."""
+"""Pieces every console form shares: field-rule errors in plain words, tag rows and uploaded
+files."""
 
 import re
 import uuid
@@ -9,18 +10,36 @@ from django import forms
 from models_app import kinds
 from webapp.core import arns, storage
 from webapp.core.errors import ServiceError
-from webapp.core.validation import check_tags
+from webapp.core.validation import check_tags, in_words
 
 
 def checked(check, value, **kwargs):
-    """Run one of the shared field rules, turning its ServiceError into a form error."""
+    """Run one of the shared field rules, turning its ServiceError into a form error in words."""
     try:
         return check(value, **kwargs)
     except ServiceError as exc:
-        raise forms.ValidationError(exc.message) from None
+        raise forms.ValidationError(in_words(exc.message)) from None
 
 
-class SourcesMixin:
+class PlainWords:
+    """A console form says in words what a service said in the API's: every message put on it
+    with `add_error` (a view's ServiceError at the field its `field` names, a clean method's)
+    passes through `validation.in_words`, so no form shows a constraint's pattern."""
+
+    def add_error(self, field, error):
+        if isinstance(error, ServiceError):
+            error = error.message
+        if isinstance(error, str):
+            error = in_words(error)
+        super().add_error(field, error)
+
+
+def add_service_error(form, exc: ServiceError) -> None:
+    """Put a service error on the form, at the field holding the member it names, in words."""
+    form.add_error(error_field(form, exc), in_words(exc.message))
+
+
+class SourcesMixin(PlainWords):
     """For forms taking data sources as an S3 URI or an upload each: SOURCES maps each URI field
     to (its file field, what the source is called); `needed(data)` names the ones the chosen
     options need."""
@@ -47,7 +66,7 @@ class SourcesMixin:
             try:
                 storage.parse_uri(uri, field=what)
             except ServiceError as exc:
-                self.add_error(uri_field, exc.message)
+                self.add_error(uri_field, in_words(exc.message))
 
     def sources(self) -> list[tuple[str, str]]:
         """(uri field, file field) of each source the valid form needs, for the view to resolve."""
@@ -59,7 +78,7 @@ class SourcesMixin:
         self.data[uri_field] = uri
 
 
-class TagRowsMixin:
+class TagRowsMixin(PlainWords):
     """Key/value rows for tags; clean_tag_rows() returns them in the API's shape."""
 
     MIN_TAG_ROWS = 3

@@ -10,7 +10,7 @@ from flywheel_app.services.flywheels import (
     check_promotion_value,
 )
 from models_app import kinds
-from models_app.form_common import TagRowsMixin, role_field, version_choices
+from models_app.form_common import PlainWords, TagRowsMixin, role_field, version_choices
 from models_app.form_common import checked as _checked
 from models_app.forms.versions import LANGUAGE_NAMES, MODE_CHOICES
 from webapp.core import arns, storage
@@ -73,7 +73,7 @@ PROMOTION_API_FIELDS = {
 }
 
 
-class PromotionFields(forms.Form):
+class PromotionFields(PlainWords, forms.Form):
     """The promotion rule (not Comprehend's): make an iteration's version active by itself."""
 
     promote_automatically = forms.BooleanField(

@@ -1,14 +1,52 @@
 """What the flywheel pages share: loading a flywheel of the account, and how versions,
 scores and statuses are shown."""
 
+import re
+
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from flywheel_app import kind_ops, selectors
 from flywheel_app.models import DatasetStatus, FlywheelStatus, IterationStatus
 from models_app import kinds
+from webapp.core.validation import in_words
 
 F1 = "AverageF1Score"
+
+
+# The services speak the API's words ("The flywheel arn:aws:comprehend:…:flywheel/news is
+# CREATING"); the flywheel pages say the same with names and plain states.
+_ARN = re.compile(
+    r"arn:aws:comprehend:[a-z0-9-]+:\d{12}:[a-z-]+/(?P<name>[A-Za-z0-9-]+)"
+    r"(?:/(?:version|dataset)/(?P<child>[A-Za-z0-9-]+))?"
+)
+_STATES = {
+    "is CREATING": "is still being created",
+    "is UPDATING": "is being updated",
+    "is DELETING": "is being deleted",
+    "is FAILED": "has failed",
+    "is TRAINING": "is still training",
+    "is SUBMITTED": "is waiting to train",
+    "is IN_ERROR": "failed to train",
+    "is STOPPED": "was stopped",
+    "is STOP_REQUESTED": "is stopping",
+    "is ACTIVE": "is active",
+    "an ACTIVE": "an active",
+    "ACTIVE flywheel": "active flywheel",
+    "TRAIN or TEST": "training or test",
+    "a TRAIN dataset": "a training dataset",
+}
+
+
+def said(message: str) -> str:
+    """A service's message as the flywheel pages say it: constraints in words, resources by
+    name, states in plain words."""
+    message = _ARN.sub(
+        lambda m: f"{m['name']} · {m['child']}" if m["child"] else m["name"], in_words(message)
+    )
+    for api, words in _STATES.items():
+        message = message.replace(api, words)
+    return message
 
 
 def load_flywheel(request, name: str):

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 
 from flywheel_app import forms
 from flywheel_app.services import datasets
-from flywheel_app.views.common import annotate_flywheel, load_flywheel
+from flywheel_app.views.common import annotate_flywheel, load_flywheel, said
 from models_app.form_common import error_field, store_upload
 from webapp.core.errors import ServiceError
 
@@ -40,7 +40,7 @@ def dataset_create(request, name):
                 account=request.account, flywheel_arn=flywheel.arn, **form.service_arguments(uris)
             )
         except ServiceError as exc:
-            form.add_error(error_field(form, exc), exc.message)
+            form.add_error(error_field(form, exc), said(exc.message))
         else:
             messages.success(
                 request,

@@ -16,6 +16,7 @@ from flywheel_app.views.common import (
     annotate_iteration,
     dataset_busy,
     load_flywheel,
+    said,
 )
 from models_app import selectors as model_selectors
 from models_app.form_common import error_field
@@ -69,7 +70,7 @@ def flywheel_create(request):
                     account=request.account, arn=flywheel.arn, **form.promotion_arguments()
                 )
         except ServiceError as exc:
-            form.add_error(error_field(form, exc), exc.message)
+            form.add_error(error_field(form, exc), said(exc.message))
         else:
             messages.success(
                 request,
@@ -166,7 +167,7 @@ def flywheel_update(request, name):
                 account=request.account, arn=flywheel.arn, **form.promotion_arguments()
             )
         except ServiceError as exc:
-            form.add_error(error_field(form, exc), exc.message)
+            form.add_error(error_field(form, exc), said(exc.message))
         else:
             messages.success(request, f"Flywheel {flywheel.name} was updated.")
             return redirect("flywheel_app:flywheel-detail", name=flywheel.name)
@@ -181,7 +182,7 @@ def flywheel_delete(request, name):
     try:
         flywheels.flywheel_delete(account=request.account, arn=flywheel.arn)
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, said(exc.message))
         return redirect("flywheel_app:flywheel-detail", name=name)
     messages.success(
         request,

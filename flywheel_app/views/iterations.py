@@ -16,6 +16,7 @@ from flywheel_app.views.common import (
     annotate_iteration,
     delta_text,
     load_flywheel,
+    said,
     score_text,
 )
 from webapp.core.errors import ServiceError
@@ -52,7 +53,7 @@ def iteration_start(request, name):
             account=request.account, flywheel_arn=flywheel.arn
         )
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, said(exc.message))
     else:
         messages.success(
             request,
@@ -72,7 +73,7 @@ def iteration_stop(request, name, iteration_id):
             account=request.account, flywheel_arn=flywheel.arn, iteration_id=iteration.iteration_id
         )
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, said(exc.message))
     else:
         messages.success(request, f"Iteration {iteration.iteration_id} is stopping.")
     return _back(name)
@@ -96,7 +97,7 @@ def iteration_activate(request, name, iteration_id):
             principal=request.user,
         )
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, said(exc.message))
     else:
         label = version.version_name or f"#{version.pk}"
         messages.success(

@@ -9,7 +9,7 @@ import re
 from django import forms
 
 from models_app import kinds
-from models_app.form_common import TagRowsMixin
+from models_app.form_common import PlainWords, TagRowsMixin
 from models_app.form_common import checked as _checked
 from webapp.core import arns
 from webapp.core.errors import ServiceError
@@ -56,7 +56,7 @@ class PolicyField(forms.CharField):
         return value
 
 
-class PolicyForm(forms.Form):
+class PolicyForm(PlainWords, forms.Form):
     """The policy editor and its builder. "Build policy" writes the standard statement into the
     editor; "Save policy" puts the editor's text, with the revision the editor showed."""
 

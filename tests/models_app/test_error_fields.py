@@ -71,7 +71,7 @@ def test_the_api_answer_does_not_carry_the_field():
             "(InputDataConfig.TestS3Uri)",
         ),
         ({"language_code": "ja"}, "language_code", "'ja' is not one of them"),
-        ({"output_uri": LONG_OUTPUT}, "output_uri", "less than or equal to 953"),
+        ({"output_uri": LONG_OUTPUT}, "output_uri", "Use at most 953 characters."),
     ],
 )
 def test_classifier_service_errors_land_on_their_field(client, owner, overrides, field, message):
@@ -185,9 +185,9 @@ def test_endpoint_service_errors_land_on_their_field(client, owner):
 @pytest.mark.parametrize(
     "overrides, field, message",
     [
-        ({"name": "bad#name"}, "name", "at 'jobName'"),
+        ({"name": "bad#name"}, "name", "Use letters, digits, spaces and the characters"),
         ({"input_uri": "s3://data/nothing/"}, "input_uri", "No objects found"),
-        ({"output_uri": LONG_OUTPUT}, "output_uri", "less than or equal to 953"),
+        ({"output_uri": LONG_OUTPUT}, "output_uri", "Use at most 953 characters."),
     ],
 )
 def test_job_service_errors_land_on_their_field(client, owner, overrides, field, message):

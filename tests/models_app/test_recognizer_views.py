@@ -331,7 +331,7 @@ def test_it_creates_from_an_augmented_manifest(client, owner):
             "found 26 entity types; a recognizer can have at most 25",
         ),
         ({"entity_types": ["", " "]}, "entity_types", "Add at least one entity type."),
-        ({"name": "bad name!"}, "name", "at 'Recognizer name' failed to satisfy constraint"),
+        ({"name": "bad name!"}, "name", "Use letters, digits and hyphens; no spaces"),
         ({"documents_uri": ""}, "documents_uri", "Give an S3 URI or upload a file"),
         ({"documents_uri": "http://x/docs.txt"}, "documents_uri", "at 'Training documents'"),
         ({"documents_uri": "s3://data/missing.txt"}, "documents_uri", "No objects found at"),

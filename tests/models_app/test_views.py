@@ -230,7 +230,7 @@ def test_it_creates_from_an_augmented_manifest(client, owner, typed, names):
 @pytest.mark.parametrize(
     "overrides, field, message",
     [
-        ({"name": "bad name!"}, "name", "at 'Model name' failed to satisfy constraint"),
+        ({"name": "bad name!"}, "name", "Use letters, digits and hyphens; no spaces"),
         ({"version_name": "-v1"}, "version_name", "at 'Version name' failed"),
         ({"training_uri": "http://data/train.csv"}, "training_uri", "at 'Training data'"),
         ({"training_uri": "s3://data/missing.csv"}, "training_uri", "No objects found at"),
