@@ -1,10 +1,18 @@
 from django import forms
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+USERNAME_MAX = 64
+USERNAME_CHARACTERS = "+=,.@_-"
 
 
 class SignupForm(forms.Form):
+    """Sign-up checks every field at once, so one try shows every problem at its field; the
+    password rules are Django's validators', listed before the first try."""
+
     username = forms.CharField(
-        max_length=64,
+        max_length=USERNAME_MAX,
         help_text="Letters, digits and + = , . @ _ -",
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
@@ -13,17 +21,50 @@ class SignupForm(forms.Form):
         max_length=100, required=False, help_text="A name for your new account (optional)."
     )
     password1 = forms.CharField(
-        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
         label="Confirm password",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Shown under the password before the first try, in the validators' own words.
+        self.password_rules = password_validation.password_validators_help_texts()
+        rules = self.fields["password1"].widget.attrs
+        rules["aria-describedby"] = "password-rules"
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        if not all(c.isalnum() or c in USERNAME_CHARACTERS for c in username):
+            raise ValidationError(
+                "Use letters, digits and + = , . @ _ - only; no spaces "
+                f"(at most {USERNAME_MAX} characters)."
+            )
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise ValidationError(f"The username {username} is taken; choose another.")
+        return username
+
     def clean(self):
         data = super().clean()
-        if data.get("password1") and data.get("password1") != data.get("password2"):
-            self.add_error("password2", "The two passwords differ.")
+        password = data.get("password1")
+        if password:
+            # The validators compare the password with the username and email as given here.
+            user = get_user_model()(
+                username=data.get("username") or self.data.get("username", ""),
+                email=data.get("email") or "",
+            )
+            try:
+                password_validation.validate_password(password, user)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    self.add_error("password1", message)
+            if data.get("password2") and password != data.get("password2"):
+                self.add_error("password2", "The two passwords differ.")
         return data
 
 
