@@ -5,3 +5,11 @@
 # The thread worker, whose own refusals (a header over 8,190 bytes, more than 100 headers, a
 # duplicate Host) answer in AWS's JSON error shape instead of an HTML page.
 worker_class = "webapp.api.gunicorn_worker.AwsErrorThreadWorker"
+
+
+def post_worker_init(worker):
+    """Each web process loads the models of endpoints as they go in service, before any call
+    (models_app.services.serving's warmer): the first call is then as fast as the rest."""
+    from models_app.services import serving
+
+    serving.warmer_start()

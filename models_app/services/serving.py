@@ -3,6 +3,11 @@
 Web processes and workers call `get(version)`; a model is read from its artifact once per process
 and kept until the cache is full, least recently used first out. A version's artifact never
 changes (a new model is a new version), so the key can never serve stale files.
+
+Each web process also runs a warmer (`warmer_start`, from gunicorn's `post_worker_init`): a
+thread that looks for endpoints newly IN_SERVICE and loads their models off the request path, so
+the first call to a new endpoint is as fast as the rest. The deploy job loads the model too, but
+in the worker's process, whose cache no web process shares.
 """
 
 import logging
@@ -12,10 +17,10 @@ from collections import OrderedDict
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 
 from models_app import kinds
-from models_app.models import ModelVersion
+from models_app.models import Endpoint, EndpointStatus, ModelVersion
 from models_app.services import artifacts
 from webapp.accounts.models import EncryptionKey
 from webapp.core.errors import ServiceError, unavailable
@@ -250,6 +255,7 @@ class _Cache:
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
         self.loading: dict = {}  # key -> lock held while one thread loads that model
+        self.loads = 0  # models read from their artifacts by this process
 
     def get(self, version: ModelVersion) -> ServedModel:
         key = (version.pk, version.artifact_sha256)
@@ -266,6 +272,7 @@ class _Cache:
             if served is None:
                 served = ServedModel(version, _read(version), version.model.kind)
                 with self.lock:
+                    self.loads += 1
                     self.items[key] = served
                     while len(self.items) > max(1, settings.INFERENCE_MODEL_CACHE_SIZE):
                         self.items.popitem(last=False)
@@ -355,3 +362,104 @@ def prefetch(version_id: int, artifact_sha256: str) -> None:
 
 def clear() -> None:
     _cache.clear()
+
+
+def loads() -> int:
+    """How many models this process has read from their artifacts (the cache's misses)."""
+    return _cache.loads
+
+
+class _Warmer:
+    """Loads the models of endpoints that went IN_SERVICE, in this process, off the request path.
+
+    Every `every` seconds (the time a route may be cached, so a new endpoint is warm about when
+    the calls could first reach it) one small query reads the newest IN_SERVICE endpoints, at
+    most as many as the cache holds, and each model not yet seen is loaded through `get`, with
+    its artifact's sha256 and its key checked as for a call. A model is warmed once per process:
+    one that the cache later drops for busier ones, or that failed to load, is left to the call
+    that needs it, so the warmer never churns the cache. Endpoints not in service are not read.
+    """
+
+    def __init__(self):
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.seen: set = set()  # (endpoint id, version id) already warmed or tried
+        self.lock = threading.Lock()
+
+    def start(self, every: float) -> None:
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive():
+                return
+            self.stopping.clear()
+            self.thread = threading.Thread(
+                target=self._run, args=(every,), daemon=True, name="model-warmer"
+            )
+            self.thread.start()
+
+    def stop(self) -> None:
+        with self.lock:
+            thread, self.thread = self.thread, None
+        if thread is not None:
+            self.stopping.set()
+            thread.join()
+
+    def _run(self, every: float) -> None:
+        try:
+            while not self.stopping.is_set():
+                try:
+                    close_old_connections()
+                    self.warm_once()
+                except Exception:  # the database away for a moment: try again next time
+                    log.warning("warming models failed", exc_info=True)
+                self.stopping.wait(every)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def warm_once(self) -> list[int]:
+        """Load the models of newly IN_SERVICE endpoints; the ids of the versions loaded."""
+        rows = (
+            Endpoint.objects.filter(status=EndpointStatus.IN_SERVICE, version__isnull=False)
+            .exclude(version__artifact_sha256="")
+            .order_by("-updated_at")
+            .values_list("pk", "version_id", "version__artifact_sha256")[
+                : max(1, settings.INFERENCE_MODEL_CACHE_SIZE)
+            ]
+        )
+        warmed = []
+        for endpoint_id, version_id, sha256 in list(rows):
+            # Seen per endpoint and version: a new endpoint, or one updated to another version,
+            # is warmed even if the same model was warmed (and dropped) for another one.
+            if (endpoint_id, version_id) in self.seen or self.stopping.is_set():
+                continue
+            self.seen.add((endpoint_id, version_id))
+            if _cache.peek((version_id, sha256)) is not None:
+                continue
+            version = ModelVersion.objects.select_related("model", "account").get(pk=version_id)
+            if version.artifact_sha256 != sha256:
+                continue
+            try:
+                get(version)
+            except ServiceError as exc:  # a disabled key, a changed artifact: the call says so
+                log.warning("not warming %s: %s", version.arn, exc.message)
+                continue
+            warmed.append(version.pk)
+        return warmed
+
+
+_warmer = _Warmer()
+
+
+def warmer_start(every: float | None = None) -> None:
+    """Start this process's model warmer (once; web processes only, see the module's doc)."""
+    if every is None:
+        every = max(0.5, settings.ENDPOINT_ROUTE_CACHE_SECONDS)
+    _warmer.start(every)
+
+
+def warmer_stop() -> None:
+    _warmer.stop()
+
+
+def warm() -> list[int]:
+    """One pass of the warmer in the calling thread; the ids of the versions it loaded."""
+    return _warmer.warm_once()
