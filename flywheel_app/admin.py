@@ -12,6 +12,10 @@ class LookOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting goes through the console and the API, whose services check what may go.
+        return False
+
 
 @admin.register(Flywheel)
 class FlywheelAdmin(LookOnlyAdmin):

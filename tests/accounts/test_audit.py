@@ -210,18 +210,19 @@ def loner(db):
     return get_user_model().objects.create_user("loner", password="correct-horse-battery-9")
 
 
-def test_a_user_without_an_account_gets_pages_not_errors(client, loner):
+def test_a_user_without_an_account_gets_one_of_their_own(client, loner):
     client.force_login(loner)
     resp = client.get(reverse("accounts:key-list"))
     assert resp.status_code == 200
-    assert "not a member of any account" in resp.content.decode()
+    loner.refresh_from_db()
+    account = loner.membership.account
+    assert loner.membership.role == "OWNER" and account.name == "loner's account"
+    assert f"made account {account.account_id} for you" in resp.content.decode()
     resp = client.post(reverse("accounts:key-list"), {"description": "x"}, follow=True)
-    assert resp.status_code == 200 and "not a member of any account" in resp.content.decode()
-    resp = client.post(reverse("accounts:key-disable", args=["anything"]), follow=True)
     assert resp.status_code == 200
-    assert not EncryptionKey.objects.exists()
+    assert EncryptionKey.objects.get().account == account
     resp = client.get(reverse("accounts:audit-list"), {"operation": "CreateKey"})
-    assert resp.status_code == 200 and "No events yet" in resp.content.decode()
+    assert resp.status_code == 200 and "made account" not in resp.content.decode()
 
 
 def test_the_pages_ask_to_sign_in(client, db):

@@ -1,17 +1,27 @@
-from webapp.accounts.services.accounts import account_of
+from webapp.accounts.services.accounts import user_account_ensure
 from webapp.accounts.services.audit import audit_request
 from webapp.accounts.throttle import client_address
 
+ACCOUNT_MADE_SESSION_KEY = "account_made_for_you"
+
 
 class CurrentAccountMiddleware:
-    """Sets request.account to the signed-in user's account (None when signed out)."""
+    """Sets request.account to the signed-in user's account (None when signed out).
+
+    A signed-in user who belongs to no account (a `createsuperuser` user, say) is given one of
+    their own here, so no page meets a user without an account; the next page says so once.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        request.account = account_of(user) if user is not None and user.is_authenticated else None
+        request.account = None
+        if user is not None and user.is_authenticated:
+            request.account, made = user_account_ensure(user=user)
+            if made:
+                request.session[ACCOUNT_MADE_SESSION_KEY] = request.account.account_id
         return self.get_response(request)
 
 

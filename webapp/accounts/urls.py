@@ -14,8 +14,13 @@ urlpatterns = [
     path("security-credentials/new/", views.access_key_new, name="access-key-create"),
     path(
         "security-credentials/<str:key_id>/revoke/",
-        views.access_key_delete,
+        views.access_key_revoke_view,
         name="access-key-revoke",
+    ),
+    path(
+        "security-credentials/<str:key_id>/delete/",
+        views.access_key_delete_view,
+        name="access-key-delete",
     ),
     path("keys/", views.keys, name="key-list"),
     path("keys/<str:key_id>/enable/", views.key_enable_view, name="key-enable"),

@@ -14,7 +14,11 @@ from webapp.accounts.forms import (
     SignupForm,
 )
 from webapp.accounts.models import AccessKey, AuditEvent, EncryptionKey, Membership
-from webapp.accounts.services.access_keys import access_key_create, access_key_revoke
+from webapp.accounts.services.access_keys import (
+    access_key_create,
+    access_key_delete,
+    access_key_revoke,
+)
 from webapp.accounts.services.accounts import member_add, user_signup
 from webapp.accounts.services.audit import OPERATIONS, audit_events
 from webapp.accounts.services.keys import key_create, key_disable, key_enable
@@ -49,9 +53,6 @@ AUDIT_COLUMNS = (
     Column("Outcome", "outcome", ("outcome",)),
     Column("Details"),
     Column("From", "address", ("client_address",)),
-)
-NO_ACCOUNT = (
-    "Your user is not a member of any account, so it has no keys. Ask an account owner to add you."
 )
 
 
@@ -140,7 +141,7 @@ def access_key_new(request):
 
 @login_required
 @require_POST
-def access_key_delete(request, key_id):
+def access_key_revoke_view(request, key_id):
     try:
         access_key_revoke(account=request.account, user=request.user, key_id=key_id)
     except ServiceError as exc:
@@ -151,12 +152,21 @@ def access_key_delete(request, key_id):
 
 
 @login_required
+@require_POST
+def access_key_delete_view(request, key_id):
+    try:
+        access_key_delete(account=request.account, user=request.user, key_id=key_id)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Access key {key_id} removed.")
+    return redirect("accounts:credentials")
+
+
+@login_required
 def keys(request):
     # Bound on every POST: a key with no description is a valid request with an empty body.
     form = KeyCreateForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and request.account is None:
-        messages.error(request, NO_ACCOUNT)
-        return redirect("accounts:key-list")
     if request.method == "POST" and form.is_valid():
         try:
             key = key_create(
@@ -174,14 +184,11 @@ def keys(request):
     return render(
         request,
         "accounts/keys.html",
-        {"form": form, "table": table, "no_account": request.account is None},
+        {"form": form, "table": table},
     )
 
 
 def _key_change(request, key_id, change, done: str):
-    if request.account is None:
-        messages.error(request, NO_ACCOUNT)
-        return redirect("accounts:key-list")
     try:
         key = change(account=request.account, user=request.user, key_id=key_id)
     except ServiceError:

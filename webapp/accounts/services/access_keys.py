@@ -9,7 +9,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.utils import timezone
 
-from webapp.accounts.models import AccessKey, Account
+from webapp.accounts.models import AccessKey, Account, AuditEvent
+from webapp.accounts.services.audit import audit_record
+from webapp.core import arns
 from webapp.core.errors import not_found, validation_error
 from webapp.core.expiring import ExpiringMap
 
@@ -24,6 +26,18 @@ _verified = ExpiringMap()
 def _fernet() -> Fernet:
     digest = hashlib.sha256(("textwheel-access-keys:" + settings.SECRET_KEY).encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _audit(*, account: Account, user, operation: str, key_id: str, detail: str) -> None:
+    audit_record(
+        account=account,
+        actor_account_id=account.account_id,
+        actor_user=user.username,
+        operation=operation,
+        resource_arn=arns.principal_user(account.account_id, user.username),
+        outcome=AuditEvent.Outcome.SUCCEEDED,
+        detail=f"Access key {key_id} {detail}.",
+    )
 
 
 def access_key_create(*, account: Account, user) -> tuple[AccessKey, str]:
@@ -41,6 +55,7 @@ def access_key_create(*, account: Account, user) -> tuple[AccessKey, str]:
         key_id=key_id,
         secret_encrypted=_fernet().encrypt(secret.encode()),
     )
+    _audit(account=account, user=user, operation="CreateAccessKey", key_id=key_id, detail="created")
     return key, secret
 
 
@@ -52,8 +67,24 @@ def access_key_revoke(*, account: Account, user, key_id: str) -> AccessKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        # IAM's word for making a key inactive.
+        _audit(
+            account=account, user=user, operation="UpdateAccessKey", key_id=key_id, detail="revoked"
+        )
     _verified.pop(key_id)
     return key
+
+
+def access_key_delete(*, account: Account, user, key_id: str) -> None:
+    """Remove a revoked key of this user from the list; an active key must be revoked first."""
+    key = AccessKey.objects.filter(account=account, user=user, key_id=key_id).first()
+    if key is None:
+        raise not_found(f"Access key {key_id} was not found.")
+    if key.revoked_at is None:
+        raise validation_error(f"Access key {key_id} is active; revoke it before removing it.")
+    key.delete()
+    _verified.pop(key_id)
+    _audit(account=account, user=user, operation="DeleteAccessKey", key_id=key_id, detail="removed")
 
 
 def access_key_secret(key: AccessKey) -> str | None:

@@ -105,27 +105,58 @@ def member_add(
 
 
 @transaction.atomic
-def user_ensure(*, username: str, account_id: str | None = None, create: bool = False):
-    """Find a user by name, or (with create) make it, in the given or a new account."""
+def user_ensure(
+    *, username: str, account_id: str | None = None, create: bool = False
+) -> tuple[object, bool]:
+    """Find a user by name, or (with create) make it; in the given account (joined as a member
+    when it exists) or a new one. Returns the user and whether its account was made now."""
     User = get_user_model()
+    account = Account.objects.filter(account_id=account_id).first() if account_id else None
     user = User.objects.filter(username=username).select_related("membership__account").first()
-    if user is not None:
-        if not hasattr(user, "membership"):
-            account = account_create(account_id=account_id) if account_id else account_create()
-            Membership.objects.create(user=user, account=account, role=Membership.Role.OWNER)
-        elif account_id and user.membership.account.account_id != account_id:
+    if user is not None and hasattr(user, "membership"):
+        if account_id and user.membership.account.account_id != account_id:
             raise validation_error(
                 f"User '{username}' belongs to account {user.membership.account.account_id}."
             )
-        return user
-    if not create:
+        return user, False
+    if user is None and not create:
         raise validation_error(f"No user named '{username}' (pass --create-user to make one).")
-    account = Account.objects.filter(account_id=account_id).first() if account_id else None
-    if account is None:
+    made = account is None
+    if made:
         account = account_create(account_id=account_id)
-    return _user_create(
-        account=account, username=username, password=None, email="", role=Membership.Role.OWNER
-    )
+    role = Membership.Role.OWNER if made else Membership.Role.MEMBER
+    if user is None:
+        user = _user_create(account=account, username=username, password=None, email="", role=role)
+    else:
+        Membership.objects.create(user=user, account=account, role=role)
+    return user, made
+
+
+def user_account_ensure(*, user) -> tuple[Account, bool]:
+    """The user's account, made now (the user its owner) when the user belongs to none.
+
+    Users made outside sign-up (`createsuperuser`, the admin, a shell) have no membership; every
+    console page works in an account, so such a user gets one of their own at first use.
+    Returns the account and whether it was made now.
+    """
+    account = account_of(user)
+    if account is not None:
+        return account, False
+    User = get_user_model()
+    with transaction.atomic():
+        # Two first requests at once: the row lock lets one make the account, the other sees it.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        membership = Membership.objects.select_related("account").filter(user=user).first()
+        if membership is not None:
+            made = False
+        else:
+            account = account_create(name=f"{user.get_username()}'s account"[:100])
+            membership = Membership.objects.create(
+                user=user, account=account, role=Membership.Role.OWNER
+            )
+            made = True
+    user.membership = membership
+    return membership.account, made
 
 
 def account_of(user) -> Account | None:

@@ -18,6 +18,9 @@ OPERATIONS = (
     "CreateKey",
     "EnableKey",
     "DisableKey",
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
 )
 
 _LIMITS = {f.name: f.max_length for f in AuditEvent._meta.fields if f.max_length}
