@@ -3,6 +3,7 @@
 import enum
 
 from django.db import models
+from django.utils import timezone
 
 from models_app import kinds
 from models_app.kinds import JobKind, ModelKind
@@ -144,6 +145,16 @@ class ModelVersion(TrackedWork):
             self.model.name,
             version=self.version_name or None,
         )
+
+    @property
+    def label(self) -> str:
+        """How pages name the version: its name, or when it has none, when it was created."""
+        if self.version_name:
+            return self.version_name
+        if self.submit_time is None:
+            return "Unnamed version"
+        created = timezone.localtime(self.submit_time).strftime("%Y-%m-%d %H:%M")
+        return f"Unnamed version (created {created})"
 
     @property
     def is_final(self) -> bool:

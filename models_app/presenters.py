@@ -149,3 +149,185 @@ def job_properties(job: AnalysisJob) -> dict:
     if spec.job_takes_language:
         props["LanguageCode"] = job.language_code or None
     return props
+
+
+# The console's version page: training settings, the model search and the confusion matrix,
+# as rows of plain text (never a Python repr, whatever the trainer stored).
+
+# Keys of a search result that have their own column; hyperparameters are stored flat beside
+# them, and anything else (a note the search adds later) goes to the "Notes" column.
+_RESULT_COLUMNS = {"candidate", "features", "model", "seconds", "skipped", "chosen"}
+HYPERPARAMETER_KEYS = ("C", "alpha", "nb_share", "share", "temperature")
+# The classifier's settings in the order a reader wants them; other keys follow, sorted.
+PARAMETER_NAMES = {
+    "features": "Features",
+    "model": "Model",
+    "hyperparameters": "Hyperparameters",
+    "calibration": "Calibration",
+    "temperature": "Softmax temperature",
+    "thresholds": "Per-label thresholds",
+    "at_least_one": "At least one label per document",
+    "validation": "Validation score",
+    "validation_documents": "Validation documents",
+    "search_documents": "Documents the search trained on",
+    "n_features": "Feature columns",
+    "feature_blocks": "Feature blocks",
+    "seed": "Random seed",
+    "time_budget_s": "Time budget (seconds)",
+    "work_budget": "Work budget",
+    "work_spent": "Work spent",
+    "safety_limit_seconds": "Safety time limit (seconds)",
+    "stopped_at_safety_limit": "Cut short by the safety time limit",
+    "fit_seconds": "Training time (seconds)",
+}
+_SEARCH_KEYS = ("candidates",)  # shown as the candidates table instead
+
+
+def plain_text(value) -> str:
+    """A stored setting as a person reads it: numbers, words and lists, never a repr."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        if isinstance(value.get("kind"), str):  # a feature block: "word (weight 1, …)"
+            rest = {k: v for k, v in value.items() if k != "kind"}
+            return f"{value['kind']} ({plain_text(rest)})" if rest else value["kind"]
+        return ", ".join(f"{humanize(k)} {plain_text(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list | tuple):
+        sep = "; " if any(isinstance(v, dict | list | tuple) for v in value) else ", "
+        return sep.join(plain_text(v) for v in value) or "—"
+    return str(value)
+
+
+def humanize(key) -> str:
+    """A stored key as words: "validation_documents" → "validation documents"."""
+    key = str(key)
+    if key in HYPERPARAMETER_KEYS or not key.islower():
+        return key  # C, alpha: the names the libraries use
+    return key.replace("_", " ")
+
+
+def parameter_rows(params) -> list[dict]:
+    """Rows of a version's training parameters (minus the search's candidates): known settings
+    under their names in words, others under the name the trainer stores (`code` is true)."""
+    if not isinstance(params, dict):
+        return []
+    known = [k for k in PARAMETER_NAMES if k in params]
+    rest = sorted(k for k in params if k not in PARAMETER_NAMES and k not in _SEARCH_KEYS)
+    rows = []
+    for key in known + rest:
+        value = params[key]
+        if key == "hyperparameters" and isinstance(value, dict):
+            text = ", ".join(f"{k} = {plain_text(v)}" for k, v in value.items()) or "—"
+        else:
+            text = plain_text(value)
+        rows.append(
+            {
+                "name": PARAMETER_NAMES.get(key, str(key)),
+                "value": text,
+                "code": key not in PARAMETER_NAMES,
+            }
+        )
+    return rows
+
+
+def _is_chosen(result: dict, params: dict) -> bool:
+    if "chosen" in result:
+        return bool(result["chosen"])
+    if "skipped" in result or result.get("features") != params.get("features"):
+        return False
+    if result.get("model") != params.get("model"):
+        return False
+    chosen = params.get("hyperparameters") or {}
+    return all(result.get(k) == v for k, v in chosen.items())
+
+
+def candidate_rows(params) -> dict | None:
+    """The model search as a table: one row per candidate tried or skipped, the chosen marked.
+
+    Reads `training_parameters["candidates"]` (a list of result dicts); keys it does not know
+    are shown as notes, so a result with new keys still reads as text.
+    """
+    results = params.get("candidates") if isinstance(params, dict) else None
+    if not isinstance(results, list) or not results:
+        return None
+    rows, metric, chosen_seen = [], "", False
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        score_key = next((k for k in result if str(k).startswith("validation_")), None)
+        if score_key and not metric:
+            metric = str(score_key).removeprefix("validation_").replace("_", " ")
+        hyper = result.get("hyperparameters")
+        if not isinstance(hyper, dict):
+            hyper = {k: result[k] for k in HYPERPARAMETER_KEYS if k in result}
+        notes = {
+            k: v
+            for k, v in result.items()
+            if k not in _RESULT_COLUMNS
+            and k not in hyper
+            and k != "hyperparameters"
+            and k != score_key
+        }
+        chosen = not chosen_seen and _is_chosen(result, params)
+        chosen_seen = chosen_seen or chosen
+        skipped = result.get("skipped")
+        if chosen:
+            outcome = "Chosen"
+        elif skipped:
+            outcome = f"Skipped: {plain_text(skipped)}"
+        else:
+            outcome = "Tried"
+        features = result.get("features")
+        score = result.get(score_key) if score_key else None
+        rows.append(
+            {
+                "candidate": plain_text(
+                    result.get("candidate") or (f"{features} features" if features else None)
+                ),
+                "features": plain_text(features),
+                "model": plain_text(result.get("model")),
+                "hyperparameters": ", ".join(f"{k} = {plain_text(v)}" for k, v in hyper.items())
+                or "—",
+                "score": f"{score:.4f}" if isinstance(score, int | float) else plain_text(score),
+                "score_sort": score if isinstance(score, int | float) else -1,
+                "seconds": plain_text(result.get("seconds")),
+                "outcome": outcome,
+                "chosen": chosen,
+                "skipped": bool(skipped),
+                "notes": "; ".join(f"{humanize(k)}: {plain_text(v)}" for k, v in notes.items()),
+            }
+        )
+    if not rows:
+        return None
+    return {
+        "rows": rows,
+        "metric": metric or "score",
+        "has_notes": any(r["notes"] for r in rows),
+        "tried": sum(1 for r in rows if not r["skipped"]),
+        "skipped": sum(1 for r in rows if r["skipped"]),
+    }
+
+
+def confusion_pairs(labels, matrix, most: int = 25) -> list[dict]:
+    """The off-diagonal cells of a multi-class confusion matrix, most documents first.
+
+    Ties keep the matrix order (true label, then predicted label), so the table is stable.
+    """
+    pairs = []
+    for i, row in enumerate(matrix or []):
+        for j, count in enumerate(row or []):
+            if i != j and count:
+                pairs.append(
+                    {"true": labels[i], "predicted": labels[j], "count": count, "row": i, "col": j}
+                )
+    pairs.sort(key=lambda p: (-p["count"], p["row"], p["col"]))
+    total = {i: sum(row) for i, row in enumerate(matrix or [])}
+    for pair in pairs:
+        pair["share"] = pair["count"] / total[pair["row"]] if total[pair["row"]] else 0.0
+    return pairs[:most]

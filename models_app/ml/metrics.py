@@ -213,3 +213,103 @@ def _curve(truth: np.ndarray, score: np.ndarray, max_points: int) -> dict[str, l
         "recall": [round(float(v), 5) for v in recall],
         "thresholds": [round(float(v), 6) for v in thresholds],
     }
+
+
+# The test documents a version page lists under its confusion matrix: every misclassified
+# document up to a cap, plus a few correct ones per label, each text cut short, so that the
+# evaluation stays small however large the test set is.
+MAX_WRONG_DOCUMENTS = 400
+CORRECT_PER_LABEL = 3
+DOCUMENT_CHARS = 300
+
+
+def _cut(text: str, chars: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "\u2026"
+
+
+def _round_robin(groups: dict, most: int) -> list[int]:
+    """Up to `most` document indices, taken in turn from each group so every group shows."""
+    queues = [list(docs) for docs in groups.values() if docs]
+    picked, seen = [], set()
+    while queues and len(picked) < most:
+        for queue in queues:
+            while queue and queue[0] in seen:
+                queue.pop(0)
+            if queue and len(picked) < most:
+                seen.add(queue[0])
+                picked.append(queue.pop(0))
+        queues = [q for q in queues if q]
+    return picked
+
+
+def evaluation_documents(
+    texts: Sequence[str],
+    gold: Sequence,
+    predicted: Sequence,
+    scores,
+    *,
+    mode: str,
+    max_wrong: int = MAX_WRONG_DOCUMENTS,
+    correct_per_label: int = CORRECT_PER_LABEL,
+    chars: int = DOCUMENT_CHARS,
+) -> dict:
+    """Test documents with their true and predicted labels and scores, bounded for a page.
+
+    Multi-class: "true" and "predicted" are labels and "score" is the predicted label's score.
+    Multi-label: both are sorted lists and "scores" holds the score of each label named in
+    either. Misclassified documents are kept first (taken in turn from each confusion cell, or
+    each label's false positives and negatives, when there are more than `max_wrong`); then up
+    to `correct_per_label` correct documents per label. Documents keep their test-set order.
+    """
+    _check(gold, predicted, mode)
+    if len(scores) != len(gold) or len(texts) != len(gold):
+        raise ValueError("texts, scores and labels must have one entry per document")
+    score_of = [dict(pairs) for pairs in scores]
+    wrong: dict = {}
+    right: dict = {}
+    if mode == MULTI_CLASS:
+        for i, (g, p) in enumerate(zip(gold, predicted, strict=True)):
+            (right if g == p else wrong).setdefault((g, p), []).append(i)
+    else:
+        for i, (g, p) in enumerate(zip(gold, predicted, strict=True)):
+            g, p = set(g), set(p)
+            for lab in sorted(p - g):
+                wrong.setdefault(("fp", lab), []).append(i)
+            for lab in sorted(g - p):
+                wrong.setdefault(("fn", lab), []).append(i)
+            if g == p:
+                for lab in sorted(g):
+                    right.setdefault(lab, []).append(i)
+    n_wrong = len({i for docs in wrong.values() for i in docs})
+    keep = set(_round_robin(wrong, max_wrong))
+    for docs in right.values():
+        keep.update([i for i in docs if i not in keep][:correct_per_label])
+    documents = []
+    for i in sorted(keep):
+        doc = {"text": _cut(texts[i], chars)}
+        if mode == MULTI_CLASS:
+            doc.update(
+                true=gold[i],
+                predicted=predicted[i],
+                score=round(float(score_of[i].get(predicted[i], 0.0)), 4),
+            )
+        else:
+            named = sorted(set(gold[i]) | set(predicted[i]))
+            doc.update(
+                true=sorted(gold[i]),
+                predicted=sorted(predicted[i]),
+                scores={lab: round(float(score_of[i].get(lab, 0.0)), 4) for lab in named},
+            )
+        documents.append(doc)
+    return {
+        "documents": documents,
+        "misclassified": n_wrong,
+        "misclassified_listed": sum(1 for i in keep if _is_wrong(gold[i], predicted[i], mode)),
+        "correct_per_label": correct_per_label,
+        "text_chars": chars,
+    }
+
+
+def _is_wrong(gold, predicted, mode: str) -> bool:
+    return gold != predicted if mode == MULTI_CLASS else set(gold) != set(predicted)

@@ -124,7 +124,6 @@ def _duration(version) -> str:
 def _annotate(spec: Kind, versions, best_pk=None) -> None:
     """Add what the templates show beside the row's own fields."""
     for v in versions:
-        v.label = v.version_name or f"#{v.pk}"
         v.duration = _duration(v)
         v.is_best = best_pk is not None and v.pk == best_pk
         v.is_active = v.status in ModelStatus.ACTIVE
@@ -258,17 +257,63 @@ def _versions_context(request, spec: Kind, model):
     }
 
 
+def _unique_labels(versions) -> list[str]:
+    """Version labels for a chart's category axis, where two equal labels would merge."""
+    seen, out = set(), []
+    for v in versions:
+        label = v.label if v.label not in seen else f"{v.label} (#{v.pk})"
+        seen.add(label)
+        out.append(label)
+    return out
+
+
 def _trend(spec: Kind, versions) -> dict | None:
     """Each metric across the scored versions, in the order they were submitted."""
     scored = sorted((v for v in versions if v.metrics), key=lambda v: (v.submit_time, v.pk))
     if not scored:
         return None
+    labels = _unique_labels(scored)
+    best = next((i for i, v in enumerate(scored) if getattr(v, "is_best", False)), None)
     return {
-        "versions": [v.label for v in scored],
+        "versions": labels,
         "metrics": {key: [v.metrics.get(key) for v in scored] for key, _ in spec.trend},
         "names": dict(spec.trend),
         "hidden": list(spec.trend_hidden),
         "percent": spec.percent,
+        # The version the versions table marks "Best", by the score that ranks versions.
+        "best": None
+        if best is None
+        else {
+            "index": best,
+            "version": labels[best],
+            "metric": "F1Score",
+            "name": dict(spec.trend).get("F1Score", "F1 score"),
+            "value": scored[best].metrics.get("F1Score"),
+        },
+    }
+
+
+def _trend_table(spec: Kind, versions) -> dict | None:
+    """The scores of the chart as a table: one row per scored version, one column per metric."""
+    scored = sorted((v for v in versions if v.metrics), key=lambda v: (v.submit_time, v.pk))
+    if not scored:
+        return None
+    keys = [(key, name) for key, name in spec.trend if any(key in v.metrics for v in scored)]
+    return {
+        "headers": [name for _, name in keys],
+        "rows": [
+            {
+                "version": v,
+                "cells": [_cell(v.metrics.get(key), spec.percent) for key, _ in keys],
+            }
+            for v in scored
+        ],
+        # One version: the metric, value pairs are the whole story, so no chart is drawn.
+        "single": [
+            (name, _score_text(scored[0].metrics.get(key), spec.percent)) for key, name in keys
+        ]
+        if len(scored) == 1
+        else None,
     }
 
 
@@ -277,7 +322,9 @@ def model_detail(request, kind, name):
     spec = KINDS[kind]
     model = _load(selectors.models, request, kind, name=name)
     context = _versions_context(request, spec, model)
-    context["trend"] = _trend(spec, context["versions"])
+    context["trend_table"] = _trend_table(spec, context["versions"])
+    scored = context["trend_table"]["rows"] if context["trend_table"] else []
+    context["trend"] = _trend(spec, context["versions"]) if len(scored) > 1 else None
     context["latest"] = max(context["versions"], key=lambda v: (v.submit_time, v.pk), default=None)
     return render(request, "models_app/model_detail.html", context)
 
@@ -338,6 +385,29 @@ def _confusion_chart(version) -> dict | None:
     return {"kind": "bars", **counts} if counts else None
 
 
+LARGE_MATRIX = 30  # labels above which the heatmap scrolls and the pairs table leads
+PAIRS_SHOWN = 25
+NO_DOCUMENTS = "Documents are listed for versions trained from now on."
+
+
+def _confusion_documents(version) -> dict:
+    """The test documents behind the confusion matrix's cells, for the page's script."""
+    listed = (version.evaluation or {}).get("test_documents")
+    if version.is_imported:
+        # A copy answers for the model, not for its source's data.
+        return {"available": False, "note": "An imported copy does not list test documents."}
+    if not isinstance(listed, dict) or not isinstance(listed.get("documents"), list):
+        return {"available": False, "note": NO_DOCUMENTS}
+    return {
+        "available": True,
+        "multi_label": version.mode == "MULTI_LABEL",
+        "documents": listed["documents"],
+        "misclassified": listed.get("misclassified"),
+        "misclassified_listed": listed.get("misclassified_listed"),
+        "correct_per_label": listed.get("correct_per_label"),
+    }
+
+
 def _thin(n: int, most: int) -> list[int]:
     if n <= most:
         return list(range(n))
@@ -371,6 +441,13 @@ def _classifier_sections(version) -> dict:
             if key in metrics
         ],
         "confusion": confusion,
+        "confusion_docs": _confusion_documents(version) if confusion else None,
+        "confusion_pairs": presenters.confusion_pairs(
+            confusion["labels"], confusion["z"], PAIRS_SHOWN
+        )
+        if confusion and confusion["kind"] == "heatmap"
+        else None,
+        "confusion_large": bool(confusion and len(confusion["labels"]) > LARGE_MATRIX),
         "pr_curves": pr_curves,
         "charts": bool(confusion or pr_curves),
     }
@@ -514,12 +591,6 @@ def pretty_policy(text: str) -> str:
         return text
 
 
-def _parameters(params) -> list[tuple[str, str]]:
-    if not isinstance(params, dict):
-        return []
-    return [(key, params[key]) for key in sorted(params)]
-
-
 def _version_context(request, spec: Kind, version) -> dict:
     siblings = selectors.versions(request.account, spec.kind).filter(model=version.model)
     _annotate(spec, [version], _best_pk(siblings.values_list("pk", "status", "metrics")))
@@ -527,7 +598,8 @@ def _version_context(request, spec: Kind, version) -> dict:
         "kind": spec,
         "version": version,
         "model": version.model,
-        "parameters": _parameters(version.training_parameters),
+        "parameters": presenters.parameter_rows(version.training_parameters),
+        "candidates": presenters.candidate_rows(version.training_parameters),
         "tags": tags_of(request.account, version.arn),
         **policy_context(version),
         **spec.sections(version),

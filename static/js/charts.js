@@ -79,27 +79,177 @@
     );
   }
 
+  // The test documents behind a cell or a bar, listed under the chart (built with text nodes
+  // only: documents are the users' own text).
+  const CELL_PX = 26;
+  const NO_DOCUMENTS = "Documents are listed for versions trained from now on.";
+
+  function documentsOf(el) {
+    return readJson(el.getAttribute("data-documents")) || { available: false, note: NO_DOCUMENTS };
+  }
+
+  function node(tag, text, className) {
+    const el = document.createElement(tag);
+    if (text !== undefined && text !== null) el.textContent = String(text);
+    if (className) el.className = className;
+    return el;
+  }
+
+  function scoreText(value) {
+    return typeof value === "number" ? value.toFixed(4) : "\u2014";
+  }
+
+  function listDocuments(title, summary, headers, rows, focus) {
+    const box = document.getElementById("confusion-documents");
+    if (!box) return;
+    box.replaceChildren();
+    box.appendChild(node("h3", title)).id = "confusion-documents-heading";
+    box.appendChild(node("p", summary, "muted"));
+    if (rows.length) {
+      const table = node("table", null, "table");
+      table.setAttribute("data-testid", "document-table");
+      table.setAttribute("aria-labelledby", "confusion-documents-heading");
+      const head = table.appendChild(node("thead")).appendChild(node("tr"));
+      headers.forEach(function (h) {
+        const th = head.appendChild(node("th", h[0], h[1] ? "num" : ""));
+        th.scope = "col";
+      });
+      const body = table.appendChild(node("tbody"));
+      rows.forEach(function (cells) {
+        const tr = body.appendChild(node("tr"));
+        tr.setAttribute("data-testid", "document-row");
+        cells.forEach(function (cell) {
+          tr.appendChild(node("td", cell[0], cell[1]));
+        });
+      });
+      box.appendChild(node("div", null, "table-scroll")).appendChild(table);
+    }
+    if (focus) box.focus();
+    else box.scrollIntoView({ block: "nearest" });
+  }
+
+  function shownOf(listed, total) {
+    if (!total) return "No test document is in this cell.";
+    if (listed === total) return total === 1 ? "The one test document:" : "All " + total + " test documents:";
+    return (
+      listed + " of " + total + " test documents: a version keeps every misclassified document up to " +
+      "a limit, and a few correct ones per label."
+    );
+  }
+
+  function showCell(docs, labels, z, i, j, focus) {
+    const truth = labels[i];
+    const predicted = labels[j];
+    const total = (z[i] || [])[j] || 0;
+    const title = "True label \u201c" + truth + "\u201d, predicted as \u201c" + predicted + "\u201d";
+    if (!docs.available) {
+      listDocuments(title, total + " test documents. " + (docs.note || NO_DOCUMENTS), [], [], focus);
+      return;
+    }
+    const found = docs.documents.filter((d) => d.true === truth && d.predicted === predicted);
+    listDocuments(
+      title,
+      shownOf(found.length, total),
+      [["True label"], ["Predicted label"], ["Score", true], ["Text"]],
+      found.map((d) => [
+        [d.true],
+        [d.predicted, d.true === d.predicted ? "" : "wrong"],
+        [scoreText(d.score), "num"],
+        [d.text, "doc-text"],
+      ]),
+      focus
+    );
+  }
+
+  function showLabel(docs, label, kind, total) {
+    const words = {
+      tp: "correctly given",
+      fp: "given but wrong (false positives)",
+      fn: "missed (false negatives)",
+    };
+    const title = "Label \u201c" + label + "\u201d " + words[kind];
+    if (!docs.available) {
+      listDocuments(title, (total || 0) + " test documents. " + (docs.note || NO_DOCUMENTS), [], [], false);
+      return;
+    }
+    const found = docs.documents.filter(function (d) {
+      const inTrue = d.true.indexOf(label) >= 0;
+      const inPredicted = d.predicted.indexOf(label) >= 0;
+      return kind === "tp" ? inTrue && inPredicted : kind === "fp" ? inPredicted && !inTrue : inTrue && !inPredicted;
+    });
+    listDocuments(
+      title,
+      shownOf(found.length, total || 0),
+      [["True labels"], ["Predicted labels"], ["Score of " + label, true], ["Text"]],
+      found.map((d) => [
+        [d.true.join(", ") || "\u2014"],
+        [d.predicted.join(", ") || "\u2014", kind === "tp" ? "" : "wrong"],
+        [scoreText((d.scores || {})[label]), "num"],
+        [d.text, "doc-text"],
+      ]),
+      false
+    );
+  }
+
   const draw = {
+    // Scores across versions: the axis follows the data (plotly's autorange, which also
+    // rescales when a metric is switched on in the legend), and the best version is marked.
     "metrics-trend": function (el, data) {
+      makeRoom(el, data.versions, 320);
       const names = data.names || METRIC_NAMES;
+      const x = plainAll(data.versions);
       const traces = Object.keys(data.metrics).map(function (key) {
         return {
           type: "scatter",
           mode: "lines+markers",
           name: plain(names[key] || key),
-          x: plainAll(data.versions),
+          x: x,
           y: data.metrics[key],
           visible: (data.hidden || []).indexOf(key) >= 0 ? "legendonly" : true,
           hovertemplate: "%{x}: " + scoreFormat(data.percent) + "<extra>%{fullData.name}</extra>",
         };
       });
+      const annotations = [];
+      const best = data.best;
+      if (best && best.value !== null && best.value !== undefined) {
+        const value = data.percent ? (best.value * 100).toFixed(2) + "%" : best.value.toFixed(4);
+        const text = "Best: " + plain(best.version) + ", " + plain(best.name) + " " + value;
+        traces.push({
+          type: "scatter",
+          mode: "markers",
+          name: text,
+          x: [x[best.index]],
+          y: [best.value],
+          marker: { symbol: "star", size: 16, color: "#0b6e4f", line: { color: "#fff", width: 1 } },
+          hovertemplate: "%{x}: best " + scoreFormat(data.percent) + "<extra></extra>",
+        });
+        annotations.push({
+          x: x[best.index],
+          y: best.value,
+          text: "Best",
+          showarrow: true,
+          arrowhead: 0,
+          ax: 0,
+          ay: -28,
+          font: { color: "#07503a", size: 12 },
+          bgcolor: "#fff",
+        });
+      }
+      const yaxis = {
+        title: { text: "Score" },
+        autorange: true,
+        zeroline: false,
+        tickformat: data.percent ? ".1%" : "",
+      };
       Plotly.newPlot(
         el,
         traces,
         layout({
-          xaxis: { title: { text: "Version (in submit order)" }, type: "category" },
-          yaxis: Object.assign({ title: { text: "Score" } }, scoreAxis(data.percent)),
-          legend: { orientation: "h", y: -0.3 },
+          xaxis: labelAxis(data.versions, { title: { text: "Version (in submit order)" } }),
+          yaxis: yaxis,
+          annotations: annotations,
+          legend: LEGEND_ABOVE,
+          margin: { l: 70, r: 20, t: 60, b: 70 },
         }),
         CONFIG
       );
@@ -136,16 +286,28 @@
       );
     },
 
+    // One row per label, every label named, the count in each cell. The chart is as tall as
+    // the labels need; a large matrix is as wide as they need too, and scrolls in its region.
     "confusion-matrix": function (el, data) {
-      makeRoom(el, data.labels, 220);
+      const labels = data.labels || [];
+      const n = labels.length;
+      const longest = Math.max(0, ...labels.map((l) => Math.min(TICK_CHARS, String(l).length)));
+      const labelRoom = 40 + longest * CHAR_PX;
+      el.style.height = Math.max(360, n * CELL_PX + labelRoom + 90) + "px";
+      if (el.closest(".chart-scroll")) el.style.width = Math.max(640, n * CELL_PX + labelRoom + 130) + "px";
       const trace = {
         type: "heatmap",
-        x: plainAll(data.labels),
-        y: plainAll(data.labels),
+        x: plainAll(labels),
+        y: plainAll(labels),
         z: data.z,
+        text: (data.z || []).map((row) => row.map((v) => (v ? String(v) : ""))),
+        texttemplate: "%{text}",
+        textfont: { size: n > 40 ? 9 : 12 },
+        xgap: 1,
+        ygap: 1,
         colorscale: "Greens",
         reversescale: true, // plotly's Greens runs dark to light; more documents read darker
-        texttemplate: "%{z}",
+        colorbar: { title: { text: "Documents" }, thickness: 12 },
         hovertemplate: "true %{y}, predicted %{x}: %{z}<extra></extra>",
       };
       Plotly.newPlot(
@@ -153,11 +315,28 @@
         [trace],
         layout({
           // automargin: long label names get the room they need instead of being clipped.
-          xaxis: labelAxis(data.labels, { title: { text: "Predicted label", standoff: 12 }, side: "bottom" }),
-          yaxis: labelAxis(data.labels, { title: { text: "True label", standoff: 12 }, autorange: "reversed" }),
+          xaxis: labelAxis(labels, {
+            title: { text: "Predicted label", standoff: 12 },
+            side: "bottom",
+            tickangle: n > 6 ? -45 : 0,
+          }),
+          yaxis: labelAxis(labels, { title: { text: "True label", standoff: 12 }, autorange: "reversed" }),
         }),
         CONFIG
       );
+      const docs = documentsOf(el);
+      el.on("plotly_click", function (event) {
+        const point = event.points && event.points[0];
+        if (!point || !Array.isArray(point.pointIndex)) return;
+        showCell(docs, labels, data.z, point.pointIndex[0], point.pointIndex[1], false);
+      });
+      document.querySelectorAll("[data-cell-true]").forEach(function (button) {
+        button.addEventListener("click", function () {
+          const i = Number(button.getAttribute("data-cell-true"));
+          const j = Number(button.getAttribute("data-cell-predicted"));
+          showCell(docs, labels, data.z, i, j, true);
+        });
+      });
     },
 
     "label-counts": function (el, data) {
@@ -187,6 +366,14 @@
         }),
         CONFIG
       );
+      const docs = documentsOf(el);
+      el.on("plotly_click", function (event) {
+        const point = event.points && event.points[0];
+        if (!point) return;
+        const kind = series[point.curveNumber][0];
+        const label = data.labels[point.pointIndex];
+        showLabel(docs, label, kind, data[kind][point.pointIndex]);
+      });
     },
 
     "pr-curves": function (el, data) {
