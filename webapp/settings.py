@@ -231,11 +231,18 @@ ACCESS_KEY_CACHE_SECONDS = env.float("ACCESS_KEY_CACHE_SECONDS", default=2.0)
 # change made through another process reaches this one within this time (0 = query every call).
 ENDPOINT_ROUTE_CACHE_SECONDS = env.float("ENDPOINT_ROUTE_CACHE_SECONDS", default=1.0)
 
-# Training budgets (seconds): model selection stops trying candidates when the budget runs out.
-# Unset, a classifier's budget grows with its training text: 40 s plus 2.5 s per million
+# Training budgets: model selection stops trying candidates (a recognizer, adding epochs) when
+# the budget runs out. They count work from the data's size, not seconds, so the same data and
+# settings give the same model on any machine; a unit is about a second on an idle machine.
+# Unset, a classifier's budget grows with its training text: 40 plus 2.5 per million
 # characters (models_app.ml.classifier.default_time_budget).
 CLASSIFIER_TIME_BUDGET_SECONDS = env.float("CLASSIFIER_TIME_BUDGET_SECONDS", default=None)
 RECOGNIZER_TIME_BUDGET_SECONDS = env.float("RECOGNIZER_TIME_BUDGET_SECONDS", default=1080.0)
+# The wall clock stops training only after this many times the budget in seconds, and never
+# before the minimum (a safety limit for a machine far slower or busier than planned); a version
+# it cut says so in its message.
+TRAINING_SAFETY_FACTOR = env.float("TRAINING_SAFETY_FACTOR", default=5.0)
+TRAINING_SAFETY_MIN_SECONDS = env.float("TRAINING_SAFETY_MIN_SECONDS", default=600.0)
 
 # Inference. Comprehend sells throughput as inference units (1 unit = 100 characters/s); on one's
 # own hardware they are recorded and shown, and throttle only when this allowance per unit is set.

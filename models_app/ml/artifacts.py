@@ -25,7 +25,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .classifier import Block, Features, TrainedClassifier
+from .classifier import Block, Features, TrainedClassifier, without_timings
 
 FORMAT = "textwheel-classifier"
 FORMAT_VERSION = 1
@@ -137,7 +137,9 @@ def save_classifier(
                 "sha256": digest,
                 "files": {name: sha256_file(tmp / name) for name in model_files},
                 "libraries": library_versions(),
-                "params": model.params,
+                # Wall-clock figures differ run to run; they stay with the version's row, so
+                # the same data and settings give byte-identical files.
+                "params": without_timings(model.params),
                 "metadata": metadata or {},
             },
         )
@@ -287,8 +289,8 @@ def load_classifier(
                     f"(expected {expected}, found {digest})"
                 )
     spec = _read_json(root, MODEL_JSON)
-    # Parameters (with timings) live in metadata.json, outside the hash, so refitting the
-    # same data gives the same model files and digest.
+    # Parameters live in metadata.json, outside the hash (and without wall-clock figures, so
+    # refitting the same data gives byte-identical files).
     params = meta.get("params", {})
 
     def array(name: str) -> np.ndarray:

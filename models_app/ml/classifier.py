@@ -1,4 +1,4 @@
-"""Document classifier training with automatic model selection inside a time budget.
+"""Document classifier training with automatic model selection inside a budget of work.
 
 Candidates are linear models over TF-IDF features (word n-grams with a document-head
 block, character n-grams, and their union; hashed word n-grams for very large sets).
@@ -36,26 +36,43 @@ MULTI_CLASS = "MULTI_CLASS"
 MULTI_LABEL = "MULTI_LABEL"
 
 N_JOBS = 2
-# Without an explicit budget: 40 s plus 2.5 s per million characters of text, at most 4 h.
+# Model selection plans in units of work: deterministic functions of the data's size (characters,
+# stored feature values, labels, documents), never measured seconds, so the same data and settings
+# choose the same model on any machine however busy it is. One unit is about one second of this
+# work on the machine the rates were measured on (two cores, otherwise idle), so a budget given in
+# seconds keeps its meaning there. The wall clock is only a safety limit, SAFETY_FACTOR times the
+# budget, and a search it cuts says so.
+# Without an explicit budget: 40 units plus 2.5 per million characters of text, at most 4 h.
 DEFAULT_BUDGET_S = 40.0
 DEFAULT_BUDGET_PER_MB_S = 2.5
 MAX_DEFAULT_BUDGET_S = 4 * 3600.0
+SAFETY_FACTOR = 5.0
+SAFETY_MIN_S = 600.0  # ... and never less than this
 # Above this many documents x labels the exact-vocabulary SVM search is too slow and
 # too big; hashed features with naive Bayes / SGD take over.
 LARGE_WORK = 3e8
 LARGE_DOCS = 300_000
 SGD_EPOCHS = 5
-# Wall seconds per document, label and epoch of SGDClassifier on two threads (measured on
-# the 1,000,000-document benchmark set).
-SGD_SECONDS_PER_DOC_LABEL = 6e-7
+# Work per document, label and epoch of SGDClassifier on two threads (measured on the
+# 1,000,000-document benchmark set).
+SGD_WORK_PER_DOC_LABEL = 6e-7
 SHORT_TEXT_CHARS = 300
-# Order of magnitude of liblinear's cost per stored feature value and label, measured on
-# the shared data sets; only used before anything has been timed. One multi-label fit
-# per label also converts the data each time, hence the higher figure.
-SVM_SECONDS_PER_NNZ_LABEL = {MULTI_CLASS: 5e-8, MULTI_LABEL: 2e-7}
-# Typical cost of each feature set relative to the others, before both are measured.
-VECTORISE_RATIO = {"word": 1.0, "word+char": 1.5, "large-word": 1.0}
-SVM_RATIO = {"word": 1.0, "word+char": 4.0, "large-word": 1.0}
+# liblinear's work per stored feature value and label, one thread (multi-class measured on
+# CLINC150 and 20 Newsgroups, 2.4e-8 and 4.1e-8; multi-label as first measured on the shared
+# multi-label sets). One multi-label fit per label also converts the data each time, hence the
+# higher figure.
+SVM_WORK_PER_NNZ_LABEL = {MULTI_CLASS: 3.2e-8, MULTI_LABEL: 2e-7}
+# Counting raw terms (and weighing the search's part), per character each block reads; the head
+# block reads a few tokens, so it is charged per document, with the per-document overhead.
+COUNT_WORK_PER_CHAR = {"word": 1.8e-7, "char": 1.8e-7}
+COUNT_WORK_PER_DOC = 2e-5
+# Weighing raw counts into TF-IDF features, per stored value.
+WEIGH_WORK_PER_NNZ = 2e-8
+# Naive Bayes: one pass over the stored values, then a dense labels x features logarithm.
+NB_WORK_PER_NNZ = 1.1e-8
+NB_WORK_PER_WEIGHT = 3.5e-9
+# Scoring the validation part, per document and label (a blend step tries six shares).
+SCORE_WORK_PER_DOC_LABEL = 5e-9
 MAX_VALIDATION_DOCS = 50_000
 MAX_SEARCH_DOCS = 200_000  # training documents used to compare candidates
 PREDICT_BATCH = 20_000
@@ -822,9 +839,37 @@ class TrainedClassifier:
 
 
 def default_time_budget(texts: Sequence[str]) -> float:
-    """The time budget fit uses when none is given: it grows with the amount of text."""
+    """The work budget fit uses when none is given: it grows with the amount of text."""
     mb = sum(len(t) for t in texts) / 1e6
     return min(MAX_DEFAULT_BUDGET_S, DEFAULT_BUDGET_S + DEFAULT_BUDGET_PER_MB_S * mb)
+
+
+# Parameters that measure wall time: kept with the version, left out of the model files.
+TIMING_KEYS = ("fit_seconds", "seconds")
+
+
+def without_timings(params: dict) -> dict:
+    """The parameters without wall-clock figures (which differ run to run), as stored in the
+    model files so that the same data and settings give the same bytes."""
+    out = {k: v for k, v in params.items() if k not in TIMING_KEYS}
+    if "candidates" in out:
+        out["candidates"] = [
+            {k: v for k, v in r.items() if k not in TIMING_KEYS} for r in out["candidates"]
+        ]
+    return out
+
+
+def safety_note(params: dict) -> str | None:
+    """What the version says when the safety time limit cut model selection short."""
+    if not params.get("stopped_at_safety_limit"):
+        return None
+    results = params.get("candidates", [])
+    tried = sum(1 for r in results if "skipped" not in r)
+    return (
+        f"Model selection stopped at the safety time limit "
+        f"({params.get('safety_limit_seconds', 0):g} seconds) after {tried} of {len(results)} "
+        "candidates; the result may differ on a faster machine."
+    )
 
 
 @dataclass
@@ -864,20 +909,27 @@ def _encode(labels: Sequence, mode: str) -> _Data:
 
 
 class _Search:
-    """Budgeted evaluation of candidates on one validation split.
+    """Evaluation of candidates on one validation split, within a budget of work.
 
     Raw term counts of every training document are computed once per feature block and
     shared: the search weighs the rows of its fit and validation parts, and the final
     refit weighs all of them, so no document is tokenised twice.
+
+    Every step is charged its estimated work (a function of the data's size, never of the
+    clock), so which candidates fit the budget is the same on every machine. The wall clock
+    only cuts the search at the safety limit; `cut` then says so.
     """
 
-    def __init__(self, texts, data: _Data, seed, budget, progress, should_stop):
+    def __init__(self, texts, data: _Data, seed, budget, safety_s, progress, should_stop):
         self.start = time.monotonic()
         self.texts, self.data, self.seed, self.budget = texts, data, seed, budget
+        self.safety_s = safety_s
         self.progress, self.should_stop = progress, should_stop
         self.mode = data.mode
         self.n_labels = len(data.label_names)
         self.n_fit = len(data.fit_idx)
+        self.n_val = len(data.val_idx)
+        self.lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         self.fit_texts = [texts[i] for i in data.fit_idx]
         self.Y_fit = data.matrix(data.fit_idx)
         self.y_fit = data.y[data.fit_idx] if data.y is not None else None
@@ -886,18 +938,19 @@ class _Search:
         self.results: list[dict] = []
         self.block_counts: dict[tuple, sp.csr_matrix] = {}  # raw counts of all documents
         self.matrices: dict[str, tuple] = {}  # feature set -> (X_fit, X_val)
-        self.vec_seconds: dict[str, float] = {}  # counting and weighing the search's part
-        self.weigh_seconds: dict[str, float] = {}  # weighing alone (what a refit repeats)
-        self.svm_seconds: dict[str, float] = {}  # LinearSVC(C=1) per feature set, one thread
-        self.svm_prior: dict[str, float] = {}  # the same, estimated before measuring
-        self.nnz: dict[str, int] = {}  # stored values of each vectorised feature set
+        self.nnz: dict[str, int] = {}  # stored values of each vectorised feature set (fit part)
+        self.n_features: dict[str, int] = {}
+        self.count_nnz: dict[str, int] = {}  # stored raw counts of every document, per set
         self.features: dict[str, Features] = {}
         self.best: dict | None = None
         self.best_scores: np.ndarray | None = None
         self.blended: set[Candidate] = set()  # SVMs whose blends were tried
         self.fraction = 0.05
+        self.spent = 0.0  # work charged so far
+        self.cut = False  # the safety time limit stopped the search
 
     def elapsed(self) -> float:
+        """Wall seconds since the search began (only ever compared with the safety limit)."""
         return time.monotonic() - self.start
 
     def _speedup(self, cand: Candidate, threads: int) -> float:
@@ -909,58 +962,84 @@ class _Search:
     def refit_estimate(self) -> float:
         if not self.best:
             return 0.0
-        return self._refit(self.best["features"], self.best["refit_fit_seconds"])
+        return self._refit(self.best["features"], self.best["refit_fit_work"])
 
-    def affordable(self, seconds: float, cand: Candidate | None = None) -> bool:
-        """Whether a step of this length still leaves time to refit the best model,
-        or this candidate's own refit should it win (when cand is given)."""
+    def refusal(self, work: float, cand: Candidate | None = None) -> str | None:
+        """Why a step of this much work may not run ("work budget" when it would leave too
+        little to refit the best model, or this candidate should it win; "safety time limit"
+        once the wall clock has passed it), or None when it may. The first candidate always
+        runs, so there is always a model."""
         if self.best is None:
-            return True
+            return None
+        if self.cut or self.elapsed() > self.safety_s:
+            self.cut = True
+            return "safety time limit"
         refit = self.refit_estimate()
         if cand is not None:
-            refit = max(refit, self._refit(cand.features, self.fit_cost(cand, N_JOBS)))
-        return self.elapsed() + seconds + refit <= self.budget
+            refit = max(refit, self._refit(cand.features, self.fit_work(cand, N_JOBS)))
+        if self.spent + work + refit > self.budget:
+            return "work budget"
+        return None
 
-    def _refit(self, features: str, fit_seconds: float) -> float:
-        """Seconds to weigh every document and fit on them, from the search's figures."""
+    def affordable(self, work: float, cand: Candidate | None = None) -> bool:
+        return self.refusal(work, cand) is None
+
+    def _refit(self, features: str, fit_work: float) -> float:
+        """Work to weigh every document and fit on them, from the search's figures."""
         scale = len(self.texts) / max(1, self.n_fit)
-        weigh = self.weigh_seconds.get(features)
-        if weigh is None:
-            weigh = 0.3 * self._scaled(self.vec_seconds, features, VECTORISE_RATIO)
-        return 1.2 * scale * (weigh + fit_seconds)
+        weigh = WEIGH_WORK_PER_NNZ * self.count_nnz.get(features, 0)
+        return 1.2 * (weigh + scale * fit_work)
 
     def step(self, fraction: float, message: str) -> None:
         self.fraction = max(self.fraction, min(fraction, 0.75))
         self.progress(self.fraction, message)
 
-    def fit_cost(self, cand: Candidate, threads: int = 1) -> float:
-        """Estimated seconds for a candidate: measured where possible, else scaled."""
+    def _score_work(self) -> float:
+        return SCORE_WORK_PER_DOC_LABEL * self.n_val * self.n_labels
+
+    def nb_work(self, features: str) -> float:
+        """One naive Bayes fit on the fit part, scored on the validation part."""
+        weights = self.n_labels * self.n_features.get(features, 0)
+        nnz = self.nnz.get(features, 0)
+        return NB_WORK_PER_NNZ * nnz + NB_WORK_PER_WEIGHT * weights + self._score_work()
+
+    def fit_work(self, cand: Candidate, threads: int = 1) -> float:
+        """Estimated work of fitting a candidate on the fit part and scoring it."""
         if cand.model == "sgd":
-            return SGD_SECONDS_PER_DOC_LABEL * SGD_EPOCHS * self.n_fit * self.n_labels
-        base = self.svm_seconds.get(cand.features)
-        if base is None:
-            base = self._scaled(self.svm_seconds or self.svm_prior, cand.features, SVM_RATIO)
-        return base * cand.cost / self._speedup(cand, threads)
+            return SGD_WORK_PER_DOC_LABEL * SGD_EPOCHS * self.n_fit * self.n_labels
+        if cand.model in NB:
+            return self.nb_work(cand.features)
+        # Multi-label SVMs train their labels in N_JOBS worker processes.
+        workers = 1 if self.mode == MULTI_CLASS else N_JOBS
+        rate = SVM_WORK_PER_NNZ_LABEL[self.mode]
+        svm = rate * self.nnz.get(cand.features, 0) * self.n_labels / workers
+        work = svm * cand.cost / self._speedup(cand, threads) + self._score_work()
+        if cand.blend:
+            work += self.nb_work(cand.features)
+        return work
 
     def svm_affordable(self, name: str, X) -> bool:
-        """Whether LinearSVC(C=1) on X, and its refit, fit in the budget (a rough prior)."""
-        workers = 1 if self.mode == MULTI_CLASS else N_JOBS
-        rate = SVM_SECONDS_PER_NNZ_LABEL[self.mode]
-        self.svm_prior[name] = rate * X.nnz * self.n_labels / workers
+        """Whether LinearSVC(C=1) on X, and its refit, fit in the work budget."""
         self.nnz[name] = X.nnz
-        cand = Candidate(name, "svm", 1.0)
-        seconds = self.fit_cost(cand, N_JOBS)
-        return self.elapsed() + seconds + self._refit(name, seconds) <= self.budget
+        self.n_features[name] = X.shape[1]
+        work = self.fit_work(Candidate(name, "svm", 1.0), N_JOBS)
+        return self.spent + work + self._refit(name, work) <= self.budget
 
-    def _scaled(self, measured: dict[str, float], name: str, ratios: dict[str, float]) -> float:
-        """Estimate a feature set's cost from another's: by their sizes once both are
-        known (liblinear's time grows with the stored values), else by a typical ratio."""
-        if not measured:
-            return 0.0
-        other, seconds = next(iter(measured.items()))
-        if ratios is SVM_RATIO and name in self.nnz and other in self.nnz:
-            return seconds * self.nnz[name] / max(1, self.nnz[other])
-        return seconds * ratios[name] / ratios[other]
+    def count_work(self, blocks: list[Block]) -> float:
+        """Work of counting these blocks' raw terms in every training document."""
+        work = 0.0
+        for blk in blocks:
+            if blk.count_key in self.block_counts:
+                continue
+            if blk.kind == "char":
+                work += COUNT_WORK_PER_CHAR["char"] * int(
+                    np.minimum(self.lengths, blk.prefix).sum()
+                )
+            elif blk.kind == "head":
+                work += COUNT_WORK_PER_DOC * len(self.lengths)
+            else:
+                work += COUNT_WORK_PER_CHAR["word"] * int(self.lengths.sum())
+        return work
 
     def counts(self, blocks: list[Block]) -> list[sp.csr_matrix]:
         """Raw counts of every training document for these blocks, counted once."""
@@ -973,23 +1052,23 @@ class _Search:
     def vectorise(self, name: str):
         """Fit features on the training part; None when the budget does not allow it."""
         _check_stop(self.should_stop)
-        estimate = self._scaled(self.vec_seconds, name, VECTORISE_RATIO) + self.fit_cost(
-            Candidate(name, "svm", 1.0), N_JOBS
-        )
-        if not self.affordable(estimate):
-            self.results.append({"features": name, "skipped": "time budget"})
-            self.step(self.fraction, f"skipping {name} features (time budget)")
+        blocks = Features.create(name, self.fit_texts, self.n_labels).blocks
+        count = self.count_work(blocks)
+        refused = self.refusal(1.5 * count + self.fit_work(Candidate(name, "svm", 1.0), N_JOBS))
+        if refused:
+            self.results.append({"features": name, "skipped": refused})
+            self.step(self.fraction, f"skipping {name} features ({refused})")
             return None
         self.step(self.fraction + 0.02, f"vectorising {name} features")
-        t0 = time.monotonic()
         features = Features.create(name, self.fit_texts, self.n_labels)
         counts = self.counts(features.blocks)
-        t1 = time.monotonic()
         X_fit = features.fit_counts([c[self.data.fit_idx] for c in counts])
         X_val = features.weigh_counts([c[self.data.val_idx] for c in counts])
-        self.weigh_seconds[name] = time.monotonic() - t1
-        self.vec_seconds[name] = time.monotonic() - t0
+        self.count_nnz[name] = sum(c.nnz for c in counts)
+        share = (self.n_fit + self.n_val) / max(1, len(self.texts))
+        self.spent += count + WEIGH_WORK_PER_NNZ * self.count_nnz[name] * share
         self.nnz[name] = X_fit.nnz
+        self.n_features[name] = X_fit.shape[1]
         self.features[name] = features
         self.matrices[name] = (X_fit, X_val)
         return X_fit, X_val
@@ -999,10 +1078,10 @@ class _Search:
         union = self.features["word+char"]
         n_word = sum(b.n_features for b in union.blocks if b.kind != "char")
         X_fit, X_val = X_fit[:, :n_word], X_val[:, :n_word]
-        # Counting words is most of the union's vectorising time.
-        self.vec_seconds["word"] = self.vec_seconds["word+char"] / VECTORISE_RATIO["word+char"]
-        self.weigh_seconds["word"] = self.weigh_seconds["word+char"] / VECTORISE_RATIO["word+char"]
         self.nnz["word"] = X_fit.nnz
+        self.n_features["word"] = n_word
+        words = [blk for blk in union.blocks if blk.kind != "char"]
+        self.count_nnz["word"] = sum(self.block_counts[blk.count_key].nnz for blk in words)
         self.matrices["word"] = (X_fit, X_val)
         return X_fit, X_val
 
@@ -1020,26 +1099,31 @@ class _Search:
         threads = 1 if parallel and len(candidates) > 1 else N_JOBS
         for cand in candidates:
             _check_stop(self.should_stop)
-            if self.affordable(self.fit_cost(cand, threads), cand):
+            refused = self.refusal(self.fit_work(cand, threads), cand)
+            if refused is None:
                 todo.append(cand)
             else:
-                self.results.append({"candidate": cand.name, "skipped": "time budget"})
-                self.step(self.fraction, f"skipped {cand.name} (time budget)")
+                self.results.append({"candidate": cand.name, "skipped": refused})
+                self.step(self.fraction, f"skipped {cand.name} ({refused})")
         if not todo:
             return
-        if len(todo) > 1 and threads == 1:
-            # liblinear releases the GIL while it trains, so two fits overlap.
+        pooled = len(todo) > 1 and threads == 1
+        if pooled:
+            # liblinear releases the GIL while it trains, so two fits overlap. Each fit's
+            # result depends only on its inputs, and map returns them in order.
             with ThreadPoolExecutor(N_JOBS) as pool:
                 outcomes = list(pool.map(lambda c: self._evaluate(c, X_fit, X_val, 1), todo))
+            works = [self.fit_work(c, 1) / N_JOBS for c in todo]
         else:
             outcomes = [self._evaluate(c, X_fit, X_val, N_JOBS) for c in todo]
-        for cand, (score, D, seconds) in zip(todo, outcomes, strict=True):
-            one_thread = seconds * self._speedup(cand, threads if len(todo) > 1 else N_JOBS)
-            if cand.model == "svm" and (cand.value == 1.0 or cand.features not in self.svm_seconds):
-                self.svm_seconds[cand.features] = one_thread / cand.cost
-            self._record(cand, score, D, seconds, one_thread / self._speedup(cand, N_JOBS))
+            works = [self.fit_work(c, N_JOBS) for c in todo]
+        for cand, (score, D, seconds), work in zip(todo, outcomes, works, strict=True):
+            self.spent += work
+            self._record(cand, score, D, seconds, work, self.fit_work(cand, N_JOBS))
 
-    def _record(self, cand: Candidate, score: float, D, seconds: float, refit_fit: float):
+    def _record(
+        self, cand: Candidate, score: float, D, seconds: float, work: float, refit_fit: float
+    ):
         metric = "accuracy" if self.mode == MULTI_CLASS else "micro-F1"
         result = {
             "candidate": cand.name,
@@ -1047,6 +1131,7 @@ class _Search:
             "model": MODEL_NAMES[cand.model],
             **cand.hyperparameters,
             f"validation_{metric}": round(float(score), 5),
+            "work": float(f"{work:.3g}"),
             "seconds": round(seconds, 2),
         }
         self.results.append(result)
@@ -1056,7 +1141,7 @@ class _Search:
                 "candidate": cand,
                 "features": cand.features,
                 "score": score,
-                "refit_fit_seconds": refit_fit,
+                "refit_fit_work": refit_fit,
             }
             self.best_scores = D
 
@@ -1101,12 +1186,13 @@ class _Search:
         D_svm = self.best_scores
         s_svm = _spread(D_svm)
         best = None
-        step = 0.0
+        # One smoothing of one kind, tried with every share.
+        step = self.nb_work(svm.features) + len(BLEND_SHARES) * self._score_work()
+        work = 0.0
         for alpha, kind in itertools.product(BLEND_ALPHAS, BLENDS):
             _check_stop(self.should_stop)
             if best is not None and not self.affordable(step):
                 break
-            t1 = time.monotonic()
             Wn, bn = _fit_nb(kind, X_fit, self.Y_fit, alpha)
             D_nb = _scores(X_val, Wn, bn)
             del Wn
@@ -1117,12 +1203,13 @@ class _Search:
                 score = self._score(D)
                 if best is None or score > best[0] + 1e-9:
                     best = (score, kind, alpha, share, s_nb, D)
-            step = time.monotonic() - t1
+            self.spent += step
+            work += step
         score, kind, alpha, share, s_nb, D = best
         cand = Candidate(
             svm.features, f"svm+{kind}", svm.value, alpha=alpha, share=share, scales=(s_svm, s_nb)
         )
-        self._record(cand, score, D, time.monotonic() - t0, self.best["refit_fit_seconds"])
+        self._record(cand, score, D, time.monotonic() - t0, work, self.fit_work(cand, N_JOBS))
 
     def score_of(self, cand: Candidate) -> float:
         for r in self.results:
@@ -1211,10 +1298,18 @@ def fit(
     mode: str,
     seed: int = 0,
     time_budget_s: float | None = None,
+    safety_factor: float = SAFETY_FACTOR,
+    safety_min_s: float = SAFETY_MIN_S,
     progress: Callable[[float, str], None] = lambda fraction, step: None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> TrainedClassifier:
-    """Choose features, model and hyperparameters on a validation split; refit on all data."""
+    """Choose features, model and hyperparameters on a validation split; refit on all data.
+
+    `time_budget_s` is the search's budget of work (about seconds on an idle two-core machine;
+    by default it grows with the text): the same data and budget choose the same model on any
+    machine. The wall clock stops the search only after `safety_factor` times that many
+    seconds (at least `safety_min_s`), and `params["stopped_at_safety_limit"]` then says so.
+    """
     if mode not in (MULTI_CLASS, MULTI_LABEL):
         raise ValueError(f"unknown mode {mode!r}")
     texts = list(texts)
@@ -1244,7 +1339,8 @@ def fit(
         data.fit_idx = rest[sub]
 
     large = len(texts) > LARGE_DOCS or len(texts) * n_labels > LARGE_WORK
-    search = _Search(texts, data, seed, budget, progress, should_stop)
+    safety_s = max(safety_factor * budget, safety_min_s)
+    search = _Search(texts, data, seed, budget, safety_s, progress, should_stop)
     _search(search, large)
 
     best = search.best
@@ -1298,7 +1394,11 @@ def fit(
         "search_documents": int(len(data.fit_idx)),
         "candidates": search.results,
         "seed": seed,
-        "time_budget_s": round(budget, 1),
+        "work_budget": round(budget, 1),
+        "work_spent": round(search.spent, 1),
+        "safety_limit_seconds": round(search.safety_s, 1),
+        "stopped_at_safety_limit": search.cut,
+        # Wall time: shown with the version, never stored in the model files (TIMING_KEYS).
         "fit_seconds": round(time.monotonic() - start, 2),
     }
     if mode == MULTI_CLASS:

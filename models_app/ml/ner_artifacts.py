@@ -21,7 +21,7 @@ import numpy
 import spacy
 import thinc
 
-from models_app.ml.recognizer import TrainedRecognizer
+from models_app.ml.recognizer import TrainedRecognizer, without_timings
 
 FORMAT = "textwheel-entity-recognizer"
 FORMAT_VERSION = 2  # 2: optional CRF member (version 1 models load as the CNN alone)
@@ -65,12 +65,13 @@ def save_recognizer(
         recognizer.nlp.to_disk(temporary / MODEL_DIR)
         if recognizer.crf:
             (temporary / CRF_FILE).write_bytes(recognizer.crf)
-        # No timestamps here: the same model must always give the same sha256.
+        # No timestamps or durations here: the same data and settings must always give the
+        # same bytes and sha256 (durations stay with the version's row).
         metadata = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "entity_types": recognizer.entity_types,
-            "params": recognizer.params,
+            "params": without_timings(recognizer.params),
             "scores": scores or {},
             "extra": extra or {},
             "library_versions": {

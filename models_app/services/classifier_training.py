@@ -130,9 +130,14 @@ def train(version: ModelVersion) -> None:
         mode=version.mode,
         seed=SEED,
         time_budget_s=settings.CLASSIFIER_TIME_BUDGET_SECONDS,
+        safety_factor=settings.TRAINING_SAFETY_FACTOR,
+        safety_min_s=settings.TRAINING_SAFETY_MIN_SECONDS,
         progress=versions.progress_reporter(version.pk, 0.08, 0.85),
         should_stop=should_stop,
     )
+    # The work budget decides the model; only the safety time limit depends on the machine.
+    if note := classifier.safety_note(model.params):
+        warnings.append(note)
     report(0.86, f"Evaluating on {len(test_texts):,} test documents")
     scores = model.predict_scores(test_texts)
     predicted = model.predict(test_texts)
@@ -145,10 +150,6 @@ def train(version: ModelVersion) -> None:
         test_labels, predicted, mode=version.mode, labels=labels
     )
     curves = metrics.precision_recall_curves(test_labels, scores, labels=labels, mode=version.mode)
-    # What the version page lists behind each cell of the confusion matrix.
-    documents = metrics.evaluation_documents(
-        test_texts, test_labels, predicted, scores, mode=version.mode
-    )
     if should_stop():
         raise_stopped()
 
@@ -171,7 +172,7 @@ def train(version: ModelVersion) -> None:
                     "language_code": version.language_code,
                     "data_sha256": data_sha256,
                     "test_source": test_source,
-                    "parameters": model.params,
+                    "parameters": classifier.without_timings(model.params),
                     "metrics": result,
                 },
             ),
@@ -199,9 +200,7 @@ def train(version: ModelVersion) -> None:
         warnings=warnings,
         metrics=_plain(result),
         per_label_metrics=_plain(per_label),
-        evaluation=_plain(
-            {"confusion_matrix": confusion, "pr_curves": curves, "test_documents": documents}
-        ),
+        evaluation=_plain({"confusion_matrix": confusion, "pr_curves": curves}),
         number_of_labels=len(labels),
         number_of_trained_documents=len(train_texts),
         number_of_test_documents=len(test_texts),

@@ -135,9 +135,13 @@ def train(version: ModelVersion) -> None:
         language=version.language_code,
         seed=SEED,
         time_budget_s=settings.RECOGNIZER_TIME_BUDGET_SECONDS,
+        safety_factor=settings.TRAINING_SAFETY_FACTOR,
+        safety_min_s=settings.TRAINING_SAFETY_MIN_SECONDS,
         progress=versions.progress_reporter(version.pk, 0.08, 0.9),
         should_stop=should_stop,
     )
+    # The work budget decides the epochs; only the safety time limit depends on the machine.
+    warnings = [note] if (note := recognizer.safety_note(model.params)) else []
     report(0.91, f"Evaluating on {len(test_examples):,} test documents")
     predicted = model.entities([t for t, _ in test_examples])
     result = ner_metrics.evaluate(
@@ -176,7 +180,7 @@ def train(version: ModelVersion) -> None:
         )
     versions.finish_trained(
         version,
-        warnings=[],
+        warnings=warnings,
         metrics=scores,
         per_label_metrics=per_type,
         evaluation={"entity_types": result["EntityTypes"]},
