@@ -150,6 +150,10 @@ def train(version: ModelVersion) -> None:
         test_labels, predicted, mode=version.mode, labels=labels
     )
     curves = metrics.precision_recall_curves(test_labels, scores, labels=labels, mode=version.mode)
+    # What the version page lists behind each cell of the confusion matrix.
+    documents = metrics.evaluation_documents(
+        test_texts, test_labels, predicted, scores, mode=version.mode
+    )
     if should_stop():
         raise_stopped()
 
@@ -200,7 +204,9 @@ def train(version: ModelVersion) -> None:
         warnings=warnings,
         metrics=_plain(result),
         per_label_metrics=_plain(per_label),
-        evaluation=_plain({"confusion_matrix": confusion, "pr_curves": curves}),
+        evaluation=_plain(
+            {"confusion_matrix": confusion, "pr_curves": curves, "test_documents": documents}
+        ),
         number_of_labels=len(labels),
         number_of_trained_documents=len(train_texts),
         number_of_test_documents=len(test_texts),
