@@ -152,7 +152,8 @@ def test_a_new_key_is_copied_downloaded_revoked_and_removed(page: Page, live_ser
     """The secret shown once can be copied and saved as AWS's .csv; a revoked key can go."""
     user = sign_up(page)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    page.get_by_role("link", name="Security credentials").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Security credentials").click()
     page.get_by_role("button", name="Create access key").click()
     key_id = page.get_by_test_id("new-key-id").inner_text()
     secret = page.get_by_test_id("new-key-secret").inner_text()
