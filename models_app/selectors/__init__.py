@@ -17,6 +17,16 @@ from models_app.selectors.endpoints import (
     usable_versions,
     version_for_serving,
 )
+from models_app.selectors.usage import (
+    DASHBOARD_ROWS,
+    VersionUsage,
+    best_of_models,
+    dashboard_endpoints,
+    dashboard_failures,
+    dashboard_jobs,
+    dashboard_models,
+    version_usage,
+)
 from models_app.selectors.versions import (
     model_lookup,
     models,
@@ -50,4 +60,12 @@ __all__ = [
     "job_for",
     "job_lookup",
     "active_jobs_using",
+    "DASHBOARD_ROWS",
+    "VersionUsage",
+    "version_usage",
+    "best_of_models",
+    "dashboard_models",
+    "dashboard_endpoints",
+    "dashboard_jobs",
+    "dashboard_failures",
 ]

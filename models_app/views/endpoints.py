@@ -4,10 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from models_app import forms, kinds, selectors
-from models_app.form_common import error_field
+from models_app.form_common import error_field, version_label
 from models_app.models import EndpointStatus
 from models_app.services import endpoints
 from webapp.accounts.services.tags import tags_of
@@ -92,6 +94,9 @@ def _annotate(endpoint):
     endpoint.is_busy = endpoint.status in EndpointStatus.ACTIVE
     endpoint.serves = endpoint.status in EndpointStatus.SERVING
     endpoint.model_version = endpoint.version or endpoint.desired_version
+    for version in (endpoint.version, endpoint.desired_version):
+        if version is not None:
+            version.label_text = version_label(version)
     return endpoint
 
 
@@ -155,6 +160,91 @@ def endpoint_delete(request, name):
         return redirect("inference:endpoint-detail", name=name)
     messages.success(request, f"Endpoint {name} was deleted.")
     return redirect("inference:endpoint-list")
+
+
+def _names(links) -> str:
+    """Links (text, url) listed as "a", "a and b" or "a, b and c"."""
+    parts = [format_html('<a href="{}">{}</a>', url, text) for text, url in links]
+    if len(parts) < 2:
+        return format_html_join("", "{}", ((p,) for p in parts))
+    return format_html(
+        "{} and {}", format_html_join(", ", "{}", ((p,) for p in parts[:-1])), parts[-1]
+    )
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def usage_context(version) -> dict:
+    """For a version's page: what uses it (`usage`) and what its delete dialog warns of first
+    (`delete_warning`, plain text, empty when nothing uses it)."""
+    usage = selectors.version_usage(version)
+    warnings = []
+    if usage.endpoints:
+        names = _listed([e.name for e in usage.endpoints])
+        one = len(usage.endpoints) == 1
+        warnings.append(
+            f"This version is used by the endpoint{'' if one else 's'} {names}; deleting it is "
+            f"refused while {'that endpoint uses' if one else 'those endpoints use'} it."
+        )
+    if usage.active_jobs:
+        names = _listed([j.job_name or j.job_id for j in usage.active_jobs])
+        one = len(usage.active_jobs) == 1
+        warnings.append(
+            f"The analysis job{'' if one else 's'} {names} {'is' if one else 'are'} still "
+            f"running with it; deleting it is refused until {'it ends' if one else 'they end'}."
+        )
+    done = [j for j in usage.jobs if j not in usage.active_jobs]
+    if done and not warnings:
+        names = _listed([j.job_name or j.job_id for j in done])
+        more = usage.job_count - len(usage.jobs)
+        names += f" and {more} more" if more > 0 else ""
+        warnings.append(
+            f"The analysis job{'' if len(done) == 1 and more <= 0 else 's'} {names} used this "
+            "version; their output stays, but they will name a version that no longer exists."
+        )
+    return {"usage": usage, "delete_warning": " ".join(warnings)}
+
+
+def version_refusal(version, exc: ServiceError) -> str:
+    """The console's words for a refused version deletion: the endpoints (or the running job)
+    that use it, by name with a link to each, where the API names them by ARN."""
+    if exc.code != "ResourceInUseException":
+        return exc.message
+    usage = selectors.version_usage(version)
+    label = version_label(version)
+    if usage.endpoints:
+        links = [
+            (e.name, reverse("inference:endpoint-detail", args=[e.name])) for e in usage.endpoints
+        ]
+        one = len(links) == 1
+        return format_html(
+            "Version {} is used by the {} {}, so it cannot be deleted: delete {} or update {} to "
+            "another version first.",
+            label,
+            "endpoint" if one else "endpoints",
+            _names(links),
+            "that endpoint" if one else "those endpoints",
+            "it" if one else "them",
+        )
+    if usage.active_jobs:
+        links = [
+            (j.job_name or j.job_id, reverse("inference:job-detail", args=[j.job_id]))
+            for j in usage.active_jobs
+        ]
+        one = len(links) == 1
+        return format_html(
+            "Version {} is used by the {} {}, which {} not finished, so it cannot be deleted: "
+            "wait for {} to finish or stop {} first.",
+            label,
+            "analysis job" if one else "analysis jobs",
+            _names(links),
+            "has" if one else "have",
+            "it" if one else "them",
+            "it" if one else "them",
+        )
+    return exc.message
 
 
 def _highlighted(text: str, entities: list[dict]) -> tuple[list[dict], dict]:

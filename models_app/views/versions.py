@@ -20,6 +20,7 @@ from models_app.form_common import error_field, store_upload
 from models_app.models import ModelKind, ModelStatus
 from models_app.selectors import model_copy as model_copy_selectors
 from models_app.services import classifiers, recognizers, serving
+from models_app.views.endpoints import usage_context, version_refusal
 from webapp.accounts.services.tags import tags_of
 from webapp.core import storage
 from webapp.core.errors import ServiceError
@@ -602,6 +603,7 @@ def _version_context(request, spec: Kind, version) -> dict:
         "candidates": presenters.candidate_rows(version.training_parameters),
         "tags": tags_of(request.account, version.arn),
         **policy_context(version),
+        **usage_context(version),
         **spec.sections(version),
     }
 
@@ -723,7 +725,7 @@ def version_delete(request, kind, name, version_id):
     try:
         spec.delete(account=request.account, arn=version.arn)
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, version_refusal(version, exc))
         return _back(request, spec, version)
     messages.success(request, f"Version {version.label} of {name} was deleted.")
     if selectors.models(request.account, kind).filter(name=name).exists():

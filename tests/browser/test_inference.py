@@ -151,8 +151,9 @@ def test_deleting_a_version_in_use_by_an_endpoint_is_refused(page: Page, worker,
     refusal = page.locator(".messages .alert")
     expect(refusal).to_have_count(1)
     expect(refusal).to_contain_text(
-        re.compile(r"The model arn:\S+/v1 is used by the endpoint arn:\S+/intents-live;")
+        "Version intents · v1 is used by the endpoint intents-live, so it cannot be deleted"
     )
+    expect(refusal.get_by_role("link", name="intents-live")).to_be_visible()
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell").nth(1).locator(".badge")).to_have_text("Trained")
     expect(page.locator('[data-chart="metrics-trend"] .main-svg').first).to_be_visible()
