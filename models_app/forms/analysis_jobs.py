@@ -5,8 +5,9 @@ import functools
 from django import forms
 
 from models_app import kinds
-from models_app.form_common import TagRowsMixin, role_field, version_choices
+from models_app.form_common import TagRowsMixin, role_field
 from models_app.form_common import checked as _checked
+from models_app.forms.endpoints import marked_version_choices
 from models_app.models import JobKind, JobStatus
 from webapp.core import arns, storage
 
@@ -78,7 +79,7 @@ class JobCreateForm(TagRowsMixin, forms.Form):
         following = [(f.arn, f"{f.name} (the flywheel's active version)") for f in flywheels]
         self.fields["model_arn"].choices = [
             ("", "Choose a model version"),
-            *version_choices(versions),
+            *marked_version_choices(versions),
             *([("Flywheels", following)] if following else []),
         ]
         self.fields["data_access_role_arn"].initial = arns.default_role(account_id)

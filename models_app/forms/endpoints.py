@@ -3,9 +3,32 @@
 from django import forms
 from django.conf import settings
 
+from models_app import kinds
 from models_app.form_common import TagRowsMixin, role_field, version_choices
 from models_app.form_common import checked as _checked
+from models_app.selectors import best_of_models
 from webapp.core.validation import check_name
+
+
+def best_score_text(kind: str, f1: float) -> str:
+    """How an option names the best version's score, as the model pages show scores."""
+    return f"F1 {f1 * 100:.2f}%" if kind == kinds.RECOGNIZER.kind else f"F1 {f1:.4f}"
+
+
+def marked_version_choices(versions, kind: str | None = None) -> list:
+    """version_choices, with the best version of each model that has several marked
+    "(best F1 …)", so the choice between versions of one model is an informed one."""
+    versions = list(versions)
+    best = best_of_models(versions)
+    marks = {
+        v.arn: f" (best {best_score_text(v.model.kind, best[v.pk])})"
+        for v in versions
+        if v.pk in best
+    }
+    return [
+        (group, [(arn, label + marks.get(arn, "")) for arn, label in options])
+        for group, options in version_choices(versions, kind)
+    ]
 
 
 class EndpointCreateForm(TagRowsMixin, forms.Form):
@@ -45,7 +68,7 @@ class EndpointCreateForm(TagRowsMixin, forms.Form):
         ]
         self.fields["model_arn"].choices = [
             ("", "Choose a model version"),
-            *version_choices(versions),
+            *marked_version_choices(versions),
             *([("Flywheels", following)] if following else []),
         ]
         self.fields["inference_units"].max_value = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
@@ -81,7 +104,7 @@ class EndpointUpdateForm(forms.Form):
 
     def __init__(self, *args, versions, kind, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["model_arn"].choices = version_choices(versions, kind)
+        self.fields["model_arn"].choices = marked_version_choices(versions, kind)
         self.fields["inference_units"].max_value = settings.INFERENCE_MAX_UNITS_PER_ENDPOINT
         self.fields["inference_units"].widget.attrs["max"] = (
             settings.INFERENCE_MAX_UNITS_PER_ENDPOINT

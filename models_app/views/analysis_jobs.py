@@ -132,7 +132,11 @@ def job_create(request):
 @login_required
 def job_detail(request, job_id):
     job = _job(request, job_id)
-    context = {"job": job, "tags": tags_of(request.account, job.arn)}
+    context = {
+        "job": job,
+        "tags": tags_of(request.account, job.arn),
+        "version_label_text": version_label(job.version) if job.version else "",
+    }
     return render(request, "models_app/job_detail.html", context)
 
 
