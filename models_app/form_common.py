@@ -146,7 +146,7 @@ def error_field(form, exc: ServiceError) -> str | None:
 
 def version_label(version) -> str:
     name = version.model.name
-    return f"{name} · {version.version_name}" if version.version_name else f"{name} (unnamed)"
+    return f"{name} · {version.label}"
 
 
 def version_choices(versions, kind: str | None = None) -> list:

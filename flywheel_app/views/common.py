@@ -64,7 +64,7 @@ def version_url(version) -> str:
 def version_label(version) -> str:
     if version is None:
         return ""
-    return f"{version.model.name} · {version.version_name or f'#{version.pk}'}"
+    return f"{version.model.name} · {version.label}"
 
 
 def score_text(value) -> str:

@@ -99,7 +99,7 @@ def iteration_activate(request, name, iteration_id):
     except ServiceError as exc:
         messages.error(request, said(exc.message))
     else:
-        label = version.version_name or f"#{version.pk}"
+        label = version.label
         messages.success(
             request,
             f"Version {label} is now the active model of {flywheel.name}; endpoints that follow "

@@ -28,7 +28,7 @@ def _version(request, kind, name, version_id):
 
 
 def _label(version) -> str:
-    return version.version_name or f"#{version.pk}"
+    return version.label
 
 
 def _version_url(version, anchor: str = "") -> str:

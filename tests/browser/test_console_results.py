@@ -375,3 +375,32 @@ def test_an_unnamed_version_is_named_by_when_it_was_created(page: Page):
     page.goto(reverse("models_app:classifier-version-detail", args=["news", child.pk]))
     page.get_by_role("link", name=label, exact=True).click()  # "Created from"
     expect(page).to_have_url(re.compile(rf"/{unnamed.pk}/$"))
+
+
+def test_a_large_confusion_matrix_scrolls_in_its_own_region(page: Page):
+    """35 labels: the heatmap keeps a readable row per label and scrolls inside its region
+    (the page itself never scrolls sideways), with the pairs table below it."""
+    user = _user(page)
+    labels = [f"intent_{k:02d}" for k in range(35)]
+    z = [[10 if i == j else (3 if j == (i + 1) % 35 else 0) for j in range(35)] for i in range(35)]
+    version = factories.version(
+        user,
+        name="many",
+        version_name="v1",
+        metrics={"Accuracy": 0.77, "F1Score": 0.77},
+        evaluation={"confusion_matrix": {"labels": labels, "confusion_matrix": z}},
+    )
+    page.goto(reverse("models_app:classifier-version-detail", args=["many", version.pk]))
+    region = page.get_by_role("region", name=re.compile("^Confusion matrix of 35 labels"))
+    chart = region.locator('[data-chart="confusion-matrix"]')
+    expect(chart.locator(".ytick text")).to_have_count(35)
+    plot = chart.locator(".nsewdrag").first.bounding_box()
+    assert plot["height"] / 35 >= 18
+    sizes = region.evaluate("r => [r.scrollHeight, r.clientHeight]")
+    assert sizes[0] > sizes[1]  # it scrolls, inside its region
+    expect(page.get_by_test_id("pair-row")).to_have_count(25)
+    page.get_by_test_id("pair-row").first.get_by_role("button").click()
+    expect(page.get_by_test_id("confusion-documents")).to_contain_text(
+        "3 test documents. Documents are listed for versions trained from now on."
+    )
+    shot(page, "large-matrix")
