@@ -333,7 +333,7 @@ def test_it_creates_from_an_augmented_manifest(client, owner):
         ({"entity_types": ["", " "]}, "entity_types", "Add at least one entity type."),
         ({"name": "bad name!"}, "name", "Use letters, digits and hyphens; no spaces"),
         ({"documents_uri": ""}, "documents_uri", "Give an S3 URI or upload a file"),
-        ({"documents_uri": "http://x/docs.txt"}, "documents_uri", "at 'Training documents'"),
+        ({"documents_uri": "http://x/docs.txt"}, "documents_uri", "Give an S3 location such as"),
         ({"documents_uri": "s3://data/missing.txt"}, "documents_uri", "No objects found at"),
         ({"annotations_uri": "s3://data/missing.csv"}, "annotations_uri", "No objects found"),
         (
@@ -357,7 +357,7 @@ def test_it_creates_from_an_augmented_manifest(client, owner):
             "attribute_name",
             "Name the attribute that holds the annotations",
         ),
-        ({"data_access_role_arn": "role"}, "data_access_role_arn", "at 'Data access role'"),
+        ({"data_access_role_arn": "role"}, "data_access_role_arn", "Give the ARN of an IAM role"),
         ({"tag_key_1": "", "tag_value_1": "orphan"}, "tag_key_1", "needs a key"),
     ],
 )

@@ -231,13 +231,13 @@ def test_it_creates_from_an_augmented_manifest(client, owner, typed, names):
     "overrides, field, message",
     [
         ({"name": "bad name!"}, "name", "Use letters, digits and hyphens; no spaces"),
-        ({"version_name": "-v1"}, "version_name", "at 'Version name' failed"),
-        ({"training_uri": "http://data/train.csv"}, "training_uri", "at 'Training data'"),
+        ({"version_name": "-v1"}, "version_name", "Start and end with a letter or digit"),
+        ({"training_uri": "http://data/train.csv"}, "training_uri", "Give an S3 location such as"),
         ({"training_uri": "s3://data/missing.csv"}, "training_uri", "No objects found at"),
         ({"training_uri": ""}, "training_uri", "Give an S3 URI or upload a file"),
         ({"test_source": "GIVEN"}, "test_uri", "Give an S3 URI or upload a file"),
-        ({"output_uri": "output"}, "output_uri", "at 'Output location'"),
-        ({"data_access_role_arn": "role"}, "data_access_role_arn", "at 'Data access role'"),
+        ({"output_uri": "output"}, "output_uri", "Give an S3 location such as"),
+        ({"data_access_role_arn": "role"}, "data_access_role_arn", "Give the ARN of an IAM role"),
         ({"language_code": "ja"}, "language_code", "'ja' is not one of them"),
         (
             {"data_format": "AUGMENTED_MANIFEST"},

@@ -149,6 +149,10 @@ PLAIN_WORDS: list[tuple[re.Pattern, object]] = [
     ),
     (re.compile(r"Member must not be null"), lambda m: "This is required."),
     (
+        re.compile(r"the key may not contain '\.' or '\.\.' segments"),
+        lambda m: "A path may not have '.' or '..' as one of its folders.",
+    ),
+    (
         re.compile(r"must be an S3 URI such as (\S+) \(at most (\d+) characters\)"),
         lambda m: f"Give an S3 location such as {m[1]} (at most {int(m[2]):,} characters).",
     ),
