@@ -220,6 +220,7 @@ def _curve(truth: np.ndarray, score: np.ndarray, max_points: int) -> dict[str, l
 # evaluation stays small however large the test set is.
 MAX_WRONG_DOCUMENTS = 400
 CORRECT_PER_LABEL = 3
+MAX_CORRECT_DOCUMENTS = 300  # with thousands of labels, a few per label would still be many
 DOCUMENT_CHARS = 300
 
 
@@ -252,6 +253,7 @@ def evaluation_documents(
     mode: str,
     max_wrong: int = MAX_WRONG_DOCUMENTS,
     correct_per_label: int = CORRECT_PER_LABEL,
+    max_correct: int = MAX_CORRECT_DOCUMENTS,
     chars: int = DOCUMENT_CHARS,
 ) -> dict:
     """Test documents with their true and predicted labels and scores, bounded for a page.
@@ -260,7 +262,8 @@ def evaluation_documents(
     Multi-label: both are sorted lists and "scores" holds the score of each label named in
     either. Misclassified documents are kept first (taken in turn from each confusion cell, or
     each label's false positives and negatives, when there are more than `max_wrong`); then up
-    to `correct_per_label` correct documents per label. Documents keep their test-set order.
+    to `correct_per_label` correct documents per label, `max_correct` in all. Documents keep
+    their test-set order.
     """
     _check(gold, predicted, mode)
     if len(scores) != len(gold) or len(texts) != len(gold):
@@ -283,8 +286,10 @@ def evaluation_documents(
                     right.setdefault(lab, []).append(i)
     n_wrong = len({i for docs in wrong.values() for i in docs})
     keep = set(_round_robin(wrong, max_wrong))
-    for docs in right.values():
-        keep.update([i for i in docs if i not in keep][:correct_per_label])
+    few = {
+        lab: [i for i in docs if i not in keep][:correct_per_label] for lab, docs in right.items()
+    }
+    keep.update(_round_robin(few, max_correct))
     documents = []
     for i in sorted(keep):
         doc = {"text": _cut(texts[i], chars)}

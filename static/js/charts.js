@@ -161,7 +161,7 @@
     );
   }
 
-  function showLabel(docs, label, kind, total) {
+  function showLabel(docs, label, kind, total, focus) {
     const words = {
       tp: "correctly given",
       fp: "given but wrong (false positives)",
@@ -169,7 +169,7 @@
     };
     const title = "Label \u201c" + label + "\u201d " + words[kind];
     if (!docs.available) {
-      listDocuments(title, (total || 0) + " test documents. " + (docs.note || NO_DOCUMENTS), [], [], false);
+      listDocuments(title, (total || 0) + " test documents. " + (docs.note || NO_DOCUMENTS), [], [], focus);
       return;
     }
     const found = docs.documents.filter(function (d) {
@@ -187,7 +187,7 @@
         [scoreText((d.scores || {})[label]), "num"],
         [d.text, "doc-text"],
       ]),
-      false
+      focus
     );
   }
 
@@ -372,8 +372,17 @@
         if (!point) return;
         const kind = series[point.curveNumber][0];
         const label = data.labels[point.pointIndex];
-        showLabel(docs, label, kind, data[kind][point.pointIndex]);
+        showLabel(docs, label, kind, data[kind][point.pointIndex], false);
       });
+      // The same lists without a pointer: a label, a kind of documents, a button.
+      const button = document.querySelector("[data-label-documents]");
+      if (button) {
+        button.addEventListener("click", function () {
+          const index = Number(document.getElementById("label-documents-label").value);
+          const kind = document.getElementById("label-documents-kind").value;
+          showLabel(docs, data.labels[index], kind, data[kind][index], true);
+        });
+      }
     },
 
     "pr-curves": function (el, data) {

@@ -234,6 +234,13 @@ def test_a_bar_of_a_multi_label_version_lists_its_false_positives(page: Page):
     # drama: missed on documents 2 and 3.
     _click_bar(page, bars, trace=2, point=1)
     expect(rows.locator("td.doc-text")).to_have_text([texts[2], texts[3]])
+    # Without a pointer: pick the label and the kind of documents, then the button.
+    page.get_by_label("Label", exact=True).select_option(label="comedy")
+    page.get_by_label("Documents", exact=True).select_option(label="Correct (true positive)")
+    page.get_by_role("button", name="List documents").click()
+    expect(listed).to_be_focused()
+    expect(listed.get_by_role("heading")).to_have_text("Label \u201ccomedy\u201d correctly given")
+    expect(rows.locator("td.doc-text")).to_have_text([texts[0], texts[2], texts[4]])
     shot(page, "label-bars")
 
 

@@ -131,6 +131,18 @@ def test_it_keeps_every_wrong_document_up_to_a_cap_and_a_few_right_ones():
     assert capped["misclassified"] == 8 and capped["misclassified_listed"] == 4
 
 
+def test_the_correct_documents_kept_are_bounded_however_many_labels():
+    labels = [f"label_{k:03d}" for k in range(50)]
+    gold = [lab for lab in labels for _ in range(5)]
+    scores = [[(lab, 0.9)] for lab in gold]
+    kept = metrics.evaluation_documents(
+        ["text"] * len(gold), gold, gold, scores, mode="MULTI_CLASS", max_correct=20
+    )
+    shown = [d["true"] for d in kept["documents"]]
+    assert len(shown) == 20 and len(set(shown)) == 20  # one each of 20 labels, not 4 of 5
+    assert kept["misclassified"] == 0
+
+
 def test_a_large_confusion_matrix_scrolls_beside_its_pairs_table(client, owner, outsider):
     labels, z = _big_matrix()
     version = factories.version(
