@@ -179,6 +179,17 @@ PARAMETER_NAMES = {
     "safety_limit_seconds": "Safety time limit (seconds)",
     "stopped_at_safety_limit": "Cut short by the safety time limit",
     "fit_seconds": "Training time (seconds)",
+    # The recognizer's
+    "best_epoch": "Best epoch",
+    "epochs": "Epochs trained",
+    "epochs_planned": "Epochs planned",
+    "dev_f1": "Validation F1 (network alone)",
+    "ensemble_dev_f1": "Validation F1 (network and CRF)",
+    "cnn_weight": "Network's share of a span's score",
+    "threshold": "Score a span needs",
+    "crf_seconds": "CRF training time (seconds)",
+    "train_documents": "Training documents",
+    "dev_documents": "Validation documents (recognizer)",
 }
 _SEARCH_KEYS = ("candidates",)  # shown as the candidates table instead
 
@@ -190,7 +201,7 @@ def plain_text(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, dict):

@@ -595,11 +595,14 @@ def pretty_policy(text: str) -> str:
 def _version_context(request, spec: Kind, version) -> dict:
     siblings = selectors.versions(request.account, spec.kind).filter(model=version.model)
     _annotate(spec, [version], _best_pk(siblings.values_list("pk", "status", "metrics")))
+    parameters = presenters.parameter_rows(version.training_parameters)
     return {
         "kind": spec,
         "version": version,
         "model": version.model,
-        "parameters": presenters.parameter_rows(version.training_parameters),
+        # Settings with a name in words first; the rest under the names the trainer uses.
+        "parameters": [row for row in parameters if not row["code"]],
+        "parameters_other": [row for row in parameters if row["code"]],
         "candidates": presenters.candidate_rows(version.training_parameters),
         "tags": tags_of(request.account, version.arn),
         **policy_context(version),

@@ -268,7 +268,8 @@ def test_the_model_search_reads_as_a_table_of_candidates(page: Page, api, store)
     for key, value in params["hyperparameters"].items():
         expect(chosen.get_by_role("cell").nth(2)).to_contain_text(f"{key} = {value:g}")
     settings = page.get_by_test_id("training-parameters")
-    expect(settings).to_contain_text("Features")
+    expect(settings.locator("dt").first).to_have_text("Features")
+    expect(settings).to_contain_text("Softmax temperature")
     assert not REPR.search(page.locator("main").inner_text())
     shot(page, "candidates-table")
 
