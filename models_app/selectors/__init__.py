@@ -26,6 +26,7 @@ from models_app.selectors.usage import (
     dashboard_jobs,
     dashboard_models,
     version_usage,
+    versions_usage,
 )
 from models_app.selectors.versions import (
     model_lookup,
@@ -63,6 +64,7 @@ __all__ = [
     "DASHBOARD_ROWS",
     "VersionUsage",
     "version_usage",
+    "versions_usage",
     "best_of_models",
     "dashboard_models",
     "dashboard_endpoints",

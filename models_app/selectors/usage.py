@@ -73,6 +73,38 @@ def version_usage(version: ModelVersion) -> VersionUsage:
     return VersionUsage(endpoints, jobs, jobs[0].total if jobs else 0)
 
 
+def versions_usage(versions) -> dict[int, VersionUsage]:
+    """For a list of versions (a model's versions table): the endpoints using each and its
+    running jobs, in two queries; only versions something uses have an entry."""
+    by_pk = {v.pk: v for v in versions}
+    if not by_pk:
+        return {}
+    accounts = {v.account_id for v in by_pk.values()}
+    endpoints: dict[int, list[Endpoint]] = {}
+    for e in (
+        Endpoint.objects.filter(
+            Q(version_id__in=by_pk) | Q(desired_version_id__in=by_pk), account_id__in=accounts
+        )
+        .select_related("account")
+        .order_by("name")
+    ):
+        for pk in {e.version_id, e.desired_version_id} & by_pk.keys():
+            endpoints.setdefault(pk, []).append(e)
+    jobs: dict[int, list[AnalysisJob]] = {}
+    for j in (
+        AnalysisJob.objects.filter(
+            version_id__in=by_pk, status__in=JobStatus.ACTIVE, account_id__in=accounts
+        )
+        .select_related("account")
+        .order_by("-submit_time", "-id")
+    ):
+        jobs.setdefault(j.version_id, []).append(j)
+    return {
+        pk: VersionUsage(endpoints.get(pk, []), jobs.get(pk, []), len(jobs.get(pk, [])))
+        for pk in endpoints.keys() | jobs.keys()
+    }
+
+
 def best_of_models(versions) -> dict[int, float]:
     """Of usable versions, the one with the highest F1 score in each model that has more than
     one to choose from, as {version pk: F1}; on a tie the first submitted wins."""

@@ -176,10 +176,9 @@ def _listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def usage_context(version) -> dict:
-    """For a version's page: what uses it (`usage`) and what its delete dialog warns of first
-    (`delete_warning`, plain text, empty when nothing uses it)."""
-    usage = selectors.version_usage(version)
+def delete_warning(usage, *, past_jobs: bool = True) -> str:
+    """What a version's delete dialog says first of what uses it (plain text; "" for nothing):
+    the endpoints and running jobs that refuse the delete, else the jobs that used it."""
     warnings = []
     if usage.endpoints:
         names = _listed([e.name for e in usage.endpoints])
@@ -196,7 +195,7 @@ def usage_context(version) -> dict:
             f"running with it; deleting it is refused until {'it ends' if one else 'they end'}."
         )
     done = [j for j in usage.jobs if j not in usage.active_jobs]
-    if done and not warnings:
+    if past_jobs and done and not warnings:
         names = _listed([j.job_name or j.job_id for j in done])
         more = usage.job_count - len(usage.jobs)
         names += f" and {more} more" if more > 0 else ""
@@ -204,7 +203,22 @@ def usage_context(version) -> dict:
             f"The analysis job{'' if len(done) == 1 and more <= 0 else 's'} {names} used this "
             "version; their output stays, but they will name a version that no longer exists."
         )
-    return {"usage": usage, "delete_warning": " ".join(warnings)}
+    return " ".join(warnings)
+
+
+def usage_context(version) -> dict:
+    """For a version's page: what uses it (`usage`) and what its delete dialog warns of first
+    (`delete_warning`)."""
+    usage = selectors.version_usage(version)
+    return {"usage": usage, "delete_warning": delete_warning(usage)}
+
+
+def annotate_delete_warnings(versions) -> None:
+    """For a versions table: each version's `delete_warning` (of endpoints and running jobs)."""
+    usages = selectors.versions_usage(versions)
+    for v in versions:
+        usage = usages.get(v.pk)
+        v.delete_warning = delete_warning(usage, past_jobs=False) if usage else ""
 
 
 def version_refusal(version, exc: ServiceError) -> str:

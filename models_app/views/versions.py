@@ -20,7 +20,7 @@ from models_app.form_common import error_field, store_upload
 from models_app.models import ModelKind, ModelStatus
 from models_app.selectors import model_copy as model_copy_selectors
 from models_app.services import classifiers, recognizers, serving
-from models_app.views.endpoints import usage_context, version_refusal
+from models_app.views.endpoints import annotate_delete_warnings, usage_context, version_refusal
 from webapp.accounts.services.tags import tags_of
 from webapp.core import storage
 from webapp.core.errors import ServiceError
@@ -245,6 +245,7 @@ def _versions_context(request, spec: Kind, model):
         .prefetch_related("active_in_flywheels")  # the "Active in flywheel" badges
     )
     _annotate(spec, versions, _best_pk((v.pk, v.status, v.metrics) for v in versions))
+    annotate_delete_warnings(versions)
     if order == "best":
         # Scored versions by F1 (highest first), then the rest; sorting is stable, so ties stay
         # newest first.

@@ -140,7 +140,10 @@ def test_deleting_a_version_in_use_by_an_endpoint_is_refused(page: Page, worker,
     dialog = page.get_by_test_id("confirm-dialog")
     row.get_by_role("button", name="Delete version v1").click()
     expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("Delete version v1 of intents?")
+    expect(dialog).to_contain_text(
+        "This version is used by the endpoint intents-live; deleting it is refused while that "
+        "endpoint uses it. Delete version v1 of intents?"
+    )
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_have_count(0)
 

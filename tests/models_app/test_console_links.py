@@ -204,3 +204,21 @@ def test_a_new_account_is_led_to_its_first_classifier(client, owner):
     body = client.get("/").content.decode()
     assert f'href="{reverse("models_app:classifier-create")}">Create your first classifier' in body
     assert "No endpoint is in service." in body and "No analysis jobs yet." in body
+
+
+def test_the_versions_table_warns_before_deleting_a_version_in_use(client, owner):
+    used = scored(owner, "intents", "v1", 0.9)
+    free = scored(owner, "intents", "v2", 0.8)
+    endpoint(owner, used, "intents-live")
+    job(owner, free, "done-job")  # a finished job does not refuse the delete
+    client.force_login(owner)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(reverse("models_app:classifier-versions", args=["intents"]))
+    body = body.content.decode()
+    assert (
+        'data-confirm="This version is used by the endpoint intents-live; deleting it is refused '
+        "while that endpoint uses it. Delete version v1 of intents?"
+    ) in body
+    assert 'data-confirm="Delete version v2 of intents?' in body
+    # Two queries for the whole table (endpoints, running jobs), not two per version.
+    assert sum("models_app_endpoint" in q["sql"] for q in queries.captured_queries) == 1
