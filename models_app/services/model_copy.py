@@ -161,7 +161,12 @@ def _create_copy(
                     source_version=source,
                     metrics=source.metrics,
                     per_label_metrics=source.per_label_metrics,
-                    evaluation=source.evaluation,
+                    # The scores and charts travel with the model; the source's test
+                    # documents (its data) do not.
+                    evaluation={
+                        k: v for k, v in (source.evaluation or {}).items() if k != "test_documents"
+                    }
+                    or None,
                     number_of_labels=source.number_of_labels,
                     number_of_trained_documents=source.number_of_trained_documents,
                     number_of_test_documents=source.number_of_test_documents,

@@ -167,3 +167,29 @@ def test_a_large_confusion_matrix_scrolls_beside_its_pairs_table(client, owner, 
     # Another account sees nothing of it.
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+def test_an_imported_copy_takes_the_scores_but_not_the_test_documents(owner, outsider):
+    from models_app.services import model_copy, resource_policies
+    from webapp.core import policies
+
+    evaluation = {
+        "confusion_matrix": {"labels": ["a", "b"], "confusion_matrix": [[2, 1], [0, 3]]},
+        "test_documents": {"documents": [{"text": "a private sentence", "true": "a"}]},
+    }
+    source = factories.version(
+        owner, name="news", version_name="v1", metrics={"F1Score": 0.8}, evaluation=evaluation
+    )
+    theirs = outsider.membership.account
+    resource_policies.policy_put(
+        account=owner.membership.account,
+        user=owner,
+        resource_arn=source.arn,
+        policy_text=policies.standard_policy(
+            principals=[theirs.account_id], resource_arn=source.arn
+        ),
+    )
+    copy = model_copy.version_import(
+        account=theirs, user=outsider, source_model_arn=source.arn, model_name="mine"
+    )
+    assert copy.evaluation == {"confusion_matrix": evaluation["confusion_matrix"]}
