@@ -187,6 +187,7 @@ def test_the_dashboard_shows_models_endpoints_jobs_and_failures_with_their_reaso
     expect(page.get_by_role("heading", name=re.compile("^Create"))).to_be_visible()
 
     version = trained(ModelKind.CLASSIFIER, client, owner, store, name="intents", version_name="v1")
+    people = trained(ModelKind.RECOGNIZER, client, owner, store, name="people", version_name="v1")
     client.create_document_classifier(
         DocumentClassifierName="tickets",
         VersionName="v1",
@@ -215,7 +216,13 @@ def test_the_dashboard_shows_models_endpoints_jobs_and_failures_with_their_reaso
     page.goto("/")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     models = page.get_by_test_id("dashboard-model-row")
-    expect(models).to_have_count(2)
+    expect(models).to_have_count(3)
+    recognizer = models.filter(has=page.get_by_role("link", name="people", exact=True))
+    expect(recognizer.get_by_role("cell").nth(1)).to_have_text("Entity recognizer")
+    expect(recognizer.get_by_role("cell").nth(4)).to_have_text(
+        f"{people.metrics['F1Score'] * 100:.2f}%"
+    )
+    expect(page.get_by_role("link", name="All entity recognizers (1)")).to_be_visible()
     intents = models.filter(has=page.get_by_role("link", name="intents", exact=True))
     expect(intents.get_by_role("cell").nth(3)).to_have_text("Trained")
     expect(intents.get_by_role("cell").nth(4)).to_have_text(f"{version.metrics['F1Score']:.4f}")
