@@ -2,6 +2,8 @@
 training dataset uploaded and ingested, Run flywheel, Make active model, and an endpoint that
 follows the flywheel classifying with the new version."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
@@ -74,6 +76,21 @@ def test_a_flywheel_trains_a_better_version_that_its_endpoint_serves(
     expect(iteration_row).to_contain_text("intents · v1")
     expect(iteration_row).to_contain_text(trained.version_name)
     expect(page.locator('[data-chart="flywheel-f1"] .main-svg').first).to_be_visible()
+    # The iterations table fits its panel at 1280 px, "Make active model" inside it.
+    table = page.get_by_test_id("iterations-table")
+    panel_width, table_width = table.evaluate(
+        "t => [t.closest('.panel').clientWidth, t.scrollWidth]"
+    )
+    assert table_width <= panel_width, f"{table_width} px of table in {panel_width} px"
+    button = iteration_row.get_by_role("button", name=re.compile("the active model$"))
+    expect(button).to_be_visible()
+    box, panel = (
+        button.bounding_box(),
+        table.evaluate(
+            "t => { const r = t.closest('.panel').getBoundingClientRect(); return r.right; }"
+        ),
+    )
+    assert box["x"] + box["width"] <= panel, "Make active model is cut off"
     shot(page, "iteration-completed")
 
     # An endpoint that follows the flywheel serves v1 until the new version is made active.
