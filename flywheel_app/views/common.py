@@ -36,6 +36,10 @@ _STATES = {
     "TRAIN or TEST": "training or test",
     "a TRAIN dataset": "a training dataset",
 }
+_STATE_WORD = re.compile(
+    r"\b(ACTIVE|COMPLETED|CREATING|DELETING|EVALUATING|FAILED|IN_ERROR|IN_SERVICE|STOPPED|"
+    r"STOP_REQUESTED|SUBMITTED|TRAINED|TRAINING|UPDATING)\b"
+)
 
 
 def said(message: str) -> str:
@@ -46,7 +50,7 @@ def said(message: str) -> str:
     )
     for api, words in _STATES.items():
         message = message.replace(api, words)
-    return message
+    return _STATE_WORD.sub(lambda m: m[1].lower().replace("_", " "), message)
 
 
 def load_flywheel(request, name: str):
