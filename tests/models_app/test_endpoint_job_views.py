@@ -137,7 +137,7 @@ def test_real_time_analysis_page(api, owner, store, transactional_db):
     assert 'data-testid="highlighted"' in page and '<mark class="ent' in page
     assert "&lt;b&gt;" in page and "<b>" not in page.split('data-testid="highlighted"')[1][:2000]
     page = browser.post(url, {"text": "é" * 5001}).content.decode()
-    assert "exceeds limit" in page
+    assert "The text is 10,002 bytes of UTF-8; the limit is 10,000 bytes." in page
 
 
 def test_classification_results_show_score_bars(signed_in, owner, monkeypatch):

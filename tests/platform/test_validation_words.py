@@ -145,6 +145,12 @@ def test_the_api_keeps_aws_wording():
             "Value 'arn:x' at 'ModelArn' is not a document-classifier ARN.",
             "This is not a document-classifier ARN.",
         ),
+        (
+            "Input text size exceeds limit. Max length of request text allowed is 10000 bytes "
+            "while in this request the text size is 12000 bytes",
+            "The text is 12,000 bytes of UTF-8; the limit is 10,000 bytes. Shorten it, or "
+            "analyse long documents with an analysis job.",
+        ),
         # Messages already in words pass through as they are.
         ("An endpoint named taken already exists.", "An endpoint named taken already exists."),
         ("Give an S3 URI or upload a file.", "Give an S3 URI or upload a file."),

@@ -149,6 +149,16 @@ PLAIN_WORDS: list[tuple[re.Pattern, object]] = [
     ),
     (re.compile(r"Member must not be null"), lambda m: "This is required."),
     (
+        re.compile(
+            r"Input text size exceeds limit\. Max length of request text allowed is (\d+) bytes "
+            r"while in this request the text size is (\d+) bytes"
+        ),
+        lambda m: (
+            f"The text is {int(m[2]):,} bytes of UTF-8; the limit is {int(m[1]):,} bytes. "
+            "Shorten it, or analyse long documents with an analysis job."
+        ),
+    ),
+    (
         re.compile(r"the key may not contain '\.' or '\.\.' segments"),
         lambda m: "A path may not have '.' or '..' as one of its folders.",
     ),
