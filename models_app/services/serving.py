@@ -402,6 +402,7 @@ class _Warmer:
         if thread is not None:
             self.stopping.set()
             thread.join()
+        self.seen = set()  # a warmer started again warms what is in service then
 
     def _run(self, every: float) -> None:
         try:

@@ -24,6 +24,7 @@ def loads(monkeypatch):
     """The versions whose artifacts were read, in order (reading is faked: no files here)."""
     read = []
     monkeypatch.setattr(serving, "_read", lambda v: read.append(v.pk) or Model())
+    serving.warmer_stop()  # forgets what an earlier test warmed
     serving.clear()
     yield read
     serving.clear()
