@@ -375,9 +375,10 @@ class _Warmer:
     Every `every` seconds (the time a route may be cached, so a new endpoint is warm about when
     the calls could first reach it) one small query reads the newest IN_SERVICE endpoints, at
     most as many as the cache holds, and each model not yet seen is loaded through `get`, with
-    its artifact's sha256 and its key checked as for a call. A model is warmed once per process:
-    one that the cache later drops for busier ones, or that failed to load, is left to the call
-    that needs it, so the warmer never churns the cache. Endpoints not in service are not read.
+    its artifact's sha256 and its key checked as for a call. Each endpoint's version is warmed
+    once per process: a model the cache later drops for busier ones, or one that failed to load,
+    is left to the call that needs it, so the warmer never churns the cache. Endpoints not in
+    service are not read.
     """
 
     def __init__(self):
