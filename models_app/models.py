@@ -67,6 +67,15 @@ class CustomModel(models.Model):
         return arns.build(kinds.get(self.kind).arn_type, self.account.account_id, self.name)
 
 
+def version_label(name: str | None, submit_time) -> str:
+    """A version's name, or when it has none, when it was created (see ModelVersion.label)."""
+    if name:
+        return name
+    if submit_time is None:
+        return "Unnamed version"
+    return f"Unnamed version (created {timezone.localtime(submit_time).strftime('%Y-%m-%d %H:%M')})"
+
+
 class ModelVersion(TrackedWork):
     """One trained (or training) version: Comprehend's DocumentClassifier / EntityRecognizer."""
 
@@ -149,12 +158,7 @@ class ModelVersion(TrackedWork):
     @property
     def label(self) -> str:
         """How pages name the version: its name, or when it has none, when it was created."""
-        if self.version_name:
-            return self.version_name
-        if self.submit_time is None:
-            return "Unnamed version"
-        created = timezone.localtime(self.submit_time).strftime("%Y-%m-%d %H:%M")
-        return f"Unnamed version (created {created})"
+        return version_label(self.version_name, self.submit_time)
 
     @property
     def is_final(self) -> bool:

@@ -23,6 +23,7 @@ def _home(request):
     """The dashboard: what a user comes back for, each section one query through selectors."""
     from models_app import kinds, selectors
     from models_app.form_common import version_label
+    from models_app.models import version_label as model_version_label
 
     account = request.account
     models = list(selectors.dashboard_models(account))
@@ -31,7 +32,7 @@ def _home(request):
     totals = {kind: 0 for kind in kinds.KINDS} if complete else {}
     for model in models:
         model.score = _score_text(model.kind, model.latest_f1)
-        model.version_text = model.latest_name or "unnamed version"
+        model.version_text = model_version_label(model.latest_name, model.latest_time)
         totals[model.kind] = model.kind_total
     endpoints = list(selectors.dashboard_endpoints(account))
     for endpoint in endpoints:

@@ -166,6 +166,7 @@ def models_with_latest(account, kind: str) -> QuerySet:
             version_count=Count("versions"),
             latest_pk=Subquery(latest.values("pk")[:1]),
             latest_name=Subquery(latest.values("version_name")[:1]),
+            latest_time=Subquery(latest.values("submit_time")[:1]),
             latest_status=Subquery(latest.values("status")[:1]),
             latest_f1=Subquery(latest.annotate(f1=f1).values("f1")[:1]),
         )

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from models_app import forms, presenters, selectors
 from models_app.form_common import error_field, store_upload
-from models_app.models import ModelKind, ModelStatus
+from models_app.models import ModelKind, ModelStatus, version_label
 from models_app.selectors import model_copy as model_copy_selectors
 from models_app.services import classifiers, recognizers, serving
 from models_app.views.endpoints import annotate_delete_warnings, usage_context, version_refusal
@@ -163,6 +163,7 @@ def model_list(request, kind):
     table = table_page(request, models, _list_columns(spec), default="name")
     for model in table.rows:
         model.f1 = _cell(model.latest_f1, spec.percent)
+        model.latest_label = version_label(model.latest_name, model.latest_time)
     context = {
         "kind": spec,
         "table": table,

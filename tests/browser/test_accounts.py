@@ -41,7 +41,7 @@ def test_sign_up_sign_out_and_sign_in_again(page: Page):
         f"Welcome! Your account id is {user['account_id']}."
     )
     expect(page.locator(".topbar")).to_contain_text(user["username"])
-    expect(page.get_by_role("heading", name="Textwheel", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     shot(page, "dashboard")
 
@@ -61,13 +61,14 @@ def test_sign_up_sign_out_and_sign_in_again(page: Page):
 
     assert sign_in(page, user["username"]) == user["account_id"]
     expect(page).to_have_url(re.compile(r"/$"))  # back to ?next=/
-    expect(page.get_by_role("heading", name="Textwheel", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
 
 
 def test_access_key_create_use_and_revoke(page: Page, live_server):
     """A key is shown once, works with boto3, and stops working once revoked in the dialog."""
     sign_up(page)
-    page.get_by_role("link", name="Security credentials").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Security credentials").click()
     expect(page.get_by_role("heading", name="Security credentials")).to_be_visible()
     expect(page.get_by_text("No access keys yet.")).to_be_visible()
 

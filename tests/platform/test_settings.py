@@ -60,12 +60,10 @@ def _free_port() -> int:
 
 
 def test_serve_starts_everything_on_the_embedded_default(tmp_path):
-    """No DATABASE_URL and no reachable Redis: serve makes its own and answers requests."""
+    """No DATABASE_URL and no REDIS_URL: serve makes its own database and Redis and answers."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    env.update(
-        DATA_ROOT=str(tmp_path), REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0", WEB_WORKERS="1"
-    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DATA_ROOT=str(tmp_path), WEB_WORKERS="1")
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
         env=env,
@@ -91,5 +89,5 @@ def test_serve_starts_everything_on_the_embedded_default(tmp_path):
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
-    assert "starting an embedded one" in out
+    assert "Redis: starting Textwheel's own" in out
     assert f"Textwheel is running at http://127.0.0.1:{port}/" in out

@@ -163,7 +163,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"API: aws comprehend list-document-classifiers --endpoint-url {url} "
-            "--region us-east-1   (create an access key under Security credentials)"
+            f"--region {settings.AWS_REGION}   (create an access key under Security credentials)"
         )
 
         stop = {"now": False}
