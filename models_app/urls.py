@@ -2,6 +2,7 @@ from django.urls import path
 
 from models_app import views
 from models_app.models import ModelKind
+from models_app.views.base_models import base_model_list
 
 app_name = "models_app"
 
@@ -48,6 +49,7 @@ urlpatterns = [
         views.recognizer_version_try,
         name="recognizer-version-try",
     ),
+    path("base-models/", base_model_list, name="base-model-list"),
 ]
 
 endpoint = "endpoints/<str:name>/"

@@ -243,6 +243,9 @@ RECOGNIZER_TIME_BUDGET_SECONDS = env.float("RECOGNIZER_TIME_BUDGET_SECONDS", def
 # it cut says so in its message.
 TRAINING_SAFETY_FACTOR = env.float("TRAINING_SAFETY_FACTOR", default=5.0)
 TRAINING_SAFETY_MIN_SECONDS = env.float("TRAINING_SAFETY_MIN_SECONDS", default=600.0)
+# Pretrained base models the operator installs (one folder per model, in Hugging Face's layout);
+# packages that carry one are found too (models_app.ml.base_models). Nothing is downloaded.
+BASE_MODELS_DIR = Path(env.str("BASE_MODELS_DIR", default=str(DATA_ROOT / "base-models")))
 
 # Inference. Comprehend sells throughput as inference units (1 unit = 100 characters/s); on one's
 # own hardware they are recorded and shown, and throttle only when this allowance per unit is set.
