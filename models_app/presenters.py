@@ -156,7 +156,7 @@ def job_properties(job: AnalysisJob) -> dict:
 
 # Keys of a search result that have their own column; hyperparameters are stored flat beside
 # them, and anything else (a note the search adds later) goes to the "Notes" column.
-_RESULT_COLUMNS = {"candidate", "features", "model", "seconds", "skipped", "chosen"}
+_RESULT_COLUMNS = {"candidate", "features", "model", "seconds", "work", "skipped", "chosen"}
 HYPERPARAMETER_KEYS = ("C", "alpha", "nb_share", "share", "temperature")
 # The classifier's settings in the order a reader wants them; other keys follow, sorted.
 PARAMETER_NAMES = {
@@ -308,6 +308,7 @@ def candidate_rows(params) -> dict | None:
                 "score": f"{score:.4f}" if isinstance(score, int | float) else plain_text(score),
                 "score_sort": score if isinstance(score, int | float) else -1,
                 "seconds": plain_text(result.get("seconds")),
+                "work": plain_text(result.get("work")),
                 "outcome": outcome,
                 "chosen": chosen,
                 "skipped": bool(skipped),

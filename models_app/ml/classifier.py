@@ -1395,7 +1395,7 @@ def fit(
         "candidates": search.results,
         "seed": seed,
         "work_budget": round(budget, 1),
-        "work_spent": round(search.spent, 1),
+        "work_spent": float(f"{search.spent:.3g}"),
         "safety_limit_seconds": round(search.safety_s, 1),
         "stopped_at_safety_limit": search.cut,
         # Wall time: shown with the version, never stored in the model files (TIMING_KEYS).

@@ -139,7 +139,7 @@ def test_the_console_shows_the_refusal_at_the_output_field(client, owner):
     )
     assert resp.status_code == 200
     error = field_error(text(resp), "output_uri")
-    assert train in error and "at 'Output location'" in error and "existing object" in error
+    assert error == f"{train} is a file, not a folder: give a folder such as s3://data/output/."
     assert_no_server_path(error)
     assert not ModelVersion.objects.exists()
 
@@ -157,5 +157,5 @@ def test_the_console_shows_the_refusal_at_the_output_field(client, owner):
     )
     assert resp.status_code == 200
     error = field_error(text(resp), "output_uri")
-    assert train in error and "at 'Output location'" in error and "existing object" in error
+    assert error == f"{train} is a file, not a folder: give a folder such as s3://data/output/."
     assert not AnalysisJob.objects.exists()

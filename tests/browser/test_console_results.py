@@ -258,7 +258,7 @@ def test_the_model_search_reads_as_a_table_of_candidates(page: Page, api, store)
     headers = table.locator("thead th").all_text_contents()
     assert headers[:3] == ["Candidate", "Features", "Hyperparameters"]
     assert re.match(r"^Validation (accuracy|micro-F1)$", headers[3])
-    assert headers[4:6] == ["Seconds", "Outcome"]
+    assert headers[4:7] == ["Work", "Seconds", "Outcome"]
     rows = table.get_by_test_id("candidate-row")
     expect(rows).to_have_count(len(params["candidates"]))
     chosen = rows.filter(has=page.locator(".badge", has_text="Chosen"))
@@ -306,14 +306,15 @@ def test_the_model_search_reads_as_a_table_of_candidates(page: Page, api, store)
             "word",
             "alpha = 0.3",
             "0.9123",
+            "120,000",
             "0.4",
             "Chosen",
-            "work: 120,000",
+            "—",
         ]
     )
-    expect(rows.nth(1).get_by_role("cell").nth(5)).to_have_text("Skipped: work budget")
+    expect(rows.nth(1).get_by_role("cell").nth(6)).to_have_text("Skipped: work budget")
     expect(rows.nth(2).get_by_role("cell").nth(0)).to_have_text("word+char features")
-    expect(rows.nth(2).get_by_role("cell").nth(6)).to_have_text("cut: by safety limit")
+    expect(rows.nth(2).get_by_role("cell").nth(7)).to_have_text("cut: by safety limit")
     assert not REPR.search(page.locator("main").inner_text())
     shot(page, "unknown-keys")
 

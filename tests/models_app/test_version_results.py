@@ -75,7 +75,8 @@ def test_the_search_reads_as_rows_and_unknown_keys_as_notes():
     assert [r["outcome"] for r in rows] == ["Skipped: time budget", "Tried", "Chosen"]
     assert rows[0]["candidate"] == "large-word features" and rows[0]["score"] == "—"
     assert rows[2]["hyperparameters"] == "C = 1" and rows[2]["score"] == "0.9000"
-    assert rows[2]["notes"] == "work: 1,234,567; limits: safety; seconds 30"
+    assert rows[2]["work"] == "1,234,567"
+    assert rows[2]["notes"] == "limits: safety; seconds 30"
     for row in rows:
         for value in row.values():
             assert not re.search(r"[\[{]'", str(value)), row

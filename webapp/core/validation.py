@@ -167,8 +167,11 @@ PLAIN_WORDS: list[tuple[re.Pattern, object]] = [
         lambda m: f"Give an S3 location such as {m[1]} (at most {int(m[2]):,} characters).",
     ),
     (
-        re.compile(r"it names an existing object; give a folder \(prefix\) such as (\S+?)\.?$"),
-        lambda m: f"This is a file, not a folder: give a folder such as {m[1]}.",
+        re.compile(
+            r"^Value '(.*)' at '[^']*' failed to satisfy constraint: it names an existing object; "
+            r"give a folder \(prefix\) such as (\S+?)\.?$"
+        ),
+        lambda m: f"{m[1]} is a file, not a folder: give a folder such as {m[2]}.",
     ),
     (
         re.compile(r"must match arn:aws:iam::<12-digit account>:role/<name>"),
