@@ -330,9 +330,7 @@ def test_model_policy_on_create_attaches_it(api, owner, outsider, store, create)
     assert create(client, owner, store, ModelPolicy=text) == arn
     described = client.describe_resource_policy(ResourceArn=arn)
     assert described["ResourcePolicy"] == text and len(described["PolicyRevisionId"]) == 32
-    event = AuditEvent.objects.get(
-        account=owner.membership.account, operation="PutResourcePolicy"
-    )
+    event = AuditEvent.objects.get(account=owner.membership.account, operation="PutResourcePolicy")
     assert (event.operation, event.outcome, event.resource_arn) == (
         "PutResourcePolicy",
         "Succeeded",
