@@ -218,17 +218,7 @@ def inspect_base_model(
             facts = _config_facts(path, name)
         except BaseModelError:
             facts = {}
-        return BaseModel(
-            name=name,
-            source=source,
-            path=path,
-            package=package,
-            size_bytes=size,
-            licence_file=licence_file,
-            licence=licence,
-            problem=str(e),
-            **facts,
-        )
+        facts["problem"] = str(e)
     return BaseModel(
         name=name,
         source=source,

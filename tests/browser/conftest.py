@@ -160,6 +160,18 @@ def sign_in(page: Page, username: str, password: str = PASSWORD) -> str:
     return account_id.inner_text()
 
 
+def open_version(page: Page, model: str, version: str) -> None:
+    """From the side navigation to a classifier version's page, as a person clicks there."""
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Custom classification"
+    ).click()
+    page.get_by_role("link", name=model, exact=True).click()
+    page.get_by_test_id("version-row").filter(has_text=version).get_by_role(
+        "link", name=f"Details of version {version}"
+    ).click()
+    expect(page.get_by_role("heading", name=f"{model} · version {version}")).to_be_visible()
+
+
 def sign_out(page: Page) -> None:
     """Press the header's "Sign out" button and land on the sign-in page."""
     page.get_by_role("button", name="Sign out").click()

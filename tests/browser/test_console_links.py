@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from models_app.models import ModelKind, ModelVersion
-from tests.browser.conftest import shot, sign_up
+from tests.browser.conftest import open_version, shot, sign_up
 from tests.conftest import BAD_INPUTS, run_queued_jobs
 from tests.trained import role, trained
 from webapp.core import storage
@@ -16,18 +16,6 @@ pytestmark = pytest.mark.browser
 
 WAIT_MS = 120_000  # a real worker loads models and runs jobs on a busy machine
 DOCS = b"wake me up at seven tomorrow\ni would like a table for four tonight\nunlock my account\n"
-
-
-def open_version(page: Page, model: str, version: str) -> None:
-    """From the side navigation to a classifier version's page, as a person clicks there."""
-    page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Custom classification"
-    ).click()
-    page.get_by_role("link", name=model, exact=True).click()
-    page.get_by_test_id("version-row").filter(has_text=version).get_by_role(
-        "link", name=f"Details of version {version}"
-    ).click()
-    expect(page.get_by_role("heading", name=f"{model} · version {version}")).to_be_visible()
 
 
 def start_job(client, user, version, name: str, uri: str) -> str:

@@ -9,24 +9,12 @@ from playwright.sync_api import Page, expect
 
 from models_app.models import ModelKind
 from tests import factories
-from tests.browser.conftest import audit, shot, sign_in, sign_out, sign_up
+from tests.browser.conftest import audit, open_version, shot, sign_in, sign_out, sign_up
 from tests.trained import trained
 
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 120_000  # a real worker copies and loads models on a busy machine
-
-
-def open_version(page: Page, model: str, version: str) -> None:
-    """From the side navigation to a classifier version's page, as a person clicks there."""
-    page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Custom classification"
-    ).click()
-    page.get_by_role("link", name=model, exact=True).click()
-    page.get_by_test_id("version-row").filter(has_text=version).get_by_role(
-        "link", name=f"Details of version {version}"
-    ).click()
-    expect(page.get_by_role("heading", name=f"{model} · version {version}")).to_be_visible()
 
 
 def test_share_a_classifier_and_import_it_in_another_account(
