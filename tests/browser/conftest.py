@@ -52,12 +52,15 @@ AXE_OPTIONS = {
 # The violations, and also text whose contrast axe could not work out (text drawn over other
 # elements, say), except in two places where it cannot know what the reader sees: the charts'
 # SVG labels, which plotly draws, and an open modal dialog, an opaque panel in the top layer
-# that axe takes for text overlapping the page beneath it.
+# that axe takes for text overlapping the page beneath it; and text gone from the page by the
+# time it is checked (a chart's hover label that faded while axe ran).
 AXE_RUN = """options => axe.run(document, options).then(r => r.violations.concat(
   r.incomplete
     .filter(v => v.id === "color-contrast")
-    .map(v => ({...v, id: "color-contrast (undetermined)", nodes: v.nodes.filter(
-      n => !document.querySelector(n.target[0])?.closest(".chart, dialog[open]"))}))
+    .map(v => ({...v, id: "color-contrast (undetermined)", nodes: v.nodes.filter(n => {
+      const el = document.querySelector(n.target[0]);
+      return el !== null && !el.closest(".chart, dialog[open]");
+    })}))
     .filter(v => v.nodes.length)))"""
 
 _RECORD = pytest.StashKey["BrowserRecord"]()

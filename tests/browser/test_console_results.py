@@ -104,7 +104,13 @@ def _click_cell(page: Page, chart, n: int, row: int, col: int) -> None:
     page.mouse.click(
         box["x"] + (col + 0.5) * box["width"] / n, box["y"] + (row + 0.5) * box["height"] / n
     )
-    page.mouse.move(0, 0)  # no hover label left over the page
+    _leave(page, chart)
+
+
+def _leave(page: Page, chart) -> None:
+    """Move the mouse off the chart and wait for its hover label to go."""
+    page.mouse.move(0, 0)
+    expect(chart.locator(".hoverlayer .hovertext")).to_have_count(0)
 
 
 def _click_bar(page: Page, chart, *, trace: int, point: int) -> None:
@@ -112,7 +118,7 @@ def _click_bar(page: Page, chart, *, trace: int, point: int) -> None:
     chart.scroll_into_view_if_needed()
     box = chart.locator(".trace.bars").nth(trace).locator(".point").nth(point).bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.move(0, 0)
+    _leave(page, chart)
 
 
 def test_it_lists_the_test_documents_behind_a_confusion_matrix_cell(page: Page, api, store):
