@@ -39,6 +39,30 @@ def add_service_error(form, exc: ServiceError) -> None:
     form.add_error(error_field(form, exc), in_words(exc.message))
 
 
+class EntitySourceFields(forms.Form):
+    """The recognizer's annotation sources, each an S3 URI or an upload: the same on the create
+    form and on a flywheel's dataset form."""
+
+    annotations_uri = forms.CharField(
+        label="Annotations S3 URI",
+        max_length=1024,
+        required=False,
+        help_text="CSV with the header File,Line,Begin Offset,End Offset,Type.",
+    )
+    annotations_file = forms.FileField(label="…or upload the annotations file", required=False)
+    entity_list_uri = forms.CharField(
+        label="Entity list S3 URI",
+        max_length=1024,
+        required=False,
+        help_text="CSV with the header Text,Type.",
+    )
+    entity_list_file = forms.FileField(label="…or upload the entity list", required=False)
+    manifest_uri = forms.CharField(
+        label="Augmented manifest S3 URI", max_length=1024, required=False
+    )
+    manifest_file = forms.FileField(label="…or upload the manifest", required=False)
+
+
 class SourcesMixin(PlainWords):
     """For forms taking data sources as an S3 URI or an upload each: SOURCES maps each URI field
     to (its file field, what the source is called); `needed(data)` names the ones the chosen

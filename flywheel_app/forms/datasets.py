@@ -4,7 +4,7 @@ from django import forms
 
 from flywheel_app import kind_ops
 from flywheel_app.models import DatasetType
-from models_app.form_common import SourcesMixin, TagRowsMixin
+from models_app.form_common import EntitySourceFields, SourcesMixin, TagRowsMixin
 from models_app.form_common import checked as _checked
 from models_app.forms.versions import INPUT_FORMAT_CHOICES, TRAINING_TYPE_CHOICES
 from webapp.core.validation import check_name
@@ -21,7 +21,7 @@ FORMAT_CHOICES = [
 ]
 
 
-class DatasetCreateForm(SourcesMixin, TagRowsMixin, forms.Form):
+class DatasetCreateForm(EntitySourceFields, SourcesMixin, TagRowsMixin, forms.Form):
     """CreateDataset for one flywheel; which data fields count depends on the flywheel's kind."""
 
     MIN_TAG_ROWS = 2
@@ -108,24 +108,6 @@ class DatasetCreateForm(SourcesMixin, TagRowsMixin, forms.Form):
         required=False,
         help_text="Stored in your account under s3://uploads/.",
     )
-    annotations_uri = forms.CharField(
-        label="Annotations S3 URI",
-        max_length=1024,
-        required=False,
-        help_text="CSV with the header File,Line,Begin Offset,End Offset,Type.",
-    )
-    annotations_file = forms.FileField(label="…or upload the annotations file", required=False)
-    entity_list_uri = forms.CharField(
-        label="Entity list S3 URI",
-        max_length=1024,
-        required=False,
-        help_text="CSV with the header Text,Type.",
-    )
-    entity_list_file = forms.FileField(label="…or upload the entity list", required=False)
-    manifest_uri = forms.CharField(
-        label="Augmented manifest S3 URI", max_length=1024, required=False
-    )
-    manifest_file = forms.FileField(label="…or upload the manifest", required=False)
     attribute_name = forms.CharField(
         label="Attribute name",
         max_length=255,

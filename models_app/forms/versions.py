@@ -4,7 +4,7 @@ import functools
 
 from django import forms
 
-from models_app.form_common import SourcesMixin, TagRowsMixin
+from models_app.form_common import EntitySourceFields, SourcesMixin, TagRowsMixin
 from models_app.form_common import checked as _checked
 from models_app.forms.model_copy import PolicyField
 from models_app.models import ModelKind, ModelStatus
@@ -327,7 +327,7 @@ class EntityTypesField(forms.Field):
         return [item.strip() for item in value if item and item.strip()]
 
 
-class RecognizerCreateForm(ModelCreateForm):
+class RecognizerCreateForm(EntitySourceFields, ModelCreateForm):
     kind = ModelKind.RECOGNIZER
     name_label = "Recognizer name"
     SOURCES = {
@@ -398,30 +398,12 @@ class RecognizerCreateForm(ModelCreateForm):
         required=False,
         help_text="One document per line; stored under s3://uploads/ with its file name.",
     )
-    annotations_uri = forms.CharField(
-        label="Annotations S3 URI",
-        max_length=1024,
-        required=False,
-        help_text="CSV with the header File,Line,Begin Offset,End Offset,Type.",
-    )
-    annotations_file = forms.FileField(label="…or upload the annotations file", required=False)
-    entity_list_uri = forms.CharField(
-        label="Entity list S3 URI",
-        max_length=1024,
-        required=False,
-        help_text="CSV with the header Text,Type.",
-    )
-    entity_list_file = forms.FileField(label="…or upload the entity list", required=False)
     attribute_name = forms.CharField(
         label="Attribute name",
         max_length=63,
         required=False,
         help_text="The attribute of each line that holds the entity annotations.",
     )
-    manifest_uri = forms.CharField(
-        label="Augmented manifest S3 URI", max_length=1024, required=False
-    )
-    manifest_file = forms.FileField(label="…or upload the manifest", required=False)
     test_documents_uri = forms.CharField(
         label="Test documents S3 URI", max_length=1024, required=False
     )
