@@ -191,7 +191,8 @@ PARAMETER_NAMES = {
     "train_documents": "Training documents",
     "dev_documents": "Validation documents (recognizer)",
 }
-_SEARCH_KEYS = ("candidates",)  # shown as the candidates table instead
+# Shown as the candidates table and the version's "Base model" line instead.
+_SEARCH_KEYS = ("candidates", "base_model")
 
 
 def plain_text(value) -> str:

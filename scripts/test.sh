@@ -35,6 +35,8 @@ if ! "$BIN/python" -c "import redis,os; redis.Redis.from_url(os.environ['REDIS_U
 fi
 
 export DATA_ROOT=${TEST_DATA_ROOT:-$(mktemp -d /tmp/textwheel-test.XXXXXX)}
+# Base models only from the suite's own folders: an installed base-model package is not looked at.
+export BASE_MODEL_PACKAGES=${TEST_BASE_MODEL_PACKAGES-}
 set +e
 "$BIN/python" -m pytest "$@"
 status=$?

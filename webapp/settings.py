@@ -246,6 +246,18 @@ TRAINING_SAFETY_MIN_SECONDS = env.float("TRAINING_SAFETY_MIN_SECONDS", default=6
 # Pretrained base models the operator installs (one folder per model, in Hugging Face's layout);
 # packages that carry one are found too (models_app.ml.base_models). Nothing is downloaded.
 BASE_MODELS_DIR = Path(env.str("BASE_MODELS_DIR", default=str(DATA_ROOT / "base-models")))
+# Which known packages that carry a base model are looked for: "*" every one Textwheel knows,
+# a comma-separated list of distribution names only those, empty none (the test suite).
+BASE_MODEL_PACKAGES = env.list("BASE_MODEL_PACKAGES", default=["*"])
+# Off: training never adds base-model candidates (a tag naming one is refused at the create call).
+BASE_MODELS_ENABLED = env.bool("BASE_MODELS_ENABLED", default=True)
+# The base model training uses when the create call's tag textwheel:base-model names none;
+# empty: the first usable installed one, by name.
+BASE_MODEL = env.str("BASE_MODEL", default="")
+# torch threads per web process for models with a base model (0: the cores this process may use,
+# divided among the web processes WEB_WORKERS says there are, at least one). A call runs in one
+# of a process's threads; more torch threads than cores across processes only slows every call.
+SERVING_TORCH_THREADS = env.int("SERVING_TORCH_THREADS", default=0)
 
 # Inference. Comprehend sells throughput as inference units (1 unit = 100 characters/s); on one's
 # own hardware they are recorded and shown, and throttle only when this allowance per unit is set.

@@ -20,6 +20,7 @@ from models_app import selectors as model_selectors
 from models_app.ml import ner_formats
 from models_app.ml.errors import DataError
 from models_app.models import ModelStatus, ModelVersion
+from models_app.services import base_model_choice
 from models_app.services.endpoints import endpoint_follow_flywheel
 from models_app.services.versions import model_create
 from webapp.accounts.services import keys
@@ -196,6 +197,7 @@ def flywheel_create(
     name = check_name(name, field="FlywheelName")
     role = arns.parse_role(data_access_role_arn)
     pairs = check_tags(tags)
+    base_model_choice.check_tags(pairs)
     token = check_client_token(client_request_token)
     if token:
         # A retried request (botocore reuses the token) gets the flywheel it already made.

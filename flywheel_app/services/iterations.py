@@ -40,7 +40,7 @@ from models_app import kinds
 from models_app.ml import formats, ner_formats
 from models_app.ml.errors import TrainingStopped
 from models_app.models import ModelStatus, ModelVersion
-from models_app.services import versions
+from models_app.services import base_model_choice, versions
 from models_app.services.version_status import version_fail_dead
 from webapp.core import background, storage
 from webapp.core.errors import ServiceError, in_use, invalid_request
@@ -423,6 +423,10 @@ def _spec(flywheel: Flywheel, active, model, version_name: str, base) -> version
         mode=(flywheel.mode or "MULTI_CLASS") if kinds.get(flywheel.kind).takes_mode else "",
         parent=active,
         flywheel_arn=flywheel.arn,
+        # Each iteration trains with the base model its flywheel (or active version) asked for.
+        tags=base_model_choice.inherited_tags(
+            flywheel.account, flywheel.arn, active.arn if active else None
+        ),
         **keys,
     )
 

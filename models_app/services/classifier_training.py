@@ -10,7 +10,7 @@ from models_app import kinds
 from models_app.ml import artifacts, classifier, formats, metrics
 from models_app.ml.formats import autosplit_indices
 from models_app.models import ModelVersion
-from models_app.services import training_data, versions
+from models_app.services import base_model_choice, training_data, versions
 from models_app.services.artifacts import artifact_write
 from webapp.core import storage
 
@@ -124,6 +124,9 @@ def train(version: ModelVersion) -> None:
         test_source = "GIVEN"
     del train_data, test_data
 
+    # Asked for at the create call (tag) or by the operator; a base model broken since then is
+    # left out with a warning rather than failing the training.
+    base_model, base_record = base_model_choice.resolve(base_model_choice.choose_for(version))
     model = classifier.fit(
         train_texts,
         train_labels,
@@ -134,10 +137,16 @@ def train(version: ModelVersion) -> None:
         safety_min_s=settings.TRAINING_SAFETY_MIN_SECONDS,
         progress=versions.progress_reporter(version.pk, 0.08, 0.85),
         should_stop=should_stop,
+        **({"base_model": base_model} if base_model is not None else {}),
     )
     # The work budget decides the model; only the safety time limit depends on the machine.
     if note := classifier.safety_note(model.params):
         warnings.append(note)
+    parameters = dict(model.params)
+    if base_record is not None:
+        parameters["base_model"] = base_record
+    base_warnings, base_notes = base_model_choice.outcome(parameters)
+    warnings += base_warnings
     report(0.86, f"Evaluating on {len(test_texts):,} test documents")
     scores = model.predict_scores(test_texts)
     predicted = model.predict(test_texts)
@@ -202,6 +211,7 @@ def train(version: ModelVersion) -> None:
     versions.finish_trained(
         version,
         warnings=warnings,
+        notes=base_notes,
         metrics=_plain(result),
         per_label_metrics=_plain(per_label),
         evaluation=_plain(
@@ -210,7 +220,7 @@ def train(version: ModelVersion) -> None:
         number_of_labels=len(labels),
         number_of_trained_documents=len(train_texts),
         number_of_test_documents=len(test_texts),
-        training_parameters=_plain(model.params),
+        training_parameters=_plain(parameters),
         test_source=test_source,
         artifact_uri=artifact_uri,
         artifact_sha256=sha256,

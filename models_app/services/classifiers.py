@@ -4,7 +4,7 @@ from django.db import transaction
 
 from models_app import selectors
 from models_app.models import ModelKind, ModelVersion
-from models_app.services import versions
+from models_app.services import base_model_choice, versions
 from models_app.services.resource_policies import policy_attach
 from webapp.core import storage
 from webapp.core.errors import invalid_request, validation_error
@@ -158,6 +158,7 @@ def classifier_create(
         tags=tags,
         client_request_token=client_request_token,
     )
+    base_model_choice.check_tags(common["tags"])
     mode = mode or "MULTI_CLASS"
     if mode not in MODES:
         raise validation_error(f"Mode must be one of {', '.join(MODES)}.", field="Mode")

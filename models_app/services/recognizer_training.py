@@ -8,7 +8,7 @@ from models_app import kinds
 from models_app.ml import ner_artifacts, ner_formats, ner_metrics, recognizer
 from models_app.ml.errors import DataError
 from models_app.models import ModelVersion
-from models_app.services import training_data, versions
+from models_app.services import base_model_choice, training_data, versions
 from models_app.services.artifacts import artifact_write
 
 # What the autosplit holds out, and the seed, are the kind's (models_app/kinds.py).
@@ -128,6 +128,9 @@ def train(version: ModelVersion) -> None:
         test_source = "AUTOSPLIT"
     train_mentions = ner_metrics.count_mentions(spans for _, spans in train_examples)
 
+    # Asked for at the create call (tag) or by the operator; a base model broken since then is
+    # left out with a warning rather than failing the training.
+    base_model, base_record = base_model_choice.resolve(base_model_choice.choose_for(version))
     model = recognizer.fit(
         [t for t, _ in train_examples],
         [s for _, s in train_examples],
@@ -139,9 +142,15 @@ def train(version: ModelVersion) -> None:
         safety_min_s=settings.TRAINING_SAFETY_MIN_SECONDS,
         progress=versions.progress_reporter(version.pk, 0.08, 0.9),
         should_stop=should_stop,
+        **({"base_model": base_model} if base_model is not None else {}),
     )
     # The work budget decides the epochs; only the safety time limit depends on the machine.
     warnings = [note] if (note := recognizer.safety_note(model.params)) else []
+    parameters = dict(model.params)
+    if base_record is not None:
+        parameters["base_model"] = base_record
+    base_warnings, base_notes = base_model_choice.outcome(parameters)
+    warnings += base_warnings
     report(0.91, f"Evaluating on {len(test_examples):,} test documents")
     predicted = model.entities([t for t, _ in test_examples])
     result = ner_metrics.evaluate(
@@ -181,13 +190,14 @@ def train(version: ModelVersion) -> None:
     versions.finish_trained(
         version,
         warnings=warnings,
+        notes=base_notes,
         metrics=scores,
         per_label_metrics=per_type,
         evaluation={"entity_types": result["EntityTypes"]},
         number_of_labels=len(types),
         number_of_trained_documents=len(train_examples),
         number_of_test_documents=len(test_examples),
-        training_parameters=model.params,
+        training_parameters=parameters,
         test_source=test_source,
         artifact_uri=artifact_uri,
         artifact_sha256=sha256,

@@ -6,7 +6,7 @@ from models_app import selectors
 from models_app.ml.errors import DataError
 from models_app.ml.ner_formats import check_entity_types
 from models_app.models import ModelKind, ModelVersion
-from models_app.services import versions
+from models_app.services import base_model_choice, versions
 from models_app.services.resource_policies import policy_attach
 from webapp.core.errors import invalid_request, validation_error
 
@@ -163,6 +163,7 @@ def recognizer_create(
         tags=tags,
         client_request_token=client_request_token,
     )
+    base_model_choice.check_tags(common["tags"])
     spec = versions.VersionSpec(
         kind=ModelKind.RECOGNIZER,
         input_data_config=check_input(account, input_data_config),

@@ -296,14 +296,17 @@ def version_train(*, version_id: int, trainer) -> None:
         trainer(version)
 
 
-def finish_trained(version: ModelVersion, *, warnings: list[str], **fields) -> bool:
-    """Record results and TRAINED (or TRAINED_WITH_WARNING) in one conditional update."""
+def finish_trained(
+    version: ModelVersion, *, warnings: list[str], notes: list[str] = (), **fields
+) -> bool:
+    """Record results and TRAINED (or TRAINED_WITH_WARNING) in one conditional update; `notes`
+    (information, such as the base model chosen) follow the warnings in the message."""
     status = ModelStatus.TRAINED_WITH_WARNING if warnings else ModelStatus.TRAINED
     return background.through_db_restart(
         lambda: version_transition(
             version.pk,
             status,
-            message=" ".join(warnings),
+            message=" ".join([*warnings, *notes]),
             progress=1.0,
             progress_step="Trained",
             **fields,
