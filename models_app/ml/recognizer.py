@@ -96,13 +96,19 @@ EVAL_WORK_PER_WORD = 5e-5  # the greedy validation parse after each epoch, per w
 SAFETY_FACTOR = 5.0
 SAFETY_MIN_S = 600.0  # ... and never less than this
 # Wall-clock figures: recorded with the version, left out of the model files.
-TIMING_KEYS = ("crf_seconds", "fit_seconds")
+TIMING_KEYS = ("crf_seconds", "fit_seconds", "transformer_seconds")
 
 _TEMPERATURES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 # The ensemble's share of the CNN in a span's score, and the score a span needs, are chosen
 # together on the validation split; weight 1 means the CNN alone.
 _CNN_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
 _THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+# With a fine-tuned base model, its share of a span's score (the CNN and CRF share the rest as
+# above): 0 leaves it out, 1 lets it answer alone.
+_TRANSFORMER_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+# The share of the work the CRF leaves that fine-tuning a base model may use; the CNN gets the
+# rest (see the module docstring).
+TRANSFORMER_SHARE = 0.6
 
 
 @spacy.registry.architectures("textwheel.RichEmbed.v1")
@@ -260,7 +266,12 @@ class TrainedRecognizer:
     """A trained entity recognizer: spaCy pipeline plus the parameters it was built with."""
 
     def __init__(
-        self, nlp: Language, entity_types: Sequence[str], params: dict, crf: bytes | None = None
+        self,
+        nlp: Language,
+        entity_types: Sequence[str],
+        params: dict,
+        crf: bytes | None = None,
+        transformer=None,
     ):
         self.nlp = nlp
         self.entity_types = list(entity_types)
@@ -268,6 +279,8 @@ class TrainedRecognizer:
         self.crf = crf
         self.crf_tagger = ner_crf.Tagger(crf) if crf else None
         self.crf_tokenizer = ner_crf.tokenizer(nlp)
+        # A fine-tuned base model (`ner_transformer.Tagger`), when the ensemble uses one.
+        self.transformer = transformer
 
     def entities(self, texts: Sequence[str], batch_size: int = 256) -> list[list[ScoredSpan]]:
         """(begin, end exclusive, type, score) per document, in character offsets, sorted."""
@@ -275,21 +288,39 @@ class TrainedRecognizer:
         # alone, still with the threshold chosen for it on validation.
         weight = self.params.get("cnn_weight", 1.0) if self.crf_tagger else 1.0
         threshold = self.params.get("threshold", 0.0)
+        if self.transformer is None:
+            return [
+                _combine(cnn, crf, weight, threshold)
+                for cnn, crf in self._member_spans(texts, batch_size)
+            ]
+        transformer_weight = self.params.get("transformer_weight", 1.0)
         return [
-            _combine(cnn, crf, weight, threshold)
-            for cnn, crf in self._member_spans(texts, batch_size)
+            _combine(cnn, crf, weight, threshold, trf, transformer_weight)
+            for cnn, crf, trf in self._member_spans(texts, batch_size, cnn=transformer_weight < 1)
         ]
 
-    def _member_spans(self, texts: Sequence[str], batch_size: int) -> list[tuple[list, list]]:
-        """Per document: the CNN's scored entities and the CRF's scored candidate spans."""
+    def _member_spans(self, texts: Sequence[str], batch_size: int, cnn: bool = True) -> list:
+        """Per document: the CNN's scored entities and the CRF's scored candidate spans, and the
+        transformer's scored entities when the model has one. `cnn` False skips the CNN (and
+        the CRF), for a model whose transformer answers alone."""
         temperature = self.params.get("temperature", 1.0)
+        if cnn:
+            parsed = self._parse(texts, batch_size)
+        else:
+            parsed = [(doc, [], []) for doc in self.nlp.tokenizer.pipe(texts, batch_size=256)]
         out = []
-        for doc, scores, parses in self._parse(texts, batch_size):
-            cnn = _scored_entities(doc, scores, parses, temperature)
+        for doc, scores, parses in parsed:
+            members = _scored_entities(doc, scores, parses, temperature)
             crf = []
-            if self.crf_tagger is not None and len(doc):
+            if cnn and self.crf_tagger is not None and len(doc):
                 crf = self.crf_tagger.spans(self.crf_tokenizer(doc.text))
-            out.append((cnn, crf))
+            out.append((members, crf))
+        if self.transformer is not None:
+            docs = [doc for doc, _, _ in parsed]
+            out = [
+                (members, crf, trf)
+                for (members, crf), trf in zip(out, self.transformer.spans(docs), strict=True)
+            ]
         return out
 
     def _parse(self, texts: Sequence[str], batch_size: int) -> list[tuple]:
@@ -350,15 +381,36 @@ def _scored_entities(doc, scores, parses, temperature: float) -> list[ScoredSpan
     return out
 
 
-def _combine(cnn: list, crf: list, weight: float, threshold: float) -> list[ScoredSpan]:
+def _combine(
+    cnn: list,
+    crf: list,
+    weight: float,
+    threshold: float,
+    trf: Sequence = (),
+    trf_weight: float = 0.0,
+) -> list[ScoredSpan]:
     """Spans scored weight x CNN + (1 - weight) x CRF, kept from the best down when at least
-    threshold and not overlapping one already kept."""
+    threshold and not overlapping one already kept. With a transformer member, its spans count
+    trf_weight and the CNN and CRF together 1 - trf_weight."""
     score: dict = {}
-    for begin, end, label, p in cnn:
-        score[(begin, end, label)] = score.get((begin, end, label), 0.0) + weight * p
-    if weight < 1:
-        for begin, end, label, p in crf:
-            score[(begin, end, label)] = score.get((begin, end, label), 0.0) + (1 - weight) * p
+    if trf_weight:
+        share = 1.0 - trf_weight
+        if share > 0:
+            for begin, end, label, p in cnn:
+                key = (begin, end, label)
+                score[key] = score.get(key, 0.0) + share * weight * p
+            if weight < 1:
+                for begin, end, label, p in crf:
+                    key = (begin, end, label)
+                    score[key] = score.get(key, 0.0) + share * (1 - weight) * p
+        for begin, end, label, p in trf:
+            score[(begin, end, label)] = score.get((begin, end, label), 0.0) + trf_weight * p
+    else:
+        for begin, end, label, p in cnn:
+            score[(begin, end, label)] = score.get((begin, end, label), 0.0) + weight * p
+        if weight < 1:
+            for begin, end, label, p in crf:
+                score[(begin, end, label)] = score.get((begin, end, label), 0.0) + (1 - weight) * p
     kept: list[ScoredSpan] = []
     for (begin, end, label), p in sorted(score.items(), key=lambda item: (-item[1], item[0])):
         if p <= 0 or p < threshold:
@@ -388,6 +440,143 @@ def _fit_combination(recognizer: TrainedRecognizer, examples) -> tuple[float, fl
             if f1 > best[0]:
                 best = (f1, weight, threshold)
     return best[1], best[2], best[0]
+
+
+def _fit_combination_with_transformer(recognizer: TrainedRecognizer, examples) -> dict:
+    """The best ensemble on the validation split over the transformer's share, the CNN's share
+    of the rest and the threshold; also the best without the transformer (share 0)."""
+    members = recognizer._member_spans([eg.x.text for eg in examples], 256)
+    gold = [{(e.start_char, e.end_char, e.label_) for e in eg.y.ents} for eg in examples]
+    regions = [_unknown_regions(eg) for eg in examples]
+    cnn_weights = _CNN_WEIGHTS if recognizer.crf_tagger is not None else (1.0,)
+    best = {"f1": -1.0}
+    best_without = -1.0
+    for trf_weight in _TRANSFORMER_WEIGHTS:
+        for weight in cnn_weights if trf_weight < 1 else (1.0,):
+            for threshold in _THRESHOLDS:
+                pred = [
+                    {
+                        (b, e, label)
+                        for b, e, label, _ in _combine(cnn, crf, weight, threshold, trf, trf_weight)
+                        if not _overlaps(b, e, unknown)
+                    }
+                    for (cnn, crf, trf), unknown in zip(members, regions, strict=True)
+                ]
+                f1 = _prf(gold, pred)
+                if trf_weight == 0:
+                    best_without = max(best_without, f1)
+                if f1 > best["f1"]:
+                    best = {
+                        "f1": f1,
+                        "transformer_weight": trf_weight,
+                        "cnn_weight": weight,
+                        "threshold": threshold,
+                    }
+    best["f1_without"] = best_without
+    return best
+
+
+def _load_encoder(base_model) -> tuple[object | None, str | None]:
+    """(the base model's encoder, None), or (None, a sentence saying why it cannot be used)."""
+    if not base_model.usable:
+        return None, f"{base_model.problem} Trained without it."
+    from models_app.ml import encoder
+
+    if not encoder.available():
+        return None, (
+            f"Base model '{base_model.name}' cannot be used: the base-models extra (torch) is "
+            "not installed. Trained without it."
+        )
+    try:
+        return encoder.Encoder.from_folder(base_model.path), None
+    except encoder.EncoderError as exc:
+        return None, f"Base model '{base_model.name}': {exc} Trained without it."
+    except Exception:  # noqa: BLE001 - a broken base model must never stop the training
+        return None, (
+            f"Base model '{base_model.name}': its files could not be loaded. Trained without it."
+        )
+
+
+def _fit_transformer(
+    base_model,
+    train_examples,
+    dev_examples,
+    entity_types,
+    *,
+    seed: int,
+    budget: float | None,
+    settings: dict | None,
+    should_stop,
+    past_safety_limit,
+    progress,
+) -> tuple[object | None, dict]:
+    """(the fine-tuned tagger or None, the params["base_model"] record so far)."""
+    from models_app.ml import ner_transformer
+
+    info: dict = {
+        "name": base_model.name,
+        "sha256": base_model.sha256 if base_model.usable else None,
+        "used": False,
+        "reason": "",
+        "warning": None,
+    }
+    enc, warning = _load_encoder(base_model)
+    if enc is None:
+        info.update(reason="Not used: it could not be loaded.", warning=warning)
+        return None, info
+    settings = {**ner_transformer.DEFAULTS, **(settings or {})}
+    if not dev_examples:
+        info["reason"] = (
+            "Not tried: there are too few documents to hold a validation split out to "
+            "compare it on."
+        )
+        return None, info
+    plan = ner_transformer.Plan(enc, train_examples, dev_examples, settings)
+    n_epochs = plan.epochs(budget)
+    info["work_per_epoch"] = round(plan.epoch_work, 4)
+    if n_epochs < 1:
+        info["reason"] = (
+            f"Not tried: fine-tuning it needs {plan.epoch_work:.0f} units of work an epoch and "
+            f"the budget left {max(budget or 0.0, 0.0):.0f}."
+        )
+        return None, info
+    tagger, figures = ner_transformer.train(
+        enc,
+        plan,
+        train_examples,
+        dev_examples,
+        entity_types,
+        n_epochs=n_epochs,
+        seed=seed,
+        should_stop=should_stop,
+        past_safety_limit=past_safety_limit,
+        progress=lambda epoch, f1: progress(
+            0.02 + 0.3 * epoch / n_epochs,
+            f"fine-tuning {base_model.name}: epoch {epoch}: dev F1 "
+            + ("n/a" if f1 is None else f"{f1:.3f}"),
+        ),
+    )
+    info.update(figures)
+    info["settings"] = settings
+    return tagger, info
+
+
+def _transformer_reason(name: str, choice: dict) -> str:
+    with_f1, without_f1 = choice["f1"], choice["f1_without"]
+    if choice["transformer_weight"] == 1.0:
+        return (
+            f"Used {name} alone: on validation it scored F1 {with_f1:.3f}, the ensemble "
+            f"without it {without_f1:.3f}."
+        )
+    if choice["transformer_weight"] > 0:
+        return (
+            f"Used {name}: on validation the ensemble with it scored F1 {with_f1:.3f}, "
+            f"without it {without_f1:.3f}."
+        )
+    return (
+        f"Not used: on validation no ensemble with {name} scored above F1 {without_f1:.3f}, "
+        "the score without it."
+    )
 
 
 def _fit_temperature(recognizer: TrainedRecognizer, examples) -> float:
@@ -427,6 +616,8 @@ def fit(
     progress: Callable[[float, str], None] = lambda fraction, step: None,
     should_stop: Callable[[], bool] = lambda: False,
     params: dict | None = None,
+    base_model=None,
+    transformer_params: dict | None = None,
 ) -> TrainedRecognizer:
     """Train on texts with (begin, end, type) character spans; early-stop on validation F1.
 
@@ -434,6 +625,11 @@ def fit(
     follow from the number of words, so the same data and budget give the same model on any
     machine. The wall clock stops training only after `safety_factor` times that many seconds
     (at least `safety_min_s`), and `params["stopped_at_safety_limit"]` then says so.
+
+    With a `base_model` (a `base_models.BaseModel`), its encoder is fine-tuned as a tagger after
+    the CRF, on TRANSFORMER_SHARE of the work the CRF leaves, and the ensemble may use it;
+    `params["base_model"]` says whether it did and why. A base model that cannot be loaded
+    gives a warning there, and the model is trained as without one.
     """
     params = {**DEFAULT_PARAMS, **(params or {})}
     if max_epochs is not None:
@@ -472,6 +668,26 @@ def fit(
     crf = ner_crf.train(sequences, should_stop)
     crf_seconds = time.monotonic() - crf_started
     spent = CRF_WORK_PER_WORD * sum(len(words) for words, _ in sequences)
+    tagger, base_info, transformer_stopped = None, None, False
+    if base_model is not None:
+        transformer_started = time.monotonic()
+        limit = max(safety_factor * time_budget_s, safety_min_s) if time_budget_s else None
+        tagger, base_info = _fit_transformer(
+            base_model,
+            train_examples,
+            dev_examples,
+            entity_types,
+            seed=seed,
+            budget=TRANSFORMER_SHARE * (time_budget_s - spent) if time_budget_s else None,
+            settings=transformer_params,
+            should_stop=should_stop,
+            past_safety_limit=lambda: bool(limit) and time.monotonic() - started > limit,
+            progress=progress,
+        )
+        spent += base_info.get("work", 0.0)
+        transformer_stopped = bool(base_info.get("stopped_at_safety_limit"))
+        transformer_seconds = time.monotonic() - transformer_started
+        fix_random_seed(seed)  # the CNN starts from the same random state as without it
     train_words = sum(len(eg.x) for eg in train_examples)
     dev_words = sum(len(eg.x) for eg in dev_examples)
     epoch_work = CNN_WORK_PER_WORD * train_words + EVAL_WORK_PER_WORD * dev_words
@@ -513,6 +729,7 @@ def fit(
             stopped_at_safety_limit = True
             break
     ner.model.from_bytes(best_weights)
+    stopped_at_safety_limit = stopped_at_safety_limit or transformer_stopped
     params.update(
         best_epoch=best_epoch,
         epochs=epoch,
@@ -529,7 +746,33 @@ def fit(
     )
     recognizer = TrainedRecognizer(nlp, entity_types, params)
     recognizer.params["temperature"] = _fit_temperature(recognizer, dev_examples)
-    if crf and dev_examples:
+    if tagger is not None:
+        if crf:
+            recognizer.crf, recognizer.crf_tagger = crf, ner_crf.Tagger(crf)
+        recognizer.transformer = tagger
+        choice = _fit_combination_with_transformer(recognizer, dev_examples)
+        recognizer.params.update(
+            cnn_weight=choice["cnn_weight"],
+            transformer_weight=choice["transformer_weight"],
+            threshold=choice["threshold"],
+            ensemble_dev_f1=round(choice["f1"], 4),
+            crf_seconds=round(crf_seconds, 1),
+            transformer_seconds=round(transformer_seconds, 1),
+        )
+        if choice["cnn_weight"] == 1.0 or choice["transformer_weight"] == 1.0:
+            recognizer.crf, recognizer.crf_tagger = None, None
+        if choice["transformer_weight"] == 0:
+            recognizer.transformer = None
+            del recognizer.params["transformer_weight"]
+        base_info.update(
+            used=choice["transformer_weight"] > 0,
+            reason=_transformer_reason(base_model.name, choice),
+            weight=choice["transformer_weight"],
+            dev_f1_with=round(choice["f1"], 4),
+            dev_f1_without=round(choice["f1_without"], 4),
+        )
+        best_f1 = max(best_f1, choice["f1"])
+    elif crf and dev_examples:
         recognizer.crf, recognizer.crf_tagger = crf, ner_crf.Tagger(crf)
         weight, threshold, f1 = _fit_combination(recognizer, dev_examples)
         recognizer.params.update(
@@ -541,6 +784,8 @@ def fit(
         if weight == 1.0:  # the CRF did not help on validation: serve the CNN alone
             recognizer.crf, recognizer.crf_tagger = None, None
         best_f1 = max(best_f1, f1)
+    if base_info is not None:
+        recognizer.params["base_model"] = base_info
     recognizer.params["fit_seconds"] = round(time.monotonic() - started, 1)
     progress(1.0, f"done: best epoch {best_epoch}, dev F1 {best_f1:.3f}")
     return recognizer
