@@ -161,6 +161,6 @@ def outcome(params: dict) -> tuple[list[str], list[str]]:
     name = entry.get("name")
     if not reason or name is None:
         return [], []  # none asked for by the tag or the setting: the version page says so
-    if name in reason:
+    if reason.startswith(f"Used {name}"):
         return [], [reason]
-    return [], [f"Base model {name}: {reason}"]
+    return [], [f"Base model {name}. {reason}"]
