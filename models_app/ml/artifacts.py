@@ -31,6 +31,15 @@ FORMAT = "textwheel-classifier"
 FORMAT_VERSION = 1
 METADATA = "metadata.json"
 MODEL_JSON = "model.json"
+# A classifier blended with a base model's sentence embeddings also keeps the frozen encoder's
+# three files (flat, beside the arrays) and its head.
+ENCODER_FILES = {
+    "config.json": "encoder.config.json",
+    "tokenizer.json": "encoder.tokenizer.json",
+    "model.safetensors": "encoder.safetensors",
+}
+EMBEDDING_WEIGHTS = "embedding_weights.npy"
+EMBEDDING_BIAS = "embedding_bias.npy"
 _CHUNK = 1024 * 1024
 
 
@@ -81,6 +90,13 @@ def _write_array(path: Path, array: np.ndarray) -> None:
         os.fsync(fh.fileno())
 
 
+def _write_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def _publish(tmp: Path, target: Path, names: list[str]) -> None:
     """Move a finished temporary directory into place, metadata last."""
     if not target.exists():
@@ -113,21 +129,37 @@ def save_classifier(
                     "thresholds.npy": model.thresholds,
                 }
             )
+        spec = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "mode": model.mode,
+            "labels": model.labels,
+            "temperature": model.temperature,
+            "at_least_one": bool(model.at_least_one),
+            "features": {"name": model.features.name, "blocks": blocks},
+        }
+        blobs: dict[str, bytes] = {}
+        if model.embedding is not None:
+            part = model.embedding
+            arrays[EMBEDDING_WEIGHTS] = part.weights
+            arrays[EMBEDDING_BIAS] = part.bias
+            encoder_files = part.encoder_files()
+            blobs = {ENCODER_FILES[name]: encoder_files[name] for name in ENCODER_FILES}
+            spec["embedding"] = {
+                "base_model": part.base_model,
+                "share": part.share,
+                "scales": list(part.scales),
+                "max_tokens": part.max_tokens,
+                "weights": EMBEDDING_WEIGHTS,
+                "bias": EMBEDDING_BIAS,
+                "encoder": dict(ENCODER_FILES),
+            }
         for name, array in arrays.items():
             _write_array(tmp / name, array)
-        _write_json(
-            tmp / MODEL_JSON,
-            {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "mode": model.mode,
-                "labels": model.labels,
-                "temperature": model.temperature,
-                "at_least_one": bool(model.at_least_one),
-                "features": {"name": model.features.name, "blocks": blocks},
-            },
-        )
-        model_files = sorted([*arrays, MODEL_JSON])
+        for name, data in blobs.items():
+            _write_bytes(tmp / name, data)
+        _write_json(tmp / MODEL_JSON, spec)
+        model_files = sorted([*arrays, *blobs, MODEL_JSON])
         digest = sha256_files(tmp, model_files)
         _write_json(
             tmp / METADATA,
@@ -312,6 +344,7 @@ def load_classifier(
         for b in spec["features"]["blocks"]
     ]
     multi_label = spec["mode"] == "MULTI_LABEL"
+    embedding = _embedding_part(spec["embedding"], root, files) if "embedding" in spec else None
     return TrainedClassifier(
         labels=spec["labels"],
         mode=spec["mode"],
@@ -324,4 +357,36 @@ def load_classifier(
         platt_b=array("platt_b.npy") if multi_label else None,
         thresholds=array("thresholds.npy") if multi_label else None,
         at_least_one=spec["at_least_one"],
+        embedding=embedding,
+    )
+
+
+def _embedding_part(spec: dict, root, files: list[str]):
+    """The embedding half of a blended model: its encoder is shared by every model in this
+    process that stores the same files (loaded once), its head read as the other arrays."""
+    from . import embedding_model, encoder
+
+    names = {**spec["encoder"], "weights": spec["weights"], "bias": spec["bias"]}
+    missing = [name for name in names.values() if name not in files]
+    if missing:
+        raise ArtifactError(f"{missing[0]} is not part of the model in {root}")
+    if not encoder.available():
+        raise ArtifactError(
+            f"the model in {root} uses a base model's encoder, which needs torch and tokenizers "
+            "(the base-models extra)"
+        )
+    try:
+        enc = encoder.shared({own: root.read_bytes(name) for own, name in spec["encoder"].items()})
+    except encoder.EncoderError as exc:
+        raise ArtifactError(
+            f"the encoder stored with the model in {root} cannot be used: {exc}"
+        ) from None
+    return embedding_model.EmbeddingPart(
+        encoder=enc,
+        weights=root.array(spec["weights"]),
+        bias=root.array(spec["bias"]),
+        share=spec["share"],
+        scales=tuple(spec["scales"]),
+        max_tokens=spec["max_tokens"],
+        base_model=spec.get("base_model", ""),
     )

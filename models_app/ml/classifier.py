@@ -30,6 +30,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.svm import LinearSVC
 
+from . import embedding_model
 from .errors import TrainingStopped
 
 MULTI_CLASS = "MULTI_CLASS"
@@ -790,11 +791,17 @@ class TrainedClassifier:
     platt_b: np.ndarray | None = None
     thresholds: np.ndarray | None = None
     at_least_one: bool = True
+    # A base model's sentence embeddings and their head, blended with the linear scores.
+    embedding: embedding_model.EmbeddingPart | None = None
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw linear scores, documents x labels."""
-        X = self.features.transform(list(texts))
-        return _scores(X, self.weights, self.bias)
+        """Raw linear scores, documents x labels (blended with the embedding head's)."""
+        texts = list(texts)
+        X = self.features.transform(texts)
+        D = _scores(X, self.weights, self.bias)
+        if self.embedding is not None:
+            D = self.embedding.blend(D, texts)
+        return D
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, documents x labels (columns follow self.labels)."""
@@ -1291,6 +1298,225 @@ def _best_c(search: _Search, name: str) -> float:
     return max(tried, key=lambda c: (search.score_of(Candidate(name, "svm", c)), -abs(math.log(c))))
 
 
+class _BaseModelPlan:
+    """The base model's candidate: load its encoder, count the work of embedding every
+    document, then (after the TF-IDF search) fit a head on the fit part's embeddings and
+    blend it with the best TF-IDF model's validation scores."""
+
+    def __init__(self, base_model, texts, data: _Data, *, explicit_budget: bool):
+        self.base_model = base_model
+        self.texts = texts
+        self.data = data
+        self.extra_budget = 0.0
+        self.enc = None
+        self.warning = None
+        self.reason = ""
+        self.figures: dict = {}
+        self.chosen: dict | None = None
+        if base_model is None:
+            return
+        self.name = base_model.name
+        self.enc, self.warning = embedding_model.load(base_model)
+        if self.enc is None:
+            self.reason = (
+                f"Not used: {self.name} could not be loaded, so it was trained without it."
+            )
+            return
+        self.pieces = embedding_model.pieces(self.enc, texts)
+        self.embed_work = embedding_model.embed_work(self.enc, self.pieces)
+        n_labels = len(data.label_names)
+        hidden = self.enc.hidden_size
+        self.head_fit_work = embedding_model.head_work(
+            data.mode, len(data.fit_idx), hidden, n_labels
+        )
+        self.head_refit_work = embedding_model.head_work(data.mode, len(texts), hidden, n_labels)
+        if not explicit_budget:
+            # Embedding every document once, one head fit on the fit part and its refit.
+            need = self.embed_work + self.head_fit_work + self.head_refit_work
+            self.extra_budget = min(embedding_model.MAX_EXTRA_BUDGET, need)
+
+    def _row(self, **fields) -> dict:
+        return {
+            "candidate": fields.pop("candidate"),
+            "features": fields.pop("features", f"{self.name} embeddings"),
+            **fields,
+            "chosen": False,
+        }
+
+    def try_candidate(self, search: _Search, seed: int, forced_share: float | None):
+        """Run the candidate within the search's budget; (blended validation scores, score)
+        when the blend wins (or its share is forced above 0), else None."""
+        if self.enc is None:
+            return None
+        metric = "accuracy" if search.mode == MULTI_CLASS else "micro-F1"
+        score_key = "validation_accuracy" if search.mode == MULTI_CLASS else "validation_micro-F1"
+        head_name = f"{self.name} embeddings + LogisticRegression"
+        without = float(search.best["score"])
+        self.figures = {
+            "max_tokens": embedding_model.MAX_TOKENS,
+            "pieces": self.pieces,
+            "embedding_work": float(f"{self.embed_work:.3g}"),
+            f"validation_{metric}_without": round(without, 5),
+        }
+        need = self.embed_work + self.head_fit_work + self.head_refit_work
+        refused = search.refusal(need)
+        if refused is not None:
+            search.results.append(self._row(candidate=head_name, skipped=refused))
+            left = max(0.0, search.budget - search.spent - search.refit_estimate())
+            if refused == "work budget":
+                self.reason = (
+                    f"Not tried: embedding the documents with {self.name} and fitting its head "
+                    f"needs {need:.0f} units of work and the budget left {left:.0f}."
+                )
+            else:
+                self.reason = f"Not tried: the search reached its {refused}."
+            return None
+        _check_stop(search.should_stop)
+        search.step(search.fraction + 0.02, f"embedding {len(self.texts):,} documents")
+        t0 = time.monotonic()
+        embedding_model.encoder_module.seed_everything(seed)
+        parts = []
+        for start in range(0, len(self.texts), embedding_model.CHUNK_DOCS):
+            _check_stop(search.should_stop)
+            parts.append(
+                embedding_model.embed(self.enc, self.texts[start : start + embedding_model.CHUNK_DOCS])
+            )
+            search.step(
+                search.fraction,
+                f"embedded {min(start + embedding_model.CHUNK_DOCS, len(self.texts)):,} documents",
+            )
+        self.E = np.vstack(parts)
+        embed_seconds = time.monotonic() - t0
+        search.spent += self.embed_work
+        E_fit, E_val = self.E[self.data.fit_idx], self.E[self.data.val_idx]
+        heads = []
+        for i, C in enumerate(embedding_model.HEAD_C):
+            work = self.head_fit_work + search._score_work()
+            if i and not search.affordable(work + self.head_refit_work):
+                search.results.append(
+                    self._row(candidate=f"{head_name}(C={C:g})", skipped="work budget")
+                )
+                continue
+            _check_stop(search.should_stop)
+            t0 = time.monotonic()
+            W, b = embedding_model.fit_head(
+                E_fit,
+                search.y_fit,
+                search.Y_fit,
+                search.n_labels,
+                search.mode,
+                C,
+                lambda: _check_stop(search.should_stop),
+            )
+            D_e = embedding_model.head_scores(E_val, W, b)
+            score = search._score(D_e)
+            search.spent += work
+            row = self._row(
+                candidate=f"{head_name}(C={C:g})",
+                model="LogisticRegression",
+                C=C,
+                **{score_key: round(float(score), 5)},
+                work=float(f"{work + (0 if i else self.embed_work):.3g}"),
+                seconds=round(time.monotonic() - t0 + (0 if i else embed_seconds), 2),
+            )
+            if not i:
+                row["embedding_work"] = self.figures["embedding_work"]
+            search.results.append(row)
+            search.step(
+                search.fraction + 0.03, f"{row['candidate']}: validation {metric} {score:.4f}"
+            )
+            heads.append((score, C, D_e))
+        score_e, C, D_e = max(heads, key=lambda h: h[0])  # ties: the first (smaller) C
+        # The blend: shares tried in order, ties keep the smaller share.
+        t0 = time.monotonic()
+        D_t = search.best_scores
+        scales = (_spread(D_t), _spread(D_e))
+        shares = (forced_share,) if forced_share is not None else embedding_model.SHARES
+        best = None
+        for share in shares:
+            D = embedding_model.blend_scores(D_t, D_e, share, scales)
+            score = search._score(D)
+            if best is None or score > best[0] + 1e-9:
+                best = (score, share, D)
+        score, share, D = best
+        work = len(shares) * search._score_work()
+        search.spent += work
+        tfidf = search.best["candidate"].name
+        blend_row = self._row(
+            candidate=f"{tfidf} + {share:g} x {head_name}(C={C:g})",
+            features=f"{search.best['features']} + {self.name} embeddings",
+            model=f"{MODEL_NAMES[search.best['candidate'].model]} + LogisticRegression",
+            C=C,
+            share=share,
+            **{score_key: round(float(score), 5)},
+            work=float(f"{work:.3g}"),
+            seconds=round(time.monotonic() - t0, 2),
+        )
+        search.results.append(blend_row)
+        self.figures.update(
+            {
+                f"validation_{metric}_embeddings_alone": round(float(score_e), 5),
+                f"validation_{metric}_with": round(float(score), 5),
+                "head_C": C,
+                "share": share,
+            }
+        )
+        forced = forced_share is not None and forced_share > 0
+        if not forced and (share <= 0 or score <= without + 1e-9):
+            self.reason = (
+                f"Not used: on validation the blend with {self.name}'s sentence embeddings "
+                f"scored {metric} {score:.3f}, no better than {without:.3f} without it."
+            )
+            return None
+        self.reason = (
+            f"Used {self.name}: on validation the blend with its sentence embeddings scored "
+            f"{metric} {score:.3f}, without it {without:.3f}."
+        )
+        for row in search.results:
+            row.setdefault("chosen", False)
+        blend_row["chosen"] = True
+        self.chosen = {"C": C, "share": share, "scales": scales}
+        return D, score
+
+    def refit_head(
+        self, data: _Data, mode: str, should_stop
+    ) -> embedding_model.EmbeddingPart | None:
+        """The chosen head refitted on every document's embedding."""
+        if self.chosen is None:
+            return None
+        all_idx = np.arange(len(self.texts))
+        W, b = embedding_model.fit_head(
+            self.E,
+            data.y,
+            data.matrix(all_idx),
+            len(data.label_names),
+            mode,
+            self.chosen["C"],
+            lambda: _check_stop(should_stop),
+        )
+        self.E = None
+        return embedding_model.EmbeddingPart(
+            encoder=self.enc,
+            weights=W,
+            bias=b,
+            share=self.chosen["share"],
+            scales=self.chosen["scales"],
+            max_tokens=embedding_model.MAX_TOKENS,
+            base_model=self.name,
+        )
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "sha256": self.base_model.sha256,
+            "used": self.chosen is not None,
+            "reason": self.reason,
+            "warning": self.warning,
+            **self.figures,
+        }
+
+
+
 def fit(
     texts: Sequence[str],
     labels: Sequence,
@@ -1302,6 +1528,8 @@ def fit(
     safety_min_s: float = SAFETY_MIN_S,
     progress: Callable[[float, str], None] = lambda fraction, step: None,
     should_stop: Callable[[], bool] = lambda: False,
+    base_model=None,
+    embedding_share: float | None = None,
 ) -> TrainedClassifier:
     """Choose features, model and hyperparameters on a validation split; refit on all data.
 
@@ -1309,6 +1537,13 @@ def fit(
     by default it grows with the text): the same data and budget choose the same model on any
     machine. The wall clock stops the search only after `safety_factor` times that many
     seconds (at least `safety_min_s`), and `params["stopped_at_safety_limit"]` then says so.
+
+    `base_model` (a `base_models.BaseModel`) adds a candidate after the TF-IDF search: its
+    sentence embeddings with a logistic regression head, blended with the best TF-IDF model when
+    validation says so (`params["base_model"]` says what was chosen and why). The default budget
+    then grows by the work of embedding the documents. A base model that cannot be loaded gives
+    a warning there, never an error. `embedding_share` fixes the blend's share instead of
+    choosing it on validation (for tests that need the blended path whatever the data).
     """
     if mode not in (MULTI_CLASS, MULTI_LABEL):
         raise ValueError(f"unknown mode {mode!r}")
@@ -1339,19 +1574,28 @@ def fit(
         data.fit_idx = rest[sub]
 
     large = len(texts) > LARGE_DOCS or len(texts) * n_labels > LARGE_WORK
-    safety_s = max(safety_factor * budget, safety_min_s)
+    base = _BaseModelPlan(base_model, texts, data, explicit_budget=bool(time_budget_s))
+    safety_s = max(safety_factor * (budget + base.extra_budget), safety_min_s)
     search = _Search(texts, data, seed, budget, safety_s, progress, should_stop)
     _search(search, large)
 
     best = search.best
     cand: Candidate = best["candidate"]
     D = search.best_scores
+    best_score = best["score"]
+    if base_model is not None:
+        # The TF-IDF search ran within today's budget, so its choice is today's; the embedding
+        # candidate gets what its own work added.
+        search.budget += base.extra_budget
+        blended = base.try_candidate(search, seed, embedding_share)
+        if blended is not None:
+            D, best_score = blended
     _check_stop(should_stop)
     progress(0.76, f"calibrating {cand.name}")
     kwargs: dict = {}
     if mode == MULTI_CLASS:
         kwargs["temperature"] = _fit_temperature(D, search.y_val)
-        validation = {"accuracy": round(float(best["score"]), 5)}
+        validation = {"accuracy": round(float(best_score), 5)}
     else:
         Y_val = search.Y_val
         a, b = _fit_platt(D, Y_val)
@@ -1368,7 +1612,7 @@ def fit(
             at_least_one=at_least_one,
         )
         validation = {
-            "micro_f1_global_cut": round(float(best["score"]), 5),
+            "micro_f1_global_cut": round(float(best_score), 5),
             "micro_f1_tuned": round(float(f1), 5),
         }
     del D, search.best_scores
@@ -1382,6 +1626,7 @@ def fit(
         cand, X_all, data.y, data.matrix(all_idx), n_labels, mode, seed, should_stop, N_JOBS
     )
     del X_all
+    embedding = base.refit_head(data, mode, should_stop) if base_model is not None else None
     params = {
         "features": cand.features,
         "feature_blocks": [blk.spec() for blk in features.blocks],
@@ -1394,7 +1639,7 @@ def fit(
         "search_documents": int(len(data.fit_idx)),
         "candidates": search.results,
         "seed": seed,
-        "work_budget": round(budget, 1),
+        "work_budget": round(search.budget, 1),
         "work_spent": float(f"{search.spent:.3g}"),
         "safety_limit_seconds": round(search.safety_s, 1),
         "stopped_at_safety_limit": search.cut,
@@ -1409,6 +1654,8 @@ def fit(
             for name, t in zip(data.label_names, kwargs["thresholds"], strict=True)
         }
         params["at_least_one"] = bool(kwargs["at_least_one"])
+    if base_model is not None:
+        params["base_model"] = base.summary()
     model = TrainedClassifier(
         labels=data.label_names,
         mode=mode,
@@ -1416,6 +1663,7 @@ def fit(
         features=features,
         weights=W,
         bias=b,
+        embedding=embedding,
         **kwargs,
     )
     progress(1.0, "done")
