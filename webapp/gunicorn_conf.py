@@ -12,4 +12,6 @@ def post_worker_init(worker):
     (models_app.services.serving's warmer): the first call is then as fast as the rest."""
     from models_app.services import serving
 
+    # torch's threads per process: this process's share of the cores (SERVING_TORCH_THREADS).
+    serving.torch_threads_for_web(worker.cfg.workers)
     serving.warmer_start()

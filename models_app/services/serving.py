@@ -11,6 +11,7 @@ in the worker's process, whose cache no web process shares.
 """
 
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from models_app import kinds
+from models_app.ml import encoder
 from models_app.models import Endpoint, EndpointStatus, ModelVersion
 from models_app.services import artifacts
 from webapp.accounts.models import EncryptionKey
@@ -271,6 +273,8 @@ class _Cache:
                 served = self.items.get(key)
             if served is None:
                 served = ServedModel(version, _read(version), version.model.kind)
+                # Loading an encoder sets torch to every core; a web process shares them.
+                _apply_torch_threads()
                 with self.lock:
                     self.loads += 1
                     self.items[key] = served
@@ -296,6 +300,34 @@ class _Cache:
 
 
 _cache = _Cache()
+
+# torch threads of this process when it is a web process (None: not limited, as in workers).
+_torch_threads: int | None = None
+
+
+def torch_threads_for_web(workers: int) -> int:
+    """Limit torch (models with a base model) in a web process to its share of the cores.
+
+    gunicorn runs several processes of several threads; each call runs in one of them, and
+    torch's own threads for every call on top would give far more threads than cores and slow
+    every call. SERVING_TORCH_THREADS sets the number; by default the cores this process may use
+    divided among the `workers` web processes, at least one. Workers (training, analysis jobs)
+    are not limited: they use every core they may. GPUs are used when torch sees one.
+    """
+    global _torch_threads
+    _torch_threads = settings.SERVING_TORCH_THREADS or max(1, encoder.threads() // max(1, workers))
+    _apply_torch_threads()
+    return _torch_threads
+
+
+def _apply_torch_threads() -> None:
+    # Only once torch is in use: a web process serving no such model never imports it.
+    torch = sys.modules.get("torch")
+    if _torch_threads is not None and torch is not None:
+        if torch.get_num_threads() != _torch_threads:
+            torch.set_num_threads(_torch_threads)
+
+
 _prefetching: set = set()
 _prefetch_lock = threading.Lock()
 

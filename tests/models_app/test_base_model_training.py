@@ -244,3 +244,35 @@ def test_a_version_trained_with_a_base_model_records_and_says_it(base_models, ow
         assert version.status == ModelStatus.TRAINED
         assert entry["reason"] in version.message and "tiny-bert" in version.message
     assert str(base_models) not in version.message
+
+
+def test_a_web_process_keeps_torch_to_its_share_of_the_cores(
+    base_models, owner, store, settings, monkeypatch
+):
+    import functools
+
+    import torch
+
+    from models_app.ml import classifier, encoder
+    from models_app.services import serving
+
+    # The tiny BERT helps no real data: the blend with its embeddings is forced, so the served
+    # model loads an encoder (which sets torch to every core).
+    monkeypatch.setattr(classifier, "fit", functools.partial(classifier.fit, embedding_share=0.5))
+    version = _trained(_classifier(owner, store, tags=tag("tiny-bert")))
+    assert version.training_parameters["base_model"]["used"] is True
+    before = torch.get_num_threads()
+    try:
+        settings.SERVING_TORCH_THREADS = 0  # the default: the cores shared among the processes
+        assert serving.torch_threads_for_web(workers=encoder.threads() * 2) == 1
+        serving.clear()
+        served = serving.get(version)
+        assert torch.get_num_threads() == 1
+        assert served.classify(["set an alarm for seven"])[0]
+        settings.SERVING_TORCH_THREADS = 3
+        assert serving.torch_threads_for_web(workers=1) == 3
+        assert torch.get_num_threads() == 3
+    finally:
+        monkeypatch.setattr(serving, "_torch_threads", None)
+        torch.set_num_threads(before)
+        serving.clear()
