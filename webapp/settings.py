@@ -254,9 +254,10 @@ BASE_MODELS_ENABLED = env.bool("BASE_MODELS_ENABLED", default=True)
 # The base model training uses when the create call's tag textwheel:base-model names none;
 # empty: the first usable installed one, by name.
 BASE_MODEL = env.str("BASE_MODEL", default="")
-# torch threads per web process for models with a base model (0: the cores this process may use,
-# divided among the web processes WEB_WORKERS says there are, at least one). A call runs in one
-# of a process's threads; more torch threads than cores across processes only slows every call.
+# torch threads per web process for models with a base model (0: the cores this process may use
+# divided among gunicorn's worker processes, at least one). A call runs in one of a process's
+# threads; more torch threads than cores across the processes only slows every call. Workers
+# (training, analysis jobs) use every core they may; a GPU is used when torch sees one.
 SERVING_TORCH_THREADS = env.int("SERVING_TORCH_THREADS", default=0)
 
 # Inference. Comprehend sells throughput as inference units (1 unit = 100 characters/s); on one's
