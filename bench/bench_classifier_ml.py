@@ -6,6 +6,7 @@ predict the test set, compute Comprehend's metrics.
 
     python bench/bench_classifier_ml.py                 # every data set
     python bench/bench_classifier_ml.py --only clinc150 # one data set
+    python bench/bench_classifier_ml.py --only clinc150 --base-model all-MiniLM-L6-v2
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from models_app.ml import classifier, formats, metrics  # noqa: E402
+from models_app.ml import base_models, classifier, formats, metrics  # noqa: E402
 
 # The full public sets (Comprehend's formats, docs/benchmarks.md says whence); --data names another.
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -191,9 +192,13 @@ def build_scale_set(directory: Path, seed: int = 0) -> tuple[Path, Path]:
     return train_path, test_path
 
 
-def run_one(name: str, seed: int, budget: float | None) -> dict:
+def run_one(name: str, seed: int, budget: float | None, base_model_name: str = "") -> dict:
     """Run one data set end to end in this process and return its row."""
     mode, train_file, test_file, metric, target = DATASETS[name]
+    base_model = None
+    if base_model_name:
+        # Installed base models only: a folder under BASE_MODELS_DIR or a package.
+        base_model = base_models.find_base_model(base_model_name, os.environ.get("BASE_MODELS_DIR"))
     with PeakMemory() as mem, tempfile.TemporaryDirectory() as tmp:
         t_build = 0.0
         if name == "scale-1m":
@@ -220,11 +225,18 @@ def run_one(name: str, seed: int, budget: float | None) -> dict:
 
         t0 = time.monotonic()
         model = classifier.fit(
-            train.texts, train.labels, mode=mode, seed=seed, time_budget_s=budget, progress=progress
+            train.texts,
+            train.labels,
+            mode=mode,
+            seed=seed,
+            time_budget_s=budget,
+            progress=progress,
+            base_model=base_model,
         )
         t_fit = time.monotonic() - t0
         t0 = time.monotonic()
         proba = model.predict_proba(test.texts)
+        t_predict = time.monotonic() - t0
         predicted = model.predict_from_proba(proba)
         scores = metrics.classification_metrics(
             test.labels, predicted, mode=mode, labels=model.labels
@@ -245,6 +257,9 @@ def run_one(name: str, seed: int, budget: float | None) -> dict:
         "total s": round(total, 1),
         "read s": round(t_read, 1),
         "eval s": round(t_eval, 1),
+        "predict docs/s": round(len(test.texts) / max(t_predict, 1e-9)),
+        "work budget": model.params["work_budget"],
+        "work spent": model.params["work_spent"],
         "build s": round(t_build, 1),
         "peak RSS GiB": round(mem.peak / 2**30, 2),
         "model": f"{model.params['features']} + {model.params['model']}"
@@ -257,6 +272,7 @@ def run_one(name: str, seed: int, budget: float | None) -> dict:
             if k != "per_label"
         },
         "candidates": model.params["candidates"],
+        **({"base_model": model.params["base_model"]} if base_model else {}),
     }
 
 
@@ -303,17 +319,24 @@ def main() -> None:
         default=DEFAULT_DATA,
         help="folder of the public data sets (default: ../shared/data beside the repository)",
     )
+    parser.add_argument(
+        "--base-model",
+        default="",
+        help="an installed base model's name (e.g. all-MiniLM-L6-v2) that model selection may "
+        "use (default: none, as without one installed)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     global SHARED
     SHARED = args.data
     if args.child:
-        print(json.dumps(run_one(args.child, args.seed, args.budget or None)))
+        print(json.dumps(run_one(args.child, args.seed, args.budget or None, args.base_model)))
         return
     rows = []
     for name in args.only or list(DATASETS):
         cmd = [sys.executable, __file__, "--child", name, "--seed", str(args.seed)]
         cmd += ["--budget", str(args.budget), "--data", str(args.data)]
+        cmd += ["--base-model", args.base_model]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         if proc.returncode:
             rows.append({"data set": name, "value": f"FAILED (exit {proc.returncode})"})

@@ -1,0 +1,235 @@
+"""The classifier with a base model: sentence embeddings as one more candidate, blended with the
+TF-IDF model when validation (or a fixed share) says so; artifacts that keep the encoder.
+Everything runs on the tiny encoder the suite builds itself."""
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models_app.ml import artifacts, base_models
+from models_app.ml import formats as F
+from models_app.ml.classifier import fit, without_timings
+from tests.base_model_factory import build_base_model
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+REPO = Path(__file__).resolve().parents[2]
+MC, ML = "MULTI_CLASS", "MULTI_LABEL"
+
+
+def read(path: Path, mode=MC) -> F.ClassifierData:
+    with open(path, "rb") as fh:
+        return F.read_classifier_csv(fh, mode=mode, source_name=path.name)
+
+
+def inspect(folder: Path, name: str = "tiny-bert") -> base_models.BaseModel:
+    return base_models.inspect_base_model(folder, name=name, source="folder")
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory):
+    return inspect(build_base_model(tmp_path_factory.mktemp("base") / "tiny-bert"))
+
+
+@pytest.fixture(scope="module")
+def intents():
+    """Eight CLINC150 intents, 25 training utterances each."""
+    train = read(DATA / "clinc150" / "train.csv")
+    chosen = sorted(set(train.labels))[:8]
+    seen: dict = defaultdict(int)
+    texts, labels = [], []
+    for text, label in zip(train.texts, train.labels, strict=True):
+        if label in chosen and seen[label] < 25:
+            seen[label] += 1
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def emotions():
+    train = read(DATA / "goemotions" / "train.csv", ML)
+    return train.texts[:300], train.labels[:300]
+
+
+@pytest.fixture(scope="module")
+def blended(intents, base_model):
+    texts, labels = intents
+    return fit(texts, labels, mode=MC, seed=0, base_model=base_model, embedding_share=0.5)
+
+
+def test_it_records_the_base_model_and_its_candidates(intents, base_model):
+    texts, labels = intents
+    model = fit(texts, labels, mode=MC, seed=0, base_model=base_model)
+    info = model.params["base_model"]
+    assert info["name"] == "tiny-bert"
+    assert info["sha256"] == base_model.sha256
+    assert info["warning"] is None
+    assert isinstance(info["used"], bool)
+    assert info["used"] == (model.embedding is not None)
+    # One sentence with the validation figures with and without the embeddings.
+    without = info["validation_accuracy_without"]
+    assert f"{without:.3f}" in info["reason"]
+    assert f"{info['validation_accuracy_with']:.3f}" in info["reason"]
+    assert info["reason"].startswith("Used tiny-bert" if info["used"] else "Not used")
+    rows = [r for r in model.params["candidates"] if "tiny-bert embeddings" in r["features"]]
+    heads = [r for r in rows if r.get("model") == "LogisticRegression"]
+    assert [r["C"] for r in heads] == [10.0, 100.0]
+    assert all(0 <= r["validation_accuracy"] <= 1 and r["work"] > 0 for r in heads)
+    assert heads[0]["embedding_work"] > 0
+    blend = rows[-1]
+    assert blend["features"].endswith("+ tiny-bert embeddings")
+    assert blend["validation_accuracy"] == info["validation_accuracy_with"]
+    assert blend["chosen"] == info["used"]
+    # The blend's validation score is at least the TF-IDF model's own (share 0 would be that).
+    tfidf = [r for r in model.params["candidates"] if "validation_accuracy" in r and r not in rows]
+    assert without == max(r["validation_accuracy"] for r in tfidf)
+    if not info["used"]:
+        assert model.params["validation"]["accuracy"] == without
+
+
+def test_a_fixed_share_blends_and_the_model_predicts_with_both(blended, intents):
+    texts, labels = intents
+    info = blended.params["base_model"]
+    assert info["used"] is True and info["share"] == 0.5
+    assert blended.embedding is not None and blended.embedding.share == 0.5
+    assert blended.params["validation"]["accuracy"] == info["validation_accuracy_with"]
+    assert sum(1 for r in blended.params["candidates"] if r.get("chosen")) == 1
+    P = blended.predict_proba(texts)
+    assert P.shape == (len(texts), 8)
+    assert np.allclose(P.sum(axis=1), 1, atol=1e-4)
+    # The embedding half changes the scores: without it, they are the TF-IDF model's alone.
+    part, blended.embedding = blended.embedding, None
+    try:
+        plain = blended.decision_function(texts[:20])
+    finally:
+        blended.embedding = part
+    assert not np.allclose(plain, blended.decision_function(texts[:20]))
+    right = np.mean([p == g for p, g in zip(blended.predict(texts), labels, strict=True)])
+    assert right > 0.9  # on its own training documents
+
+
+def test_a_blended_model_round_trips_through_its_folder_and_memory(tmp_path, blended, intents):
+    texts, _ = intents
+    digest = artifacts.save_classifier(blended, tmp_path / "m")
+    names = {p.name for p in (tmp_path / "m").iterdir()}
+    assert {"encoder.config.json", "encoder.tokenizer.json", "encoder.safetensors"} <= names
+    assert {"embedding_weights.npy", "embedding_bias.npy"} <= names
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert "encoder.safetensors" in meta["files"]  # checksummed like the arrays
+    spec = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert spec["embedding"]["share"] == 0.5
+    expected = blended.predict_proba(texts)
+    from_folder = artifacts.load_classifier(tmp_path / "m", sha256=digest)
+    files = artifacts.ModelFiles({n: (tmp_path / "m" / n).read_bytes() for n in names})
+    from_memory = artifacts.load_classifier(files, sha256=digest)
+    assert np.array_equal(from_folder.predict_proba(texts), expected)
+    assert np.array_equal(from_memory.predict_proba(texts), expected)
+    # One encoder per process for the same files, however many models embed with it.
+    assert from_folder.embedding.encoder is from_memory.embedding.encoder
+    assert from_folder.params["base_model"]["used"] is True
+    # A changed encoder file is caught by the checksum.
+    weights = tmp_path / "m" / "encoder.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    with pytest.raises(artifacts.ArtifactError):
+        artifacts.load_classifier(tmp_path / "m")
+
+
+def test_the_same_seed_gives_the_same_artifact_bytes(tmp_path, emotions, base_model):
+    # Multi-label: its SVMs train in worker processes. (Multi-class LinearSVCs that train side by
+    # side in threads share liblinear's random generator, so their last bits can differ.)
+    texts, labels = emotions
+    a, b = (
+        fit(
+            texts,
+            labels,
+            mode=ML,
+            seed=0,
+            time_budget_s=30,
+            base_model=base_model,
+            embedding_share=0.3,
+        )
+        for _ in range(2)
+    )
+    assert a.embedding is not None
+    assert artifacts.save_classifier(a, tmp_path / "a") == artifacts.save_classifier(
+        b, tmp_path / "b"
+    )
+    for name in ("encoder.safetensors", "embedding_weights.npy", "metadata.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_multi_label_blends_with_calibrated_thresholds(tmp_path, emotions, base_model):
+    texts, labels = emotions
+    model = fit(
+        texts, labels, mode=ML, seed=0, time_budget_s=30, base_model=base_model, embedding_share=0.3
+    )
+    info = model.params["base_model"]
+    assert info["used"] is True and "validation_micro-F1_with" in info
+    assert model.params["validation"]["micro_f1_global_cut"] == info["validation_micro-F1_with"]
+    assert model.platt_a.shape == (len(model.labels),)
+    predicted = model.predict(texts[:50])
+    assert all(len(row) >= 1 for row in predicted)  # at least one label, or the tuned cut
+    digest = artifacts.save_classifier(model, tmp_path / "ml")
+    loaded = artifacts.load_classifier(tmp_path / "ml", sha256=digest)
+    assert np.array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    assert loaded.predict(texts[:50]) == predicted
+
+
+def test_multi_label_chooses_on_validation(emotions, base_model):
+    texts, labels = emotions
+    model = fit(texts, labels, mode=ML, seed=0, time_budget_s=30, base_model=base_model)
+    info = model.params["base_model"]
+    assert info["used"] == (model.embedding is not None)
+    better = info["validation_micro-F1_with"] > info["validation_micro-F1_without"]
+    assert info["used"] == better
+    if not better:
+        assert "no better than" in info["reason"]
+    assert any(r.get("features") == "tiny-bert embeddings" for r in model.params["candidates"])
+
+
+def test_a_broken_base_model_trains_without_it_and_warns(tmp_path, intents):
+    texts, labels = intents
+    folder = build_base_model(tmp_path / "cut")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    plain = fit(texts, labels, mode=MC, seed=0)
+    # Found broken (half-copied), and broken after it was found as whole.
+    found_broken = inspect(folder, "cut")
+    assert found_broken.problem
+    broken_later = base_models.BaseModel(name="cut", source="folder", path=folder)
+    for broken in (found_broken, broken_later):
+        model = fit(texts, labels, mode=MC, seed=0, base_model=broken)
+        info = model.params["base_model"]
+        assert info["used"] is False and model.embedding is None
+        assert "model.safetensors" in info["warning"] and "'cut'" in info["warning"]
+        assert str(tmp_path) not in info["warning"]
+        assert info["reason"].startswith("Not used")
+        same = without_timings(model.params)["candidates"]
+        assert same == without_timings(plain.params)["candidates"]
+        assert model.params["validation"] == plain.params["validation"]
+
+
+def test_without_a_base_model_nothing_changes(tmp_path, intents):
+    texts, labels = intents
+    model = fit(texts, labels, mode=MC, seed=0)
+    assert "base_model" not in model.params and model.embedding is None
+    artifacts.save_classifier(model, tmp_path / "plain")
+    assert not any(
+        p.name.startswith(("encoder", "embedding")) for p in (tmp_path / "plain").iterdir()
+    )
+    assert "embedding" not in json.loads((tmp_path / "plain" / "model.json").read_text())
+    # Loading and predicting with such a model never imports torch.
+    code = (
+        "import sys; from models_app.ml import artifacts; "
+        f"m = artifacts.load_classifier({str(tmp_path / 'plain')!r}); m.predict(['hello']); "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
