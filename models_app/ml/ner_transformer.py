@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -106,15 +107,18 @@ class Tagger:
         self.tags = tag_names(self.entity_types)
         self.settings = dict(settings or {})
         self._runner = None  # the (possibly quantized) encoder used for prediction
+        self._runner_lock = threading.Lock()
 
     # -- prediction ----------------------------------------------------------------------------
 
     def _model_for_inference(self):
-        if self._runner is None:
-            self._runner = self.enc.model
-            if self.settings.get("quantized"):
-                self._runner = quantized(self.enc.model)
-        return self._runner
+        with self._runner_lock:
+            if self._runner is None:
+                runner = self.enc.model
+                if self.settings.get("quantized"):
+                    runner = quantized(self.enc.model)
+                self._runner = runner
+            return self._runner
 
     def word_probabilities(self, docs_words: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Per document a (words x tags) float32 array; words without pieces get NaN rows."""
