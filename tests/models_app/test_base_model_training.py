@@ -276,3 +276,38 @@ def test_a_web_process_keeps_torch_to_its_share_of_the_cores(
         monkeypatch.setattr(serving, "_torch_threads", None)
         torch.set_num_threads(before)
         serving.clear()
+
+
+def test_a_flywheel_iteration_trains_with_its_flywheels_base_model_tag(base_models, owner):
+    from flywheel_app.models import FlywheelIteration
+    from flywheel_app.services import flywheels, iterations
+    from tests.flywheel_app.test_iterations import LABELS, LAKE, add_dataset, csv_rows
+
+    account = owner.membership.account
+    create = dict(
+        account=account,
+        name="wheel",
+        data_access_role_arn=role(owner),
+        data_lake_s3_uri=LAKE,
+        model_type="DOCUMENT_CLASSIFIER",
+        task_config={
+            "LanguageCode": "en",
+            "DocumentClassificationConfig": {"Mode": "MULTI_CLASS"},
+        },
+    )
+    with pytest.raises(ServiceError) as excinfo:
+        flywheels.flywheel_create(**create, tags=tag("bert-large"))
+    assert excinfo.value.code == "ValidationException" and "bert-large" in excinfo.value.message
+
+    flywheel = flywheels.flywheel_create(**create, tags=tag("none"))
+    run_queued_jobs()
+    add_dataset(owner, flywheel, "first", csv_rows(LABELS, "three-intents.csv"))
+    run_queued_jobs()
+    iteration = iterations.flywheel_iteration_start(account=account, flywheel_arn=flywheel.arn)
+    run_queued_jobs()
+    version = FlywheelIteration.objects.get(pk=iteration.pk).trained_version
+    assert version is not None and version.status in ModelStatus.USABLE, version.message
+    assert base_model_choice.tags_of(account, version.arn) == [(TAG, "none")]
+    assert version.training_parameters["base_model"]["reason"] == (
+        f"No base model: the tag {TAG} asks for none."
+    )
