@@ -264,6 +264,11 @@ def run_one(name: str, seed: int, budget: float | None, base_model_name: str = "
         "peak RSS GiB": round(mem.peak / 2**30, 2),
         "model": f"{model.params['features']} + {model.params['model']}"
         f"({json.dumps(model.params['hyperparameters'])[1:-1]})",
+        "base model": (
+            f"{info['share']:g} x {info['name']} embeddings + LogisticRegression(C={info['head_C']:g})"
+            if (info := model.params.get("base_model", {})).get("used")
+            else ""
+        ),
         "validation": model.params["validation"],
         "warnings": len(warnings),
         "all metrics": {
@@ -288,6 +293,7 @@ def print_table(rows: list[dict]) -> None:
         "total s",
         "peak RSS GiB",
         "model",
+        "base model",
     ]
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
     print(" | ".join(c.ljust(widths[c]) for c in cols))

@@ -5,6 +5,11 @@ one ``model.json``, so loading never runs code from the artifact. Files are writ
 a temporary directory and renamed into place, so a crash never leaves half a model,
 and ``metadata.json`` (written last) records the SHA-256 of the model files.
 
+A classifier blended with a base model's sentence embeddings also stores the frozen encoder's
+files (``encoder.config.json``, ``encoder.tokenizer.json``, ``encoder.safetensors``: JSON and
+safetensors, no code) and its head as ``.npy`` arrays; loading it needs torch, which other
+models never import.
+
 A model loads from its folder or from its files already in memory (``ModelFiles``: an
 encrypted model is decrypted straight into one, so its plain files never touch a disk and
 are not read back). Arrays loaded from memory are views of those bytes, read-only.

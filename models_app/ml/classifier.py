@@ -4,7 +4,9 @@ Candidates are linear models over TF-IDF features (word n-grams with a document-
 block, character n-grams, and their union; hashed word n-grams for very large sets).
 Every choice is made on a stratified validation split carved from the training data,
 then the winner is refitted on all of it. A trained model is only numpy arrays plus
-JSON-safe values, so it can be stored without pickle.
+JSON-safe values, so it can be stored without pickle. With an installed base model, its
+sentence embeddings are one more candidate, blended with the best TF-IDF model when validation
+says so (`embedding_model`).
 """
 
 from __future__ import annotations
@@ -1379,7 +1381,9 @@ class _BaseModelPlan:
         for start in range(0, len(self.texts), embedding_model.CHUNK_DOCS):
             _check_stop(search.should_stop)
             parts.append(
-                embedding_model.embed(self.enc, self.texts[start : start + embedding_model.CHUNK_DOCS])
+                embedding_model.embed(
+                    self.enc, self.texts[start : start + embedding_model.CHUNK_DOCS]
+                )
             )
             search.step(
                 search.fraction,
@@ -1514,7 +1518,6 @@ class _BaseModelPlan:
             "warning": self.warning,
             **self.figures,
         }
-
 
 
 def fit(
