@@ -22,6 +22,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -46,16 +47,30 @@ def available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("torch", "tokenizers"))
 
 
+_thread_limit: int | None = None  # set in web processes, which share their cores
+
+
+def limit_threads(limit: int | None) -> None:
+    """Use `limit` torch threads in this process from now on (None: every core it may use)."""
+    global _thread_limit
+    _thread_limit = max(1, int(limit)) if limit else None
+    torch = sys.modules.get("torch")  # a process that never used torch need not import it
+    if torch is not None and torch.get_num_threads() != threads():
+        torch.set_num_threads(threads())
+
+
 def threads() -> int:
-    """Cores this process may use (its CPU affinity), at least one."""
+    """Threads torch uses here: the process's limit when it has one, else the cores it may use
+    (its CPU affinity), at least one."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    return _thread_limit or cores
 
 
 def device():
-    """CUDA when torch sees a GPU, else the CPU (using every allowed core)."""
+    """CUDA when torch sees a GPU, else the CPU (using `threads()` threads)."""
     import torch
 
     if torch.cuda.is_available():

@@ -11,7 +11,6 @@ in the worker's process, whose cache no web process shares.
 """
 
 import logging
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -273,8 +272,6 @@ class _Cache:
                 served = self.items.get(key)
             if served is None:
                 served = ServedModel(version, _read(version), version.model.kind)
-                # Loading an encoder sets torch to every core; a web process shares them.
-                _apply_torch_threads()
                 with self.lock:
                     self.loads += 1
                     self.items[key] = served
@@ -301,9 +298,6 @@ class _Cache:
 
 _cache = _Cache()
 
-# torch threads of this process when it is a web process (None: not limited, as in workers).
-_torch_threads: int | None = None
-
 
 def torch_threads_for_web(workers: int) -> int:
     """Limit torch (models with a base model) in a web process to its share of the cores.
@@ -314,18 +308,10 @@ def torch_threads_for_web(workers: int) -> int:
     divided among the `workers` web processes, at least one. Workers (training, analysis jobs)
     are not limited: they use every core they may. GPUs are used when torch sees one.
     """
-    global _torch_threads
-    _torch_threads = settings.SERVING_TORCH_THREADS or max(1, encoder.threads() // max(1, workers))
-    _apply_torch_threads()
-    return _torch_threads
-
-
-def _apply_torch_threads() -> None:
-    # Only once torch is in use: a web process serving no such model never imports it.
-    torch = sys.modules.get("torch")
-    if _torch_threads is not None and torch is not None:
-        if torch.get_num_threads() != _torch_threads:
-            torch.set_num_threads(_torch_threads)
+    encoder.limit_threads(None)
+    share = max(1, encoder.threads() // max(1, workers))
+    encoder.limit_threads(settings.SERVING_TORCH_THREADS or share)
+    return encoder.threads()
 
 
 _prefetching: set = set()

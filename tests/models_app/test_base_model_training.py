@@ -273,7 +273,7 @@ def test_a_web_process_keeps_torch_to_its_share_of_the_cores(
         assert serving.torch_threads_for_web(workers=1) == 3
         assert torch.get_num_threads() == 3
     finally:
-        monkeypatch.setattr(serving, "_torch_threads", None)
+        encoder.limit_threads(None)
         torch.set_num_threads(before)
         serving.clear()
 
