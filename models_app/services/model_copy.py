@@ -167,6 +167,8 @@ def _create_copy(
                         k: v for k, v in (source.evaluation or {}).items() if k != "test_documents"
                     }
                     or None,
+                    # Which base model the model holds, and why: what it is, not its data.
+                    training_parameters=_base_model_record(source),
                     number_of_labels=source.number_of_labels,
                     number_of_trained_documents=source.number_of_trained_documents,
                     number_of_test_documents=source.number_of_test_documents,
@@ -186,6 +188,11 @@ def _create_copy(
             "default", "models_app.jobs.version_import_job", version.pk, job_id=job_id
         )
     return version
+
+
+def _base_model_record(source: ModelVersion) -> dict | None:
+    record = (source.training_parameters or {}).get("base_model")
+    return {"base_model": record} if record else None
 
 
 def _fail(version_id: int, message: str) -> None:

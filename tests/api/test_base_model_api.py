@@ -171,6 +171,9 @@ def test_a_classifier_trained_with_a_base_model_copies_and_answers_the_same(
     share(a, source, account_id(outsider))
     copy = import_and_copy(b, source)
     assert describe(b, copy)["Status"] == "TRAINED", describe(b, copy).get("Message")
+    # The copy's page says which base model it holds, and why, as the source's does.
+    copied = ModelVersion.objects.get(source_version=version)
+    assert copied.training_parameters == {"base_model": version.training_parameters["base_model"]}
 
     a_ep, b_ep = endpoint(a, source, "a-intents"), endpoint(b, copy, "b-intents")
     texts = utterances(40)
