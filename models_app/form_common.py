@@ -164,7 +164,13 @@ def store_upload(account_id: str, upload) -> str:
 
 def error_field(form, exc: ServiceError) -> str | None:
     """The form field holding the request member a service error names (the form's
-    `API_FIELDS`), or None for an error about the request as a whole."""
+    `API_FIELDS`), or None for an error about the request as a whole. An error about one tag
+    (its message names the tag as key=value) goes to that tag's value."""
+    if exc.field == "Tags" and getattr(form, "tag_count", 0):
+        for i in range(form.tag_count):
+            key = (form.data.get(f"tag_key_{i}") or "").strip()
+            if key and f"{key}=" in exc.message:
+                return f"tag_value_{i}"
     return form.API_FIELDS.get(exc.field) if exc.field else None
 
 

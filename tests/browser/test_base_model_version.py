@@ -41,7 +41,10 @@ def test_a_version_trained_with_a_base_model_says_so_on_its_page(
     page.get_by_role("button", name="Create classifier").click()
 
     # Refused on the form, in words, naming the tag and what is installed.
-    refusal = page.get_by_text(re.compile(r"The tag textwheel:base-model=bert-large"))
+    # At the tag's value, where it is put right.
+    refusal = page.locator(".tags-table .field.has-error").get_by_text(
+        re.compile(r"The tag textwheel:base-model=bert-large")
+    )
     expect(refusal).to_contain_text("Installed base models: tiny-bert")
     expect(page.locator("body")).not_to_contain_text(str(folder))
 
