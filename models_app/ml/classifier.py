@@ -17,7 +17,6 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,6 +38,9 @@ MULTI_CLASS = "MULTI_CLASS"
 MULTI_LABEL = "MULTI_LABEL"
 
 N_JOBS = 2
+# Fits that run side by side do so in worker processes, never threads: liblinear draws its random
+# numbers from one generator per process, so two fits in one process at once would interleave
+# their draws and their weights would depend on thread timing.
 # Model selection plans in units of work: deterministic functions of the data's size (characters,
 # stored feature values, labels, documents), never measured seconds, so the same data and settings
 # choose the same model on any machine however busy it is. One unit is about one second of this
@@ -391,38 +393,42 @@ def _quiet_svm(C: float, seed: int) -> LinearSVC:
     return LinearSVC(C=C, random_state=seed, max_iter=2000)
 
 
-def _fit_svm_mc(X, y: np.ndarray, n_labels: int, C: float, seed: int, threads: int = 1):
-    """Multi-class one-vs-rest LinearSVC, its labels split over threads.
+def _fit_svm_mc(X, y: np.ndarray, n_labels: int, C: float, seed: int, workers: int = 1):
+    """Multi-class one-vs-rest LinearSVC, its labels split over worker processes.
 
-    Each thread trains the labels of its group against an "other" label standing for the
-    rest: a label's one-vs-rest problem is the same either way, and liblinear releases the
-    GIL, so the groups train side by side at the cost of one extra binary fit each.
+    Each worker trains the labels of its group against an "other" label standing for the
+    rest: a label's one-vs-rest problem is the same either way, so the groups train side by
+    side at the cost of one extra binary fit each, each with liblinear's generator to itself.
     """
     classes = np.unique(y)
-    groups = [g for g in np.array_split(classes, threads) if len(g)] if len(classes) > 3 else []
+    groups = [g for g in np.array_split(classes, workers) if len(g)] if len(classes) > 3 else []
     if len(groups) < 2:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model = _quiet_svm(C, seed).fit(X, y)
         return _dense_ovr(model.coef_, model.intercept_, model.classes_, n_labels, X.shape[1])
     X = sp.csr_matrix(X, dtype=np.float64)  # liblinear's type, converted once for all groups
-
-    def fit_group(group: np.ndarray):
-        target = np.where(np.isin(y, group), y, -1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return _quiet_svm(C, seed).fit(X, target)
-
     W = np.zeros((n_labels, X.shape[1]), dtype=np.float32)
     b = np.full(n_labels, -10.0, dtype=np.float32)
-    with ThreadPoolExecutor(len(groups)) as pool:
-        for model in pool.map(fit_group, groups):
-            Wg, bg = _dense_ovr(
-                model.coef_, model.intercept_, model.classes_ + 1, n_labels + 1, X.shape[1]
-            )
-            own = model.classes_[model.classes_ >= 0]
-            W[own], b[own] = Wg[own + 1], bg[own + 1]
+    jobs = (delayed(_svm_group)(X, y, group, C, seed) for group in groups)
+    for own, w, bias in Parallel(n_jobs=len(groups))(jobs):
+        W[own], b[own] = w, bias
     return W, b
+
+
+def _svm_group(X, y: np.ndarray, group: np.ndarray, C: float, seed: int):
+    """One label group's LinearSVC against "other" (-1), in a worker process: the group's
+    labels and their weights."""
+    target = np.where(np.isin(y, group), y, -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = _quiet_svm(C, seed).fit(X, target)
+    if len(model.classes_) == 2:  # [-1, k]: the one row is k's
+        own, coef, intercept = model.classes_[1:], model.coef_[:1], model.intercept_[:1]
+    else:
+        keep = model.classes_ >= 0
+        own, coef, intercept = model.classes_[keep], model.coef_[keep], model.intercept_[keep]
+    return own, coef.astype(np.float32), intercept.astype(np.float32)
 
 
 def _dense_ovr(coef, intercept, classes, n_labels: int, n_features: int):
@@ -614,10 +620,10 @@ class Candidate:
 
 
 def _fit_candidate(
-    cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int, should_stop, threads: int = 1
+    cand: Candidate, X, y, Y, n_labels: int, mode: str, seed: int, should_stop, workers: int = 1
 ):
     if cand.blend:
-        W, b = _fit_svm_mc(X, y, n_labels, cand.value, seed, threads)
+        W, b = _fit_svm_mc(X, y, n_labels, cand.value, seed, workers)
         Wn, bn = _fit_nb(cand.nb, X, Y, cand.alpha)
         return _blend_weights(W, b, Wn, bn, cand.share, cand.scales)
     if cand.model in NB:
@@ -625,8 +631,19 @@ def _fit_candidate(
     if cand.model == "sgd":
         return _fit_sgd(X, y, n_labels, cand.value, seed, epochs=SGD_EPOCHS)
     if mode == MULTI_CLASS:
-        return _fit_svm_mc(X, y, n_labels, cand.value, seed, threads)
+        return _fit_svm_mc(X, y, n_labels, cand.value, seed, workers)
     return _fit_svm_ml(X, Y, cand.value, seed, should_stop)
+
+
+def _never_stop() -> bool:
+    return False
+
+
+def _fit_and_score(cand: Candidate, X_fit, y, Y, X_val, n_labels: int, mode: str, seed: int):
+    """One candidate of a pooled pair, in a worker process: its validation scores and seconds."""
+    t0 = time.monotonic()
+    W, b = _fit_candidate(cand, X_fit, y, Y, n_labels, mode, seed, _never_stop)
+    return _scores(X_val, W, b), time.monotonic() - t0
 
 
 # ---------------------------------------------------------------------------
@@ -962,11 +979,11 @@ class _Search:
         """Wall seconds since the search began (only ever compared with the safety limit)."""
         return time.monotonic() - self.start
 
-    def _speedup(self, cand: Candidate, threads: int) -> float:
-        """How much faster a fit runs on threads (multi-class SVMs split their labels)."""
-        if threads <= 1 or self.mode != MULTI_CLASS or not cand.model.startswith("svm"):
+    def _speedup(self, cand: Candidate, workers: int) -> float:
+        """How much faster a fit runs on worker processes (multi-class SVMs split their labels)."""
+        if workers <= 1 or self.mode != MULTI_CLASS or not cand.model.startswith("svm"):
             return 1.0
-        return threads / 1.1
+        return workers / 1.1
 
     def refit_estimate(self) -> float:
         if not self.best:
@@ -1012,17 +1029,17 @@ class _Search:
         nnz = self.nnz.get(features, 0)
         return NB_WORK_PER_NNZ * nnz + NB_WORK_PER_WEIGHT * weights + self._score_work()
 
-    def fit_work(self, cand: Candidate, threads: int = 1) -> float:
+    def fit_work(self, cand: Candidate, workers: int = 1) -> float:
         """Estimated work of fitting a candidate on the fit part and scoring it."""
         if cand.model == "sgd":
             return SGD_WORK_PER_DOC_LABEL * SGD_EPOCHS * self.n_fit * self.n_labels
         if cand.model in NB:
             return self.nb_work(cand.features)
         # Multi-label SVMs train their labels in N_JOBS worker processes.
-        workers = 1 if self.mode == MULTI_CLASS else N_JOBS
+        label_workers = 1 if self.mode == MULTI_CLASS else N_JOBS
         rate = SVM_WORK_PER_NNZ_LABEL[self.mode]
-        svm = rate * self.nnz.get(cand.features, 0) * self.n_labels / workers
-        work = svm * cand.cost / self._speedup(cand, threads) + self._score_work()
+        svm = rate * self.nnz.get(cand.features, 0) * self.n_labels / label_workers
+        work = svm * cand.cost / self._speedup(cand, workers) + self._score_work()
         if cand.blend:
             work += self.nb_work(cand.features)
         return work
@@ -1103,12 +1120,12 @@ class _Search:
         return features, X
 
     def run(self, X_fit, X_val, candidates: list[Candidate], parallel: bool = False) -> None:
-        """Evaluate a round of candidates (two at a time in threads when parallel)."""
+        """Evaluate a round of candidates (two at a time in worker processes when parallel)."""
         todo = []
-        threads = 1 if parallel and len(candidates) > 1 else N_JOBS
+        workers = 1 if parallel and len(candidates) > 1 else N_JOBS
         for cand in candidates:
             _check_stop(self.should_stop)
-            refused = self.refusal(self.fit_work(cand, threads), cand)
+            refused = self.refusal(self.fit_work(cand, workers), cand)
             if refused is None:
                 todo.append(cand)
             else:
@@ -1116,12 +1133,18 @@ class _Search:
                 self.step(self.fraction, f"skipped {cand.name} ({refused})")
         if not todo:
             return
-        pooled = len(todo) > 1 and threads == 1
+        pooled = len(todo) > 1 and workers == 1
         if pooled:
-            # liblinear releases the GIL while it trains, so two fits overlap. Each fit's
-            # result depends only on its inputs, and map returns them in order.
-            with ThreadPoolExecutor(N_JOBS) as pool:
-                outcomes = list(pool.map(lambda c: self._evaluate(c, X_fit, X_val, 1), todo))
+            # Each candidate in a worker process of its own (see N_JOBS); results come back in
+            # order, each depending only on its inputs.
+            y, Y = self.y_fit, self.Y_fit
+            jobs = (
+                delayed(_fit_and_score)(c, X_fit, y, Y, X_val, self.n_labels, self.mode, self.seed)
+                for c in todo
+            )
+            fitted = Parallel(n_jobs=N_JOBS)(jobs)
+            _check_stop(self.should_stop)
+            outcomes = [(self._score(D), D, seconds) for D, seconds in fitted]
             works = [self.fit_work(c, 1) / N_JOBS for c in todo]
         else:
             outcomes = [self._evaluate(c, X_fit, X_val, N_JOBS) for c in todo]
@@ -1154,7 +1177,7 @@ class _Search:
             }
             self.best_scores = D
 
-    def _evaluate(self, cand: Candidate, X_fit, X_val, threads: int):
+    def _evaluate(self, cand: Candidate, X_fit, X_val, workers: int):
         t0 = time.monotonic()
         W, b = _fit_candidate(
             cand,
@@ -1165,7 +1188,7 @@ class _Search:
             self.mode,
             self.seed,
             self.should_stop,
-            threads,
+            workers,
         )
         D = _scores(X_val, W, b)
         seconds = time.monotonic() - t0

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import io
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,9 @@ from tests.trained import TYPES
 # decides the epochs (a few of them, not max_epochs).
 RECOGNIZER_DOCS = 150
 RECOGNIZER_BUDGET = 3.5
+# Enough labels that multi-class SVMs train in label groups side by side and two candidates at
+# once, which a 3-label set never does.
+MANY_LABELS = 10
 
 
 @contextlib.contextmanager
@@ -61,6 +65,34 @@ def _classifier(owner, store, name: str):
     return factories.version(
         owner,
         name="determinism",
+        version_name=name,
+        status=ModelStatus.TRAINING,
+        language_code="en",
+        input_data_config={"S3Uri": uri},
+    )
+
+
+def _many_labels_csv() -> bytes:
+    """MANY_LABELS topics of 80 utterances: common words with a few of the topic's own words and
+    of its neighbour's, so the topics overlap and each SVM fit takes many passes."""
+    rng = random.Random(7)
+    common = [f"word{i}" for i in range(400)]
+    rows = []
+    for k in range(MANY_LABELS):
+        own = [f"topic{k}term{i}" for i in range(25)]
+        near = [f"topic{(k + 1) % MANY_LABELS}term{i}" for i in range(25)]
+        for _ in range(80):
+            words = rng.choices(common, k=30) + rng.choices(own, k=4) + rng.choices(near, k=3)
+            rng.shuffle(words)
+            rows.append(f"topic_{k:02d},{' '.join(words)}\n")
+    return "".join(rows).encode()
+
+
+def _many_labels_classifier(owner, store, name: str):
+    uri = store(owner, "determinism/many-labels.csv", _many_labels_csv())
+    return factories.version(
+        owner,
+        name="determinism-many",
         version_name=name,
         status=ModelStatus.TRAINING,
         language_code="en",
@@ -124,6 +156,23 @@ def test_it_trains_the_same_classifier_files_with_a_core_busy(owner, store, sett
     assert params["work_spent"] <= params["work_budget"]
     tried = [c for c in params["candidates"] if "skipped" not in c]
     assert tried and all(c["work"] > 0 for c in tried)
+
+
+def test_it_trains_the_same_many_label_classifier_files_with_a_core_busy(owner, store, settings):
+    # Label groups and candidate pairs train side by side; each fit must draw its random numbers
+    # alone, whatever the other fit is doing at the time.
+    settings.CLASSIFIER_TIME_BUDGET_SECONDS = None
+    first = _many_labels_classifier(owner, store, "quiet")
+    classifier_training.train(first)
+    second = _many_labels_classifier(owner, store, "busy")
+    with busy_core():
+        classifier_training.train(second)
+    first, second = _trained(first), _trained(second)
+    params = json.loads(_files(first.artifact_uri)["metadata.json"])["params"]
+    assert params["model"].startswith("LinearSVC")
+    assert len([c for c in params["candidates"] if c.get("model") == "LinearSVC"]) >= 2
+    _assert_same_artifacts(first, second)
+    assert first.artifact_sha256 == second.artifact_sha256
 
 
 def test_it_trains_the_same_recognizer_files_with_a_core_busy(owner, store, settings):
