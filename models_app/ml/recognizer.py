@@ -460,16 +460,20 @@ def _fit_combination(recognizer: TrainedRecognizer, examples) -> tuple[float, fl
     return best[1], best[2], best[0]
 
 
-def _fit_combination_with_transformer(recognizer: TrainedRecognizer, examples) -> dict:
+def _fit_combination_with_transformer(
+    recognizer: TrainedRecognizer, examples, forced: float | None = None
+) -> dict:
     """The best ensemble on the validation split over the transformer's share, the CNN's share
-    of the rest and the threshold; also the best without the transformer (share 0)."""
+    of the rest and the threshold; also the best without the transformer (share 0). `forced`
+    restricts the choice to that transformer share."""
     members = recognizer._member_spans([eg.x.text for eg in examples], 256)
     gold = [{(e.start_char, e.end_char, e.label_) for e in eg.y.ents} for eg in examples]
     regions = [_unknown_regions(eg) for eg in examples]
     cnn_weights = _CNN_WEIGHTS if recognizer.crf_tagger is not None else (1.0,)
     best = {"f1": -1.0}
     best_without = -1.0
-    for trf_weight in _TRANSFORMER_WEIGHTS:
+    shares = sorted({0.0, *_TRANSFORMER_WEIGHTS, *([forced] if forced is not None else [])})
+    for trf_weight in shares:
         for weight in cnn_weights if trf_weight < 1 else (1.0,):
             for threshold in _THRESHOLDS:
                 pred = [
@@ -483,6 +487,8 @@ def _fit_combination_with_transformer(recognizer: TrainedRecognizer, examples) -
                 f1 = _prf(gold, pred)
                 if trf_weight == 0:
                     best_without = max(best_without, f1)
+                if forced is not None and trf_weight != forced:
+                    continue
                 if f1 > best["f1"]:
                     best = {
                         "f1": f1,
@@ -636,6 +642,7 @@ def fit(
     params: dict | None = None,
     base_model=None,
     transformer_params: dict | None = None,
+    transformer_weight: float | None = None,
 ) -> TrainedRecognizer:
     """Train on texts with (begin, end, type) character spans; early-stop on validation F1.
 
@@ -647,7 +654,9 @@ def fit(
     With a `base_model` (a `base_models.BaseModel`), its encoder is fine-tuned as a tagger after
     the CRF, on TRANSFORMER_SHARE of the work the CRF leaves, and the ensemble may use it;
     `params["base_model"]` says whether it did and why. A base model that cannot be loaded
-    gives a warning there, and the model is trained as without one.
+    gives a warning there, and the model is trained as without one. `transformer_weight` fixes
+    the tagger's share of the ensemble instead of choosing it on validation: for tests, whose
+    tiny base model would rarely earn a place.
     """
     params = {**DEFAULT_PARAMS, **(params or {})}
     if max_epochs is not None:
@@ -768,7 +777,7 @@ def fit(
         if crf:
             recognizer.crf, recognizer.crf_tagger = crf, ner_crf.Tagger(crf)
         recognizer.transformer = tagger
-        choice = _fit_combination_with_transformer(recognizer, dev_examples)
+        choice = _fit_combination_with_transformer(recognizer, dev_examples, transformer_weight)
         recognizer.params.update(
             cnn_weight=choice["cnn_weight"],
             transformer_weight=choice["transformer_weight"],
