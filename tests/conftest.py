@@ -200,3 +200,20 @@ def store():
         return str(uri)
 
     return put
+
+
+@pytest.fixture
+def base_models(tmp_path, settings):
+    """BASE_MODELS_DIR with the suite's tiny BERT installed as "tiny-bert", no package looked
+    at, base models on, and budgets that train the tiny data sets in seconds."""
+    from tests.base_model_factory import build_base_model
+
+    folder = tmp_path / "base-models"
+    build_base_model(folder / "tiny-bert")
+    settings.BASE_MODELS_DIR = folder
+    settings.BASE_MODEL_PACKAGES = []
+    settings.BASE_MODELS_ENABLED = True
+    settings.BASE_MODEL = ""
+    settings.CLASSIFIER_TIME_BUDGET_SECONDS = 10
+    settings.RECOGNIZER_TIME_BUDGET_SECONDS = 10
+    return folder

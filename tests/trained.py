@@ -23,12 +23,12 @@ def role(user) -> str:
     return f"arn:aws:iam::{user.membership.account.account_id}:role/Comprehend"
 
 
-def _train_recognizer(client, user, store, name, version_name):
+def create_recognizer(client, user, store, name, version_name=None, **extra) -> str:
+    """CreateEntityRecognizer on the suite's small annotated set; its ARN (`extra`: more members)."""
     docs = store(user, "ner/docs/recognizer-docs.txt", BAD_INPUTS / "recognizer-docs.txt")
     ann = store(user, "ner/ann.csv", BAD_INPUTS / "recognizer-annotations-ok.csv")
     return client.create_entity_recognizer(
         RecognizerName=name,
-        VersionName=version_name,
         DataAccessRoleArn=role(user),
         InputDataConfig={
             "EntityTypes": TYPES,
@@ -36,17 +36,21 @@ def _train_recognizer(client, user, store, name, version_name):
             "Annotations": {"S3Uri": ann},
         },
         LanguageCode="en",
+        **({"VersionName": version_name} if version_name else {}),
+        **extra,
     )["EntityRecognizerArn"]
 
 
-def _train_classifier(client, user, store, name, version_name):
+def create_classifier(client, user, store, name, version_name=None, **extra) -> str:
+    """CreateDocumentClassifier on the suite's 3-label set; its ARN (`extra`: more members)."""
     uri = store(user, "train/ok.csv", BAD_INPUTS / "classifier-ok-3-labels.csv")
     return client.create_document_classifier(
         DocumentClassifierName=name,
-        VersionName=version_name,
         DataAccessRoleArn=role(user),
         InputDataConfig={"S3Uri": uri},
         LanguageCode="en",
+        **({"VersionName": version_name} if version_name else {}),
+        **extra,
     )["DocumentClassifierArn"]
 
 
@@ -54,7 +58,7 @@ def trained(kind: str, client, user, store, *, name: str, version_name: str) -> 
     """A TRAINED version of `kind` in the user's account (trained for real the first time)."""
     cached = _cache.get(kind)
     if cached is None:
-        train = _train_recognizer if kind == ModelKind.RECOGNIZER else _train_classifier
+        train = create_recognizer if kind == ModelKind.RECOGNIZER else create_classifier
         train(client, user, store, name, version_name)
         # A small slice trains in seconds; keep the run short whatever the default budget.
         with override_settings(RECOGNIZER_TIME_BUDGET_SECONDS=10):

@@ -14,55 +14,25 @@ from botocore.exceptions import ClientError
 from models_app.ml import classifier, recognizer
 from models_app.models import ModelVersion
 from models_app.services import base_model_choice, serving
+from tests import trained
 from tests.api.test_model_copy import account_id, endpoint, import_and_copy, share, utterances
-from tests.base_model_factory import build_base_model
 from tests.conftest import BAD_INPUTS, run_queued_jobs
-from tests.trained import TYPES, role
+from tests.trained import role
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 TAG = base_model_choice.TAG
 
 
-@pytest.fixture
-def base_models(tmp_path, settings):
-    folder = tmp_path / "base-models"
-    build_base_model(folder / "tiny-bert")
-    settings.BASE_MODELS_DIR = folder
-    settings.BASE_MODEL_PACKAGES = []
-    settings.BASE_MODELS_ENABLED = True
-    settings.BASE_MODEL = ""
-    settings.CLASSIFIER_TIME_BUDGET_SECONDS = 10
-    settings.RECOGNIZER_TIME_BUDGET_SECONDS = 10
-    return folder
+def _tag(value) -> dict:
+    return {"Tags": [{"Key": TAG, "Value": value}]} if value is not None else {}
 
 
 def create_classifier(client, user, store, *, value=None, name="intents"):
-    uri = store(user, "train/ok.csv", BAD_INPUTS / "classifier-ok-3-labels.csv")
-    extra = {"Tags": [{"Key": TAG, "Value": value}]} if value is not None else {}
-    return client.create_document_classifier(
-        DocumentClassifierName=name,
-        DataAccessRoleArn=role(user),
-        InputDataConfig={"S3Uri": uri},
-        LanguageCode="en",
-        **extra,
-    )["DocumentClassifierArn"]
+    return trained.create_classifier(client, user, store, name, **_tag(value))
 
 
 def create_recognizer(client, user, store, *, value=None, name="people"):
-    docs = store(user, "ner/docs/recognizer-docs.txt", BAD_INPUTS / "recognizer-docs.txt")
-    ann = store(user, "ner/ann.csv", BAD_INPUTS / "recognizer-annotations-ok.csv")
-    extra = {"Tags": [{"Key": TAG, "Value": value}]} if value is not None else {}
-    return client.create_entity_recognizer(
-        RecognizerName=name,
-        DataAccessRoleArn=role(user),
-        InputDataConfig={
-            "EntityTypes": TYPES,
-            "Documents": {"S3Uri": docs},
-            "Annotations": {"S3Uri": ann},
-        },
-        LanguageCode="en",
-        **extra,
-    )["EntityRecognizerArn"]
+    return trained.create_recognizer(client, user, store, name, **_tag(value))
 
 
 def describe(client, arn: str) -> dict:

@@ -19,21 +19,6 @@ TAG = base_model_choice.TAG
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 
-@pytest.fixture
-def base_models(tmp_path, settings):
-    """BASE_MODELS_DIR with the tiny BERT installed as "tiny-bert", and no package looked at."""
-    folder = tmp_path / "base-models"
-    build_base_model(folder / "tiny-bert")
-    settings.BASE_MODELS_DIR = folder
-    settings.BASE_MODEL_PACKAGES = []
-    settings.BASE_MODELS_ENABLED = True
-    settings.BASE_MODEL = ""
-    # Tiny data and budgets: each training run takes seconds.
-    settings.CLASSIFIER_TIME_BUDGET_SECONDS = 10
-    settings.RECOGNIZER_TIME_BUDGET_SECONDS = 10
-    return folder
-
-
 def _classifier(user, store, *, tags=None, name="intents"):
     uri = store(user, "train/ok.csv", BAD_INPUTS / "classifier-ok-3-labels.csv")
     return classifiers.classifier_create(
