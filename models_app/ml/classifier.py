@@ -32,6 +32,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.svm import LinearSVC
 
 from . import embedding_model
+from .encoder import load_base_encoder
 from .errors import TrainingStopped
 
 MULTI_CLASS = "MULTI_CLASS"
@@ -1341,7 +1342,7 @@ class _BaseModelPlan:
         if base_model is None:
             return
         self.name = base_model.name
-        self.enc, self.warning = embedding_model.load(base_model)
+        self.enc, self.warning = load_base_encoder(base_model)
         if self.enc is None:
             self.reason = (
                 f"Not used: {self.name} could not be loaded, so it was trained without it."

@@ -52,26 +52,6 @@ def clip(texts: Sequence[str]) -> list[str]:
     return [t[:CLIP_CHARS] for t in texts]
 
 
-def load(base_model) -> tuple[object | None, str | None]:
-    """The base model's encoder, or None and a warning naming the model and the file."""
-    name = base_model.name
-    if not encoder_module.available():
-        return None, (
-            f"Base model '{name}' was not used: torch and tokenizers are not installed "
-            "(the base-models extra)."
-        )
-    if getattr(base_model, "problem", None):
-        return None, f"{base_model.problem} The model was trained without it."
-    try:
-        return encoder_module.Encoder.from_folder(base_model.path), None
-    except encoder_module.EncoderError as exc:
-        return None, f"Base model '{name}': {exc} The model was trained without it."
-    except Exception:  # any other failure reading its files: train as without a base model
-        return None, (
-            f"Base model '{name}': its files cannot be read. The model was trained without it."
-        )
-
-
 def pieces(enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> int:
     """Word pieces the encoder runs for these texts ([CLS] and [SEP] included)."""
     ids = enc.piece_ids(clip(texts), max_tokens - 2)

@@ -396,9 +396,26 @@ def token_batches(order: Sequence[int], lengths: Sequence[int], batch_tokens: in
     return groups
 
 
-def load_base_encoder(model) -> Encoder:
-    """The encoder of an installed base model (a `base_models.BaseModel`)."""
-    return Encoder.from_folder(model.path)
+def load_base_encoder(model) -> tuple[Encoder | None, str | None]:
+    """The encoder of an installed base model (a `base_models.BaseModel`) and None, or None and
+    a warning naming the model and the file at fault (never a path). Never raises: a broken base
+    model must not stop a training, which goes on without it."""
+    name = model.name
+    if getattr(model, "problem", None):
+        problem = model.problem
+    elif not available():
+        problem = (
+            f"Base model '{name}' cannot be used: torch and tokenizers (the base-models extra) "
+            "are not installed."
+        )
+    else:
+        try:
+            return Encoder.from_folder(model.path), None
+        except EncoderError as exc:
+            problem = f"Base model '{name}': {exc}"
+        except Exception:  # noqa: BLE001 - any other failure reading its files
+            problem = f"Base model '{name}': its files could not be read."
+    return None, f"{problem} The model was trained without it."
 
 
 _shared: dict[str, Encoder] = {}

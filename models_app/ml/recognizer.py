@@ -500,27 +500,6 @@ def _fit_combination_with_transformer(
     return best
 
 
-def _load_encoder(base_model) -> tuple[object | None, str | None]:
-    """(the base model's encoder, None), or (None, a sentence saying why it cannot be used)."""
-    if not base_model.usable:
-        return None, f"{base_model.problem} Trained without it."
-    from models_app.ml import encoder
-
-    if not encoder.available():
-        return None, (
-            f"Base model '{base_model.name}' cannot be used: the base-models extra (torch) is "
-            "not installed. Trained without it."
-        )
-    try:
-        return encoder.Encoder.from_folder(base_model.path), None
-    except encoder.EncoderError as exc:
-        return None, f"Base model '{base_model.name}': {exc} Trained without it."
-    except Exception:  # noqa: BLE001 - a broken base model must never stop the training
-        return None, (
-            f"Base model '{base_model.name}': its files could not be loaded. Trained without it."
-        )
-
-
 def _fit_transformer(
     base_model,
     train_examples,
@@ -544,7 +523,9 @@ def _fit_transformer(
         "reason": "",
         "warning": None,
     }
-    enc, warning = _load_encoder(base_model)
+    from models_app.ml import encoder
+
+    enc, warning = encoder.load_base_encoder(base_model)
     if enc is None:
         info.update(reason="Not used: it could not be loaded.", warning=warning)
         return None, info
