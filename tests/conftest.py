@@ -215,5 +215,5 @@ def base_models(tmp_path, settings):
     settings.BASE_MODELS_ENABLED = True
     settings.BASE_MODEL = ""
     settings.CLASSIFIER_TIME_BUDGET_SECONDS = 10
-    settings.RECOGNIZER_TIME_BUDGET_SECONDS = 10
+    settings.RECOGNIZER_TIME_BUDGET_SECONDS = 3
     return folder
