@@ -1,7 +1,18 @@
 """RQ entry points: take primary keys, call one service."""
 
+from django.conf import settings
+
 from models_app import kinds
 from models_app.models import ModelVersion
+
+
+def _torch_threads() -> None:
+    """torch's threads for this job (models with a base model): WORKER_TORCH_THREADS, else every
+    core the worker may use. Several workers on one machine each take every core otherwise, and
+    torch's threads then wait on each other."""
+    from models_app.ml import encoder
+
+    encoder.limit_threads(settings.WORKER_TORCH_THREADS or None)
 
 
 def version_train_job(version_id: int) -> None:
@@ -11,6 +22,7 @@ def version_train_job(version_id: int) -> None:
     kind = ModelVersion.objects.filter(pk=version_id).values_list("model__kind", flat=True).first()
     if kind is None:
         return  # deleted while it waited in the queue
+    _torch_threads()
     versions.version_train(version_id=version_id, trainer=kinds.get(kind).train)
 
 
@@ -25,6 +37,7 @@ def analysis_task_job(task_id: int) -> None:
     """Run one task of an analysis job (split, chunk or merge), then its job's next ones."""
     from models_app.services.analysis_jobs import task_run
 
+    _torch_threads()
     task_run(task_id=task_id)
 
 

@@ -256,9 +256,12 @@ BASE_MODELS_ENABLED = env.bool("BASE_MODELS_ENABLED", default=True)
 BASE_MODEL = env.str("BASE_MODEL", default="")
 # torch threads per web process for models with a base model (0: the cores this process may use
 # divided among gunicorn's worker processes, at least one). A call runs in one of a process's
-# threads; more torch threads than cores across the processes only slows every call. Workers
-# (training, analysis jobs) use every core they may; a GPU is used when torch sees one.
+# threads; more torch threads than cores across the processes only slows every call. A GPU is
+# used when torch sees one.
 SERVING_TORCH_THREADS = env.int("SERVING_TORCH_THREADS", default=0)
+# torch threads per training or analysis job (0: every core the worker may use). With several
+# workers on one machine, the cores divided among them.
+WORKER_TORCH_THREADS = env.int("WORKER_TORCH_THREADS", default=0)
 
 # Inference. Comprehend sells throughput as inference units (1 unit = 100 characters/s); on one's
 # own hardware they are recorded and shown, and throttle only when this allowance per unit is set.

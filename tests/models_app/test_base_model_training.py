@@ -263,6 +263,27 @@ def test_a_web_process_keeps_torch_to_its_share_of_the_cores(
         serving.clear()
 
 
+def test_a_worker_job_runs_torch_on_the_threads_its_setting_gives(settings):
+    import os
+
+    import torch
+
+    from models_app import jobs
+    from models_app.ml import encoder
+
+    before = torch.get_num_threads()
+    try:
+        settings.WORKER_TORCH_THREADS = 3
+        jobs.analysis_task_job(task_id=0)  # no such task: the job only takes its threads
+        assert encoder.threads() == 3 and torch.get_num_threads() == 3
+        settings.WORKER_TORCH_THREADS = 0  # the default: every core the worker may use
+        jobs.analysis_task_job(task_id=0)
+        assert encoder.threads() == len(os.sched_getaffinity(0)) == torch.get_num_threads()
+    finally:
+        encoder.limit_threads(None)
+        torch.set_num_threads(before)
+
+
 def test_a_flywheel_iteration_trains_with_its_flywheels_base_model_tag(base_models, owner):
     from flywheel_app.models import FlywheelIteration
     from flywheel_app.services import flywheels, iterations
