@@ -85,7 +85,7 @@ def test_create_classifier_watch_it_train_and_start_a_new_version(page: Page, wo
 
 def test_create_recognizer_watch_it_train_and_try_it(page: Page, start_worker):
     """Upload documents and annotations, watch the recognizer train, then find entities."""
-    start_worker(RECOGNIZER_TIME_BUDGET_SECONDS=20)
+    start_worker(RECOGNIZER_TIME_BUDGET_SECONDS=10)
     sign_up(page)
     page.get_by_role("navigation", name="Main").get_by_role(
         "link", name="Custom entity recognition"

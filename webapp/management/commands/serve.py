@@ -249,7 +249,8 @@ class Command(BaseCommand):
                 f"{child.name} exited at once {child.quick_exits} times in a row "
                 f"(exit code {code}); stopping."
             )
-        delay = min(2.0**child.quick_exits, MAX_BACKOFF_SECONDS)
+        # 1 s, then 1, 2, 4, 8 ... s after each quick exit in a row.
+        delay = min(2.0 ** max(child.quick_exits - 1, 0), MAX_BACKOFF_SECONDS)
         self.stderr.write(
             f"{child.name} exited (exit code {code}); restarting it in {delay:.0f} s."
         )
