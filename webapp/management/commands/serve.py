@@ -249,7 +249,7 @@ class Command(BaseCommand):
                 f"{child.name} exited at once {child.quick_exits} times in a row "
                 f"(exit code {code}); stopping."
             )
-        # 1 s, then 1, 2, 4, 8 ... s after each quick exit in a row.
+        # 1 s after a child that ran a while; after quick exits in a row: 1, 2, 4, 8 ... s.
         delay = min(2.0 ** max(child.quick_exits - 1, 0), MAX_BACKOFF_SECONDS)
         self.stderr.write(
             f"{child.name} exited (exit code {code}); restarting it in {delay:.0f} s."
