@@ -32,7 +32,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.svm import LinearSVC
 
 from . import embedding_model
-from .encoder import load_base_encoder
+from .encoder import load_base_encoder, seed_everything
 from .errors import TrainingStopped
 
 MULTI_CLASS = "MULTI_CLASS"
@@ -1400,7 +1400,7 @@ class _BaseModelPlan:
         _check_stop(search.should_stop)
         search.step(search.fraction + 0.02, f"embedding {len(self.texts):,} documents")
         t0 = time.monotonic()
-        embedding_model.encoder_module.seed_everything(seed)
+        seed_everything(seed)
         parts = []
         for start in range(0, len(self.texts), embedding_model.CHUNK_DOCS):
             _check_stop(search.should_stop)

@@ -514,7 +514,7 @@ def _fit_transformer(
     progress,
 ) -> tuple[object | None, dict]:
     """(the fine-tuned tagger or None, the params["base_model"] record so far)."""
-    from models_app.ml import ner_transformer
+    from models_app.ml import encoder, ner_transformer
 
     info: dict = {
         "name": base_model.name,
@@ -523,8 +523,6 @@ def _fit_transformer(
         "reason": "",
         "warning": None,
     }
-    from models_app.ml import encoder
-
     enc, warning = encoder.load_base_encoder(base_model)
     if enc is None:
         info.update(reason="Not used: it could not be loaded.", warning=warning)
