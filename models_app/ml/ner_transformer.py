@@ -114,7 +114,7 @@ class Tagger:
     def _model_for_inference(self):
         with self._runner_lock:
             if self._runner is None:
-                runner = self.enc.model
+                runner = self.enc.runner()
                 if self.settings.get("quantized"):
                     runner = quantized(self.enc.model)
                 self._runner = runner
@@ -193,6 +193,7 @@ class Tagger:
         from safetensors.torch import load
 
         enc = E.Encoder.from_files(files)
+        enc.final = True  # a tagger from its files is never trained further
         settings = json.loads(bytes(files[SETTINGS_FILE]).decode("utf-8"))
         entity_types = settings.pop("entity_types")
         tags = settings.pop("tags")
@@ -350,8 +351,8 @@ def train(
         rng.shuffle(groups)
         return groups
 
-    steps_per_epoch = len(E.token_batches(sorted(usable), lengths, int(settings["batch_tokens"])))
-    total_steps = max(1, n_epochs * steps_per_epoch)
+    steps = E.steps_per_epoch(usable, lengths, int(settings["batch_tokens"]))
+    total_steps = max(1, n_epochs * steps)
     warmup = max(1, int(settings["warmup"] * total_steps))
 
     def schedule(step: int) -> float:

@@ -279,3 +279,44 @@ def test_the_same_seed_gives_the_same_files(base_model, tmp_path):
         Path(tmp_path / "a" / "metadata.json").read_bytes()
         == (tmp_path / "b" / "metadata.json").read_bytes()
     )
+
+
+def test_a_final_encoder_predicts_through_a_trace_with_exactly_its_numbers(base_model, tagger):
+    """Prediction of a model whose weights no longer change runs a frozen trace, which must
+    give the model's numbers bit for bit, for any batch and padding."""
+    import torch
+
+    enc = E.Encoder.from_folder(base_model.path)
+    assert enc.runner() is enc.model  # weights that may still change: the model itself
+    texts = ["the city of london", "a", "john said the game was good and the team won", "new"]
+    pieces = enc.piece_ids(texts * 3)
+    shapes = [(i, b) for b in (1, 2, 5, 12) for i in range(0, 12, b)]
+    with torch.inference_mode():
+        eager = [enc.model(*enc.batch(pieces[i : i + b])) for i, b in shapes]
+    enc.final = True
+    runner = enc.runner()
+    assert isinstance(runner, torch.jit.ScriptModule) and enc.runner() is runner
+    with torch.inference_mode():
+        traced = [runner(*enc.batch(pieces[i : i + b])) for i, b in shapes]
+    assert all(torch.equal(a, b) for a, b in zip(eager, traced, strict=True))
+    # A tagger from its files is final, so what is served runs the trace (or, when int8
+    # weights were kept on validation, the quantized model).
+    served = T.Tagger.from_files(tagger[0].files())
+    assert served.enc.final
+    served.settings["quantized"] = False
+    assert served._model_for_inference() is served.enc.runner()
+
+
+def test_an_epoch_plans_exactly_the_batches_it_makes():
+    """The learning-rate schedule ends at the planned epochs' last step only if the plan counts
+    the batches training makes: length-sorted groups, equal lengths in any order."""
+    rng = random.Random(3)
+    lengths = [rng.randint(3, 60) for _ in range(500)]
+    items = list(range(0, 500, 2))
+    planned = E.steps_per_epoch(items, lengths, 256)
+    for seed in range(3):
+        ties = random.Random(seed)
+        keys = {i: (lengths[i], ties.random()) for i in items}
+        assert len(E.token_batches(sorted(items, key=keys.__getitem__), lengths, 256)) == planned
+    # Batches of documents in their given order pad far more, so they are more and shorter.
+    assert len(E.token_batches(items, lengths, 256)) > planned
