@@ -6,7 +6,8 @@ Every choice is made on a stratified validation split carved from the training d
 then the winner is refitted on all of it. A trained model is only numpy arrays plus
 JSON-safe values, so it can be stored without pickle. With an installed base model, its
 sentence embeddings are one more candidate, blended with the best TF-IDF model when validation
-says so (`embedding_model`).
+says so (`embedding_model`); for short documents the frozen embeddings cannot use well, the
+encoder fine-tuned on the labels is one more (`embedding_tuning`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.svm import LinearSVC
 
-from . import embedding_model
+from . import embedding_model, embedding_tuning
 from .encoder import load_base_encoder, seed_everything
 from .errors import TrainingStopped
 
@@ -1329,8 +1330,10 @@ class _BaseModelPlan:
     document, then (after the TF-IDF search) fit a head on the fit part's embeddings and
     blend it with the best TF-IDF model's validation scores."""
 
-    def __init__(self, base_model, texts, data: _Data, *, explicit_budget: bool):
+    def __init__(self, base_model, texts, data: _Data, *, explicit_budget: bool, fine_tune=None):
         self.base_model = base_model
+        self.fine_tune = fine_tune  # None: the rule decides; True or False: tests force it
+        self.tune = None
         self.texts = texts
         self.data = data
         self.extra_budget = 0.0
@@ -1343,13 +1346,23 @@ class _BaseModelPlan:
             return
         self.name = base_model.name
         self.enc, self.warning = load_base_encoder(base_model)
+        if self.enc is not None:
+            self.enc.final = True  # the classifier only embeds with it
         if self.enc is None:
             self.reason = (
                 f"Not used: {self.name} could not be loaded, so it was trained without it."
             )
             return
-        self.pieces = embedding_model.pieces(self.enc, texts)
+        doc_pieces = embedding_model.piece_counts(self.enc, texts)
+        self.pieces = int(doc_pieces.sum())
+        self.mean_pieces = self.pieces / len(texts)
         self.embed_work = embedding_model.embed_work(self.enc, self.pieces)
+        if self.fine_tune is not False and (
+            self.fine_tune or self.mean_pieces <= embedding_tuning.MAX_MEAN_PIECES
+        ):
+            self.tune = embedding_tuning.Plan(
+                self.enc, int(doc_pieces[data.fit_idx].sum()), int(doc_pieces[data.val_idx].sum())
+            )
         n_labels = len(data.label_names)
         hidden = self.enc.hidden_size
         self.head_fit_work = embedding_model.head_work(
@@ -1359,6 +1372,8 @@ class _BaseModelPlan:
         if not explicit_budget:
             # Embedding every document once, one head fit on the fit part and its refit.
             need = self.embed_work + self.head_fit_work + self.head_refit_work
+            if self.tune is not None:
+                need += self.tune.epoch_work * int(self.tune.settings["epochs"])
             self.extra_budget = min(embedding_model.MAX_EXTRA_BUDGET, need)
 
     def _row(self, **fields) -> dict:
@@ -1455,39 +1470,58 @@ class _BaseModelPlan:
             )
             heads.append((score, C, D_e))
         score_e, C, D_e = max(heads, key=lambda h: h[0])  # ties: the first (smaller) C
-        # The blend: shares tried in order, ties keep the smaller share.
-        t0 = time.monotonic()
+        self.figures[f"validation_{metric}_embeddings_alone"] = round(float(score_e), 5)
+        tuned = self._tuned(search, seed, score_e, without, metric)
+        # The blends: shares tried in order, ties keep the smaller share and the frozen
+        # encoder (fine-tuned, it must do strictly better).
         D_t = search.best_scores
-        scales = (_spread(D_t), _spread(D_e))
         shares = (forced_share,) if forced_share is not None else embedding_model.SHARES
-        best = None
-        for share in shares:
-            D = embedding_model.blend_scores(D_t, D_e, share, scales)
-            score = search._score(D)
-            if best is None or score > best[0] + 1e-9:
-                best = (score, share, D)
-        score, share, D = best
-        work = len(shares) * search._score_work()
-        search.spent += work
         tfidf = search.best["candidate"].name
-        blend_row = self._row(
-            candidate=f"{tfidf} + {share:g} x {head_name}(C={C:g})",
-            features=f"{search.best['features']} + {self.name} embeddings",
-            model=f"{MODEL_NAMES[search.best['candidate'].model]} + LogisticRegression",
-            C=C,
-            share=share,
-            **{score_key: round(float(score), 5)},
-            work=float(f"{work:.3g}"),
-            seconds=round(time.monotonic() - t0, 2),
-        )
-        search.results.append(blend_row)
+        heads = [(f"{head_name}(C={C:g})", "LogisticRegression", D_e, None)]
+        if tuned is not None:
+            tuned_head = (tuned["candidate"], "linear layer", tuned["D"], tuned)
+            heads = [tuned_head] if self.fine_tune else [*heads, tuned_head]
+        best = None
+        for name, model, D_h, tuning in heads:
+            t0 = time.monotonic()
+            scales = (_spread(D_t), _spread(D_h))
+            best_here = None
+            for share in shares:
+                D = embedding_model.blend_scores(D_t, D_h, share, scales)
+                score = search._score(D)
+                if best_here is None or score > best_here[0] + 1e-9:
+                    best_here = (score, share, D)
+            score, share, D = best_here
+            work = len(shares) * search._score_work()
+            search.spent += work
+            row = self._row(
+                candidate=f"{tfidf} + {share:g} x {name}",
+                features=f"{search.best['features']} + {self.name} embeddings"
+                + (" (fine-tuned)" if tuning else ""),
+                model=f"{MODEL_NAMES[search.best['candidate'].model]} + {model}",
+                share=share,
+                **({"C": C} if tuning is None else {}),
+                **{score_key: round(float(score), 5)},
+                work=float(f"{work:.3g}"),
+                seconds=round(time.monotonic() - t0, 2),
+            )
+            search.results.append(row)
+            if best is None or score > best[0] + 1e-9:
+                best = (score, share, D, scales, row, tuning)
+        score, share, D, scales, blend_row, tuning = best
         self.figures.update(
             {
-                f"validation_{metric}_embeddings_alone": round(float(score_e), 5),
                 f"validation_{metric}_with": round(float(score), 5),
-                "head_C": C,
                 "share": share,
+                "fine_tuned": tuning is not None,
             }
+        )
+        if tuning is None:
+            self.figures["head_C"] = C
+        what = (
+            f"its encoder fine-tuned on the training documents ({tuning['info']['epochs']} epochs)"
+            if tuning
+            else "its sentence embeddings"
         )
         forced = forced_share is not None and forced_share > 0
         if not forced and (share <= 0 or score <= without + 1e-9):
@@ -1497,14 +1531,97 @@ class _BaseModelPlan:
             )
             return None
         self.reason = (
-            f"Used {self.name}: on validation the blend with its sentence embeddings scored "
+            f"Used {self.name}: on validation the blend with {what} scored "
             f"{metric} {score:.3f}, without it {without:.3f}."
         )
         for row in search.results:
             row.setdefault("chosen", False)
         blend_row["chosen"] = True
-        self.chosen = {"C": C, "share": share, "scales": scales}
+        self.chosen = {"C": C, "share": share, "scales": scales, "tuned": tuning}
         return D, score
+
+    def _tuned(self, search: _Search, seed: int, frozen: float, without: float, metric: str):
+        """The fine-tuned candidate's validation scores and model, or None when it is not
+        worth trying (`embedding_tuning.worth_trying`) or does not fit the budget."""
+        if self.tune is None:
+            return None
+        if self.fine_tune is None and not embedding_tuning.worth_trying(
+            self.mean_pieces, frozen, without
+        ):
+            self.figures["fine_tuning"] = (
+                "not tried: the frozen embeddings alone beat the TF-IDF model on validation"
+            )
+            return None
+        name = f"{self.name} fine-tuned + linear layer"
+        if search.cut or search.elapsed() > search.safety_s:
+            search.cut = True
+            refused = "safety time limit"
+        else:
+            # Work the frozen head's refit needs stays in reserve, should that head win.
+            left = search.budget - search.spent - search.refit_estimate() - self.head_refit_work
+            n_epochs = self.tune.epochs(left - search._score_work())
+            refused = None if n_epochs else "work budget"
+        if refused is not None:
+            search.results.append(self._row(candidate=name, skipped=refused))
+            self.figures["fine_tuning"] = (
+                f"not tried: one epoch needs {self.tune.epoch_work:.0f} units of work, more "
+                "than the budget left"
+                if refused == "work budget"
+                else "not tried: the search reached its safety time limit"
+            )
+            return None
+        if search.mode == MULTI_CLASS:
+            targets = search.y_fit
+        else:
+            targets = search.Y_fit.toarray().astype(np.float32)
+        fit_texts = search.fit_texts
+        val_texts = [self.texts[i] for i in self.data.val_idx]
+        t0 = time.monotonic()
+        search.step(search.fraction + 0.02, f"fine-tuning {self.name}")
+
+        def progress(epoch: int, value: float) -> None:
+            search.step(
+                search.fraction + 0.04,
+                f"fine-tuning {self.name}: epoch {epoch} of {n_epochs}, validation "
+                f"{metric} {value:.4f}",
+            )
+
+        def past_safety_limit() -> bool:
+            search.cut = search.cut or search.elapsed() > search.safety_s
+            return search.cut
+
+        enc, W, b, D, info = embedding_tuning.fine_tune(
+            self.enc,
+            fit_texts,
+            targets,
+            val_texts,
+            mode=search.mode,
+            plan=self.tune,
+            n_epochs=n_epochs,
+            seed=seed,
+            score=search._score,
+            should_stop=search.should_stop,
+            past_safety_limit=past_safety_limit,
+            progress=progress,
+        )
+        score = info["validation_scores"][info["best_epoch"] - 1]
+        search.spent += info["work"] + search._score_work()
+        score_key = "validation_accuracy" if search.mode == MULTI_CLASS else "validation_micro-F1"
+        search.results.append(
+            self._row(
+                candidate=name,
+                features=f"{self.name} embeddings (fine-tuned)",
+                model="linear layer",
+                **{score_key: round(float(score), 5)},
+                epochs=info["epochs"],
+                best_epoch=info["best_epoch"],
+                work=info["work"],
+                seconds=round(time.monotonic() - t0, 2),
+            )
+        )
+        self.figures["fine_tuning"] = info
+        self.figures[f"validation_{metric}_fine_tuned_alone"] = round(float(score), 5)
+        return {"candidate": name, "D": D, "enc": enc, "W": W, "b": b, "info": info}
 
     def refit_head(
         self, data: _Data, mode: str, should_stop
@@ -1512,6 +1629,20 @@ class _BaseModelPlan:
         """The chosen head refitted on every document's embedding."""
         if self.chosen is None:
             return None
+        tuned = self.chosen["tuned"]
+        if tuned is not None:
+            # The encoder learnt from the fit part and its epochs were chosen on the
+            # validation part; it is kept as it is.
+            self.E = None
+            return embedding_model.EmbeddingPart(
+                encoder=tuned["enc"],
+                weights=tuned["W"],
+                bias=tuned["b"],
+                share=self.chosen["share"],
+                scales=self.chosen["scales"],
+                max_tokens=embedding_model.MAX_TOKENS,
+                base_model=self.name,
+            )
         all_idx = np.arange(len(self.texts))
         W, b = embedding_model.fit_head(
             self.E,
@@ -1557,6 +1688,7 @@ def fit(
     should_stop: Callable[[], bool] = lambda: False,
     base_model=None,
     embedding_share: float | None = None,
+    fine_tune: bool | None = None,
 ) -> TrainedClassifier:
     """Choose features, model and hyperparameters on a validation split; refit on all data.
 
@@ -1569,8 +1701,12 @@ def fit(
     sentence embeddings with a logistic regression head, blended with the best TF-IDF model when
     validation says so (`params["base_model"]` says what was chosen and why). The default budget
     then grows by the work of embedding the documents. A base model that cannot be loaded gives
-    a warning there, never an error. `embedding_share` fixes the blend's share instead of
-    choosing it on validation (for tests that need the blended path whatever the data).
+    a warning there, never an error. For short documents, when the frozen embeddings alone
+    fall short of the TF-IDF model on validation, the encoder fine-tuned on the fit part is
+    one more candidate (`embedding_tuning`); the default budget also grows by its planned
+    epochs. `embedding_share` fixes the blend's share instead of choosing it on validation,
+    and `fine_tune` uses (True) or never tries (False) the fine-tuned encoder whatever the
+    rule and validation say (for tests that need a path whatever the data).
     """
     if mode not in (MULTI_CLASS, MULTI_LABEL):
         raise ValueError(f"unknown mode {mode!r}")
@@ -1601,7 +1737,9 @@ def fit(
         data.fit_idx = rest[sub]
 
     large = len(texts) > LARGE_DOCS or len(texts) * n_labels > LARGE_WORK
-    base = _BaseModelPlan(base_model, texts, data, explicit_budget=bool(time_budget_s))
+    base = _BaseModelPlan(
+        base_model, texts, data, explicit_budget=bool(time_budget_s), fine_tune=fine_tune
+    )
     safety_s = max(safety_factor * (budget + base.extra_budget), safety_min_s)
     search = _Search(texts, data, seed, budget, safety_s, progress, should_stop)
     _search(search, large)

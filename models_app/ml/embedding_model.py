@@ -54,8 +54,13 @@ def clip(texts: Sequence[str]) -> list[str]:
 
 def pieces(enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> int:
     """Word pieces the encoder runs for these texts ([CLS] and [SEP] included)."""
+    return int(piece_counts(enc, texts, max_tokens).sum())
+
+
+def piece_counts(enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> np.ndarray:
+    """Word pieces the encoder runs for each text ([CLS] and [SEP] included)."""
     ids = enc.piece_ids(clip(texts), max_tokens - 2)
-    return int(sum(len(p) + 2 for p in ids))
+    return np.fromiter((len(p) + 2 for p in ids), dtype=np.int64, count=len(ids))
 
 
 def embed_work(enc, n_pieces: int) -> float:

@@ -81,10 +81,16 @@ def test_it_records_the_base_model_and_its_candidates(intents, base_model):
     assert [r["C"] for r in heads] == [10.0, 100.0]
     assert all(0 <= r["validation_accuracy"] <= 1 and r["work"] > 0 for r in heads)
     assert heads[0]["embedding_work"] > 0
-    blend = rows[-1]
-    assert blend["features"].endswith("+ tiny-bert embeddings")
-    assert blend["validation_accuracy"] == info["validation_accuracy_with"]
-    assert blend["chosen"] == info["used"]
+    # A blend with the frozen head, then (short documents, frozen embeddings alone short of
+    # the TF-IDF model) one with the fine-tuned encoder.
+    blends = [r for r in rows if r["features"].startswith(("word", "char"))]
+    assert blends[0]["features"].endswith("+ tiny-bert embeddings")
+    tuned = info["validation_accuracy_embeddings_alone"] < without
+    assert len(blends) == 1 + tuned and isinstance(info["fine_tuning"], dict) == tuned
+    if tuned:
+        assert blends[1]["features"].endswith("+ tiny-bert embeddings (fine-tuned)")
+    assert max(b["validation_accuracy"] for b in blends) == info["validation_accuracy_with"]
+    assert any(b["chosen"] for b in blends) == info["used"]
     # The blend's validation score is at least the TF-IDF model's own (share 0 would be that).
     tfidf = [r for r in model.params["candidates"] if "validation_accuracy" in r and r not in rows]
     assert without == max(r["validation_accuracy"] for r in tfidf)
@@ -233,3 +239,95 @@ def test_without_a_base_model_nothing_changes(tmp_path, intents):
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.fixture(scope="module")
+def tuned(intents, base_model):
+    texts, labels = intents
+    return fit(
+        texts, labels, mode=MC, seed=0, base_model=base_model, embedding_share=0.5, fine_tune=True
+    )
+
+
+def test_fine_tuning_trains_a_copy_of_the_encoder_and_the_model_keeps_it(tuned, base_model):
+    info = tuned.params["base_model"]
+    assert info["used"] is True and info["fine_tuned"] is True
+    ft = info["fine_tuning"]
+    assert 1 <= ft["best_epoch"] <= ft["epochs"] <= ft["epochs_planned"] and ft["work"] > 0
+    assert info["validation_accuracy_fine_tuned_alone"] == max(ft["validation_scores"])
+    assert "fine-tuned on the training documents" in info["reason"]
+    [row] = [r for r in tuned.params["candidates"] if r["candidate"].startswith("tiny-bert fine")]
+    assert row["model"] == "linear layer" and row["epochs"] == ft["epochs"]
+    [chosen] = [r for r in tuned.params["candidates"] if r.get("chosen")]
+    assert chosen["features"].endswith("(fine-tuned)")
+    # The model's encoder learnt; the installed base model's files did not change.
+    from models_app.ml import encoder
+
+    base = encoder.Encoder.from_folder(base_model.path)
+    mine = tuned.embedding.encoder
+    assert mine.final and mine.files()["model.safetensors"] != base.files()["model.safetensors"]
+    assert (base_model.path / "model.safetensors").read_bytes() == (
+        build_base_model(base_model.path.parent / "again")
+    ).joinpath("model.safetensors").read_bytes()
+
+
+def test_a_fine_tuned_model_round_trips_and_predicts_as_trained(tmp_path, tuned, intents):
+    texts, labels = intents
+    digest = artifacts.save_classifier(tuned, tmp_path / "m")
+    loaded = artifacts.load_classifier(tmp_path / "m", sha256=digest)
+    assert np.array_equal(loaded.predict_proba(texts), tuned.predict_proba(texts))
+    assert loaded.params["base_model"]["fine_tuned"] is True
+    right = np.mean([p == g for p, g in zip(loaded.predict(texts), labels, strict=True)])
+    assert right > 0.9  # on its own training documents
+
+
+def test_multi_label_fine_tuning_gives_the_same_bytes_from_the_same_seed(
+    tmp_path, emotions, base_model
+):
+    texts, labels = emotions
+    a, b = (
+        fit(
+            texts,
+            labels,
+            mode=ML,
+            seed=0,
+            time_budget_s=60,
+            base_model=base_model,
+            embedding_share=0.3,
+            fine_tune=True,
+        )
+        for _ in range(2)
+    )
+    assert a.params["base_model"]["fine_tuned"] is True
+    assert all(len(row) >= 1 for row in a.predict(texts[:50]))
+    assert artifacts.save_classifier(a, tmp_path / "a") == artifacts.save_classifier(
+        b, tmp_path / "b"
+    )
+    assert (tmp_path / "a" / "encoder.safetensors").read_bytes() == (
+        tmp_path / "b" / "encoder.safetensors"
+    ).read_bytes()
+
+
+def test_fine_tuning_is_tried_only_where_the_rule_and_the_budget_allow(
+    intents, base_model, monkeypatch
+):
+    from models_app.ml import embedding_tuning as T
+    from models_app.ml import encoder
+
+    assert T.worth_trying(20, 0.49, 0.56)
+    assert not T.worth_trying(20, 0.97, 0.96)  # the frozen embeddings already win
+    assert not T.worth_trying(T.MAX_MEAN_PIECES + 1, 0.85, 0.95)  # long documents
+    texts, labels = intents
+    never = fit(texts, labels, mode=MC, seed=0, base_model=base_model, fine_tune=False)
+    assert "fine_tuning" not in never.params["base_model"]
+    assert not any("fine-tuned" in r["features"] for r in never.params["candidates"])
+    # A budget too small for one epoch (training counted as very dear) refuses the candidate
+    # and says why.
+    monkeypatch.setattr(encoder, "TRAIN_WORK_PER_FLOP", 1.0)
+    poor = fit(
+        texts, labels, mode=MC, seed=0, base_model=base_model, fine_tune=True, time_budget_s=30
+    )
+    assert poor.params["base_model"]["fine_tuning"].startswith("not tried")
+    [row] = [r for r in poor.params["candidates"] if r["candidate"].startswith("tiny-bert fine")]
+    assert row["skipped"] == "work budget"
+    assert poor.params["base_model"]["fine_tuned"] is False
