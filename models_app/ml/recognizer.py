@@ -47,6 +47,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import spacy
@@ -116,6 +117,8 @@ SAFETY_MIN_S = 600.0  # ... and never less than this
 # Wall-clock figures: recorded with the version, left out of the model files.
 TIMING_KEYS = ("crf_seconds", "fit_seconds", "transformer_seconds")
 
+# From this many documents on, the transformer member runs beside the CNN and CRF members.
+OVERLAP_DOCS = 64
 _TEMPERATURES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 # The ensemble's share of the CNN in a span's score, and the score a span needs, are chosen
 # together on the validation split; weight 1 means the CNN alone.
@@ -322,10 +325,15 @@ class TrainedRecognizer:
         transformer's scored entities when the model has one. `cnn` False skips the CNN (and
         the CRF), for a model whose transformer answers alone."""
         temperature = self.params.get("temperature", 1.0)
-        if cnn:
-            parsed = self._parse(texts, batch_size)
-        else:
-            parsed = [(doc, [], []) for doc in self.nlp.tokenizer.pipe(texts, batch_size=256)]
+        docs = list(self.nlp.tokenizer.pipe(texts, batch_size=batch_size))
+        transformer = None
+        if self.transformer is not None and cnn and len(docs) >= OVERLAP_DOCS:
+            # The tagger (torch, which lets go of the GIL) runs beside the CNN and the CRF
+            # (mostly Python): each member's answers are its own, only sooner.
+            pool = ThreadPoolExecutor(1, thread_name_prefix="tagger")
+            transformer = pool.submit(self.transformer.spans, docs)
+            pool.shutdown(wait=False)
+        parsed = self._parse(docs, batch_size) if cnn else [(doc, [], []) for doc in docs]
         out = []
         for doc, scores, parses in parsed:
             members = _scored_entities(doc, scores, parses, temperature)
@@ -334,18 +342,14 @@ class TrainedRecognizer:
                 crf = self.crf_tagger.spans(self.crf_tokenizer(doc.text))
             out.append((members, crf))
         if self.transformer is not None:
-            docs = [doc for doc, _, _ in parsed]
-            out = [
-                (members, crf, trf)
-                for (members, crf), trf in zip(out, self.transformer.spans(docs), strict=True)
-            ]
+            spans = transformer.result() if transformer else self.transformer.spans(docs)
+            out = [(members, crf, trf) for (members, crf), trf in zip(out, spans, strict=True)]
         return out
 
-    def _parse(self, texts: Sequence[str], batch_size: int) -> list[tuple]:
-        """(doc, beam scores, beam parses) per text; the parses are sorted best first."""
+    def _parse(self, docs: list, batch_size: int) -> list[tuple]:
+        """(doc, beam scores, beam parses) per doc; the parses are sorted best first."""
         ner = self.nlp.get_pipe("ner")
         width = int(self.params.get("beam_width", 4))
-        docs = list(self.nlp.tokenizer.pipe(texts, batch_size=batch_size))
         results = [(doc, [], []) for doc in docs]
         # Length-sorted batches keep the padding (and so the wasted work) small.
         order = sorted((i for i, doc in enumerate(docs) if len(doc)), key=lambda i: len(docs[i]))
@@ -586,7 +590,8 @@ def _fit_temperature(recognizer: TrainedRecognizer, examples) -> float:
     """The beam temperature whose scores best predict correctness on the validation split."""
     if not examples:
         return 1.0
-    parsed = recognizer._parse([eg.x.text for eg in examples], 256)
+    docs = list(recognizer.nlp.tokenizer.pipe([eg.x.text for eg in examples], batch_size=256))
+    parsed = recognizer._parse(docs, 256)
     gold = [{(e.start_char, e.end_char, e.label_) for e in eg.y.ents} for eg in examples]
     regions = [_unknown_regions(eg) for eg in examples]
     best, best_loss = 1.0, math.inf

@@ -320,3 +320,22 @@ def test_an_epoch_plans_exactly_the_batches_it_makes():
         assert len(E.token_batches(sorted(items, key=keys.__getitem__), lengths, 256)) == planned
     # Batches of documents in their given order pad far more, so they are more and shorter.
     assert len(E.token_batches(items, lengths, 256)) > planned
+
+
+def test_many_documents_get_the_same_entities_with_the_tagger_running_beside_the_cnn(
+    trained, tagger, monkeypatch
+):
+    import models_app.ml.recognizer as R
+
+    recognizer = TrainedRecognizer(
+        trained.nlp,
+        TYPES,
+        {**trained.params, "transformer_weight": 0.5, "cnn_weight": 1.0},
+        None,
+        tagger[0],
+    )
+    texts, _ = _data(R.OVERLAP_DOCS + 6, seed=11)
+    beside = recognizer.entities(texts)
+    monkeypatch.setattr(R, "OVERLAP_DOCS", 10**9)
+    assert recognizer.entities(texts) == beside
+    assert any(beside)
