@@ -264,11 +264,7 @@ def run_one(name: str, seed: int, budget: float | None, base_model_name: str = "
         "peak RSS GiB": round(mem.peak / 2**30, 2),
         "model": f"{model.params['features']} + {model.params['model']}"
         f"({json.dumps(model.params['hyperparameters'])[1:-1]})",
-        "base model": (
-            f"{info['share']:g} x {info['name']} embeddings + LogisticRegression(C={info['head_C']:g})"
-            if (info := model.params.get("base_model", {})).get("used")
-            else ""
-        ),
+        "base model": _base_model_column(model.params.get("base_model", {})),
         "validation": model.params["validation"],
         "warnings": len(warnings),
         "all metrics": {
@@ -279,6 +275,17 @@ def run_one(name: str, seed: int, budget: float | None, base_model_name: str = "
         "candidates": model.params["candidates"],
         **({"base_model": model.params["base_model"]} if base_model else {}),
     }
+
+
+def _base_model_column(info: dict) -> str:
+    if not info.get("used"):
+        return ""
+    if info.get("fine_tuned"):
+        epochs = info["fine_tuning"]["epochs"]
+        return f"{info['share']:g} x {info['name']} fine-tuned ({epochs} epochs) + linear layer"
+    return (
+        f"{info['share']:g} x {info['name']} embeddings + LogisticRegression(C={info['head_C']:g})"
+    )
 
 
 def print_table(rows: list[dict]) -> None:
