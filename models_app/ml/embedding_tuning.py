@@ -118,34 +118,10 @@ def fine_tune(
 
     rng = random.Random(seed)
     everything = range(len(pieces))
-
-    def batches() -> list[list[int]]:
-        keys = [(lengths[i], rng.random()) for i in everything]
-        order = sorted(everything, key=keys.__getitem__)
-        groups = E.token_batches(order, lengths, int(settings["batch_tokens"]))
-        rng.shuffle(groups)
-        return groups
-
-    steps = E.steps_per_epoch(everything, lengths, int(settings["batch_tokens"]))
-    total_steps = max(1, n_epochs * steps)
-    warmup = max(1, int(settings["warmup"] * total_steps))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    decay, no_decay = [], []
-    for name, param in list(model.named_parameters()) + list(head.named_parameters()):
-        (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(param)
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": float(settings["weight_decay"])},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=float(settings["learn_rate"]),
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    batch_tokens = int(settings["batch_tokens"])
+    total_steps = n_epochs * E.steps_per_epoch(everything, lengths, batch_tokens)
+    named = list(model.named_parameters()) + list(head.named_parameters())
+    optimizer, scheduler = E.optimizer(named, settings, total_steps)
 
     def head_arrays() -> tuple[np.ndarray, np.ndarray]:
         W = (head.weight.detach().cpu().numpy() * scale).astype(np.float32)
@@ -156,7 +132,7 @@ def fine_tune(
     epoch, stopped_at_safety_limit = 0, False
     for epoch in range(1, n_epochs + 1):
         model.train()
-        for group in batches():
+        for group in E.epoch_batches(rng, everything, lengths, batch_tokens):
             if should_stop():
                 raise TrainingStopped()
             ids, mask = enc.batch([pieces[i] for i in group])

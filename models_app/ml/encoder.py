@@ -436,6 +436,41 @@ def token_batches(order: Sequence[int], lengths: Sequence[int], batch_tokens: in
     return groups
 
 
+def epoch_batches(rng, items: Sequence[int], lengths: Sequence[int], batch_tokens: int) -> list:
+    """One training epoch's batches: `items` sorted by length (ties in `rng`'s order) and
+    grouped by `token_batches`, the groups shuffled by `rng`."""
+    keys = {i: (lengths[i], rng.random()) for i in items}
+    groups = token_batches(sorted(items, key=keys.__getitem__), lengths, batch_tokens)
+    rng.shuffle(groups)
+    return groups
+
+
+def optimizer(named_parameters, settings: Mapping, total_steps: int):
+    """AdamW (no decay on biases and LayerNorm weights) and its schedule: a linear warm-up over
+    the first `settings["warmup"]` of `total_steps`, then a linear decay to zero at the last."""
+    import torch
+
+    total_steps = max(1, total_steps)
+    warmup = max(1, int(settings["warmup"] * total_steps))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    decay, no_decay = [], []
+    for name, param in named_parameters:
+        (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(param)
+    adamw = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": float(settings["weight_decay"])},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=float(settings["learn_rate"]),
+    )
+    return adamw, torch.optim.lr_scheduler.LambdaLR(adamw, schedule)
+
+
 def steps_per_epoch(items: Sequence[int], lengths: Sequence[int], batch_tokens: int) -> int:
     """Training batches an epoch over `items` makes: `token_batches` of them sorted by length.
     Which of equally long items share a batch changes from epoch to epoch, the count does not,

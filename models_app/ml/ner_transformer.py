@@ -343,41 +343,17 @@ def train(
     lengths = [len(p) + 2 for p in windows.pieces]
 
     rng = random.Random(seed)
-
-    def batches() -> list[list[int]]:
-        keys = {i: (lengths[i], rng.random()) for i in usable}
-        order = sorted(usable, key=keys.__getitem__)
-        groups = E.token_batches(order, lengths, int(settings["batch_tokens"]))
-        rng.shuffle(groups)
-        return groups
-
-    steps = E.steps_per_epoch(usable, lengths, int(settings["batch_tokens"]))
-    total_steps = max(1, n_epochs * steps)
-    warmup = max(1, int(settings["warmup"] * total_steps))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    decay, no_decay = [], []
-    for name, param in list(model.named_parameters()) + list(head.named_parameters()):
-        (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(param)
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": float(settings["weight_decay"])},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=float(settings["learn_rate"]),
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    batch_tokens = int(settings["batch_tokens"])
+    total_steps = n_epochs * E.steps_per_epoch(usable, lengths, batch_tokens)
+    named = list(model.named_parameters()) + list(head.named_parameters())
+    optimizer, scheduler = E.optimizer(named, settings, total_steps)
 
     best_f1, best_state, best_epoch, epoch = -1.0, None, 0, 0
     stopped_at_safety_limit = False
     for epoch in range(1, n_epochs + 1):
         model.train()
         head.train()
-        for group in batches():
+        for group in E.epoch_batches(rng, usable, lengths, batch_tokens):
             if should_stop():
                 raise TrainingStopped()
             ids, mask = enc.batch([windows.pieces[i] for i in group])

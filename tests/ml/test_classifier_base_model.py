@@ -145,22 +145,19 @@ def test_a_blended_model_round_trips_through_its_folder_and_memory(tmp_path, ble
         artifacts.load_classifier(tmp_path / "m")
 
 
+def _fit_emotions(emotions, base_model, **options):
+    """Multi-label, with the embeddings' share fixed at 0.3 so the blended path always runs."""
+    texts, labels = emotions
+    options = {"time_budget_s": 30, **options}
+    return fit(
+        texts, labels, mode=ML, seed=0, base_model=base_model, embedding_share=0.3, **options
+    )
+
+
 def test_the_same_seed_gives_the_same_artifact_bytes(tmp_path, emotions, base_model):
     # Multi-label: its SVMs train in worker processes. (Multi-class LinearSVCs that train side by
     # side in threads share liblinear's random generator, so their last bits can differ.)
-    texts, labels = emotions
-    a, b = (
-        fit(
-            texts,
-            labels,
-            mode=ML,
-            seed=0,
-            time_budget_s=30,
-            base_model=base_model,
-            embedding_share=0.3,
-        )
-        for _ in range(2)
-    )
+    a, b = (_fit_emotions(emotions, base_model) for _ in range(2))
     assert a.embedding is not None
     assert artifacts.save_classifier(a, tmp_path / "a") == artifacts.save_classifier(
         b, tmp_path / "b"
@@ -285,19 +282,7 @@ def test_multi_label_fine_tuning_gives_the_same_bytes_from_the_same_seed(
     tmp_path, emotions, base_model
 ):
     texts, labels = emotions
-    a, b = (
-        fit(
-            texts,
-            labels,
-            mode=ML,
-            seed=0,
-            time_budget_s=60,
-            base_model=base_model,
-            embedding_share=0.3,
-            fine_tune=True,
-        )
-        for _ in range(2)
-    )
+    a, b = (_fit_emotions(emotions, base_model, time_budget_s=60, fine_tune=True) for _ in range(2))
     assert a.params["base_model"]["fine_tuned"] is True
     assert all(len(row) >= 1 for row in a.predict(texts[:50]))
     assert artifacts.save_classifier(a, tmp_path / "a") == artifacts.save_classifier(
