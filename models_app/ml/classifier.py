@@ -1596,6 +1596,7 @@ class _BaseModelPlan:
             targets,
             val_texts,
             mode=search.mode,
+            n_labels=search.n_labels,
             plan=self.tune,
             n_epochs=n_epochs,
             seed=seed,

@@ -52,11 +52,6 @@ def clip(texts: Sequence[str]) -> list[str]:
     return [t[:CLIP_CHARS] for t in texts]
 
 
-def pieces(enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> int:
-    """Word pieces the encoder runs for these texts ([CLS] and [SEP] included)."""
-    return int(piece_counts(enc, texts, max_tokens).sum())
-
-
 def piece_counts(enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> np.ndarray:
     """Word pieces the encoder runs for each text ([CLS] and [SEP] included)."""
     ids = enc.piece_ids(clip(texts), max_tokens - 2)

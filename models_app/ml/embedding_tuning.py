@@ -27,9 +27,9 @@ import numpy as np
 
 from . import embedding_model
 from . import encoder as E
+from .embedding_model import MULTI_CLASS
 from .errors import TrainingStopped
 
-MULTI_CLASS = "MULTI_CLASS"
 DEFAULTS: dict = {
     "learn_rate": 5e-5,
     "weight_decay": 0.01,
@@ -75,6 +75,7 @@ def fine_tune(
     val_texts: Sequence[str],
     *,
     mode: str,
+    n_labels: int,
     plan: Plan,
     n_epochs: int,
     seed: int,
@@ -86,7 +87,8 @@ def fine_tune(
     """Fine-tune a copy of `base` (an `encoder.Encoder`, left as it is) on the fit part.
 
     `targets` is the label index of each document (multi-class) or a documents x labels 0/1
-    matrix (multi-label). Returns the encoder (final), the weights (labels x hidden, scale
+    matrix (multi-label), over `n_labels` labels (some may have no document in the fit part).
+    Returns the encoder (final), the weights (labels x hidden, scale
     included) and biases, the best epoch's validation scores and what happened.
     """
     import torch
@@ -96,9 +98,6 @@ def fine_tune(
     E.seed_everything(seed)
     enc = E.Encoder.from_files(base.files())
     model = enc.model
-    n_labels = int(targets.max()) + 1 if mode == MULTI_CLASS else targets.shape[1]
-    if mode == MULTI_CLASS:
-        n_labels = max(n_labels, 2)
     head = torch.nn.Linear(enc.hidden_size, n_labels).to(enc.device)
     scale = float(settings["scale"])
     dropout = float(settings["dropout"])

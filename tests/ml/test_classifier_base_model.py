@@ -316,3 +316,32 @@ def test_fine_tuning_is_tried_only_where_the_rule_and_the_budget_allow(
     [row] = [r for r in poor.params["candidates"] if r["candidate"].startswith("tiny-bert fine")]
     assert row["skipped"] == "work budget"
     assert poor.params["base_model"]["fine_tuned"] is False
+
+
+def test_fine_tuning_scores_every_label_even_one_missing_from_the_fit_part(intents, base_model):
+    """The last label has no training document here: it still gets a row of weights, so the
+    scores line up with the TF-IDF model's."""
+    from models_app.ml import embedding_tuning as T
+    from models_app.ml import encoder
+
+    texts, labels = intents
+    names = sorted(set(labels))
+    y = np.array([names.index(label) for label in labels])
+    keep = y < len(names) - 1
+    fit_texts = [t for t, k in zip(texts, keep, strict=True) if k]
+    enc = encoder.Encoder.from_folder(base_model.path)
+    plan = T.Plan(enc, 1000, 100)
+    _, W, b, D, info = T.fine_tune(
+        enc,
+        fit_texts,
+        y[keep],
+        texts[:20],
+        mode=MC,
+        n_labels=len(names),
+        plan=plan,
+        n_epochs=1,
+        seed=0,
+        score=lambda D: float((D.argmax(1) == y[:20]).mean()),
+    )
+    assert W.shape == (len(names), enc.hidden_size) and b.shape == (len(names),)
+    assert D.shape == (20, len(names)) and info["epochs"] == 1
