@@ -390,8 +390,10 @@ def load(
         while time.time() < start_at:
             time.sleep(0.01)
         cpu_before = (_cpu_of(web), _cpu_of(database))
+        per_process_before = [_cpu_of([pid]) for pid in web]
         parts = pending.get()
         cpu_after = (_cpu_of(web), _cpu_of(database))
+        per_process = [_cpu_of([pid]) - b for pid, b in zip(web, per_process_before, strict=True)]
     latencies = sorted(x for p in parts for x in p["latencies"])
     errors = sum(p["errors"] for p in parts)
     if not latencies:
@@ -403,6 +405,11 @@ def load(
     calls_done = max(1, len(latencies) + errors)
     return {
         "server_cpu_ms": (cpu_after[0] - cpu_before[0]) * 1000 / calls_done,
+        # How the web processes shared the work (each client keeps its connection to one).
+        "web_cpu_shares": sorted(
+            (c / max(1e-9, sum(per_process)) for c in per_process if c > 0.01 * duration),
+            reverse=True,
+        ),
         "database_cpu_ms": (cpu_after[1] - cpu_before[1]) * 1000 / calls_done,
         "client_cpu_ms": sum(p.get("cpu", 0.0) for p in parts) * 1000 / calls_done,
         "requests": len(latencies),
@@ -439,7 +446,8 @@ def _report(name: str, result: dict, rps_target: float, p99_target: float) -> No
             f"    CPU per call: web {result['server_cpu_ms']:.2f} ms, PostgreSQL (every database "
             f"on the machine) {result['database_cpu_ms']:.2f} ms, signing clients "
             f"{result['client_cpu_ms']:.2f} ms; total {total:.2f} ms = at most "
-            f"{2000 / total:.0f} calls/s on 2 idle cores",
+            f"{2000 / total:.0f} calls/s on 2 idle cores; the web processes' shares of it: "
+            + " / ".join(f"{share:.0%}" for share in result.get("web_cpu_shares", [])),
             flush=True,
         )
 

@@ -155,6 +155,7 @@ def save_classifier(
                 "share": part.share,
                 "scales": list(part.scales),
                 "max_tokens": part.max_tokens,
+                "bf16": part.bf16,
                 "weights": EMBEDDING_WEIGHTS,
                 "bias": EMBEDDING_BIAS,
                 "encoder": dict(ENCODER_FILES),
@@ -394,4 +395,5 @@ def _embedding_part(spec: dict, root, files: list[str]):
         scales=tuple(spec["scales"]),
         max_tokens=spec["max_tokens"],
         base_model=spec.get("base_model", ""),
+        bf16=bool(spec.get("bf16", False)),
     )

@@ -1468,8 +1468,8 @@ class _BaseModelPlan:
             search.step(
                 search.fraction + 0.03, f"{row['candidate']}: validation {metric} {score:.4f}"
             )
-            heads.append((score, C, D_e))
-        score_e, C, D_e = max(heads, key=lambda h: h[0])  # ties: the first (smaller) C
+            heads.append((score, C, D_e, W, b))
+        score_e, C, D_e, W_e, b_e = max(heads, key=lambda h: h[0])  # ties: the first (smaller) C
         self.figures[f"validation_{metric}_embeddings_alone"] = round(float(score_e), 5)
         tuned = self._tuned(search, seed, score_e, without, metric)
         # The blends: shares tried in order, ties keep the smaller share and the frozen
@@ -1537,8 +1537,26 @@ class _BaseModelPlan:
         for row in search.results:
             row.setdefault("chosen", False)
         blend_row["chosen"] = True
-        self.chosen = {"C": C, "share": share, "scales": scales, "tuned": tuning}
+        bf16 = self._bf16_allowed(search, D_t, share, scales, tuning, W_e, b_e, score, metric)
+        self.chosen = {"C": C, "share": share, "scales": scales, "tuned": tuning, "bf16": bf16}
         return D, score
+
+    def _bf16_allowed(self, search, D_t, share, scales, tuning, W, b, score, metric) -> bool:
+        """Whether the chosen blend may embed in bfloat16 when served: its validation score
+        with bfloat16 embeddings stays within BF16_TOLERANCE of float32's. Measured the same way
+        on any machine (emulated where it must be), so the model does not depend on it."""
+        enc, W, b = (tuning["enc"], tuning["W"], tuning["b"]) if tuning else (self.enc, W, b)
+        val_texts = [self.texts[i] for i in self.data.val_idx]
+        E_val = embedding_model.embed(enc, val_texts, bf16=True)
+        D = embedding_model.blend_scores(
+            D_t, embedding_model.head_scores(E_val, W, b), share, scales
+        )
+        score_bf16 = search._score(D)
+        search.spent += self.embed_work * len(val_texts) / max(1, len(self.texts))
+        allowed = bool(score_bf16 >= score - embedding_model.BF16_TOLERANCE)
+        self.figures[f"validation_{metric}_bf16"] = round(float(score_bf16), 5)
+        self.figures["bf16"] = allowed
+        return allowed
 
     def _tuned(self, search: _Search, seed: int, frozen: float, without: float, metric: str):
         """The fine-tuned candidate's validation scores and model, or None when it is not
@@ -1643,6 +1661,7 @@ class _BaseModelPlan:
                 scales=self.chosen["scales"],
                 max_tokens=embedding_model.MAX_TOKENS,
                 base_model=self.name,
+                bf16=self.chosen["bf16"],
             )
         all_idx = np.arange(len(self.texts))
         W, b = embedding_model.fit_head(
@@ -1663,6 +1682,7 @@ class _BaseModelPlan:
             scales=self.chosen["scales"],
             max_tokens=embedding_model.MAX_TOKENS,
             base_model=self.name,
+            bf16=self.chosen["bf16"],
         )
 
     def summary(self) -> dict:

@@ -38,6 +38,8 @@ CHUNK_DOCS = 4096  # documents embedded between checks of a stop request
 # regression on these embeddings: 0.972 against 0.971 and 0.928), C chosen on validation.
 HEAD_C = (10.0, 100.0)
 HEAD_MAX_ITER = 300
+# How much validation score bfloat16 prediction may lose against float32 and still be used.
+BF16_TOLERANCE = 0.002
 # Shares of the embedding scores tried in the blend (1.0: the embeddings alone).
 SHARES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 # Work of one head fit per document, embedding dimension and label (lbfgs, multinomial for
@@ -66,9 +68,12 @@ def head_work(mode: str, n_docs: int, hidden: int, n_labels: int) -> float:
     return HEAD_WORK_PER_VALUE_LABEL[mode] * n_docs * hidden * n_labels
 
 
-def embed(enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> np.ndarray:
-    """Documents x hidden float32 embeddings, in length-sorted batches."""
-    return enc.embed(clip(texts), max_tokens=max_tokens, batch_tokens=BATCH_TOKENS)
+def embed(
+    enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS, bf16: bool = False
+) -> np.ndarray:
+    """Documents x hidden float32 embeddings, in length-sorted batches (`bf16`: its linear
+    layers in bfloat16)."""
+    return enc.embed(clip(texts), max_tokens=max_tokens, batch_tokens=BATCH_TOKENS, bf16=bf16)
 
 
 def fit_head(
@@ -129,9 +134,12 @@ class EmbeddingPart:
     scales: tuple[float, float]  # spreads of the TF-IDF and embedding scores on validation
     max_tokens: int = MAX_TOKENS
     base_model: str = ""
+    # Validation allowed bfloat16 linear layers; used where the device has them natively.
+    bf16: bool = False
 
     def blend(self, D_tfidf: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        E = embed(self.encoder, texts, self.max_tokens)
+        bf16 = self.bf16 and encoder_module.bf16_native()
+        E = embed(self.encoder, texts, self.max_tokens, bf16)
         return blend_scores(
             D_tfidf, head_scores(E, self.weights, self.bias), self.share, self.scales
         )

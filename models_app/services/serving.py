@@ -311,6 +311,7 @@ def torch_threads_for_web(workers: int) -> int:
     encoder.limit_threads(None)
     share = max(1, encoder.threads() // max(1, workers))
     encoder.limit_threads(settings.SERVING_TORCH_THREADS or share)
+    encoder.allow_bf16(settings.ENCODER_BF16)
     return encoder.threads()
 
 

@@ -345,3 +345,37 @@ def test_fine_tuning_scores_every_label_even_one_missing_from_the_fit_part(inten
     )
     assert W.shape == (len(names), enc.hidden_size) and b.shape == (len(names),)
     assert D.shape == (20, len(names)) and info["epochs"] == 1
+
+
+def test_bf16_embeddings_are_checked_on_validation_and_used_only_where_native(
+    tmp_path, blended, intents, monkeypatch
+):
+    """The chosen blend's validation score with bfloat16 embeddings is recorded and decides
+    whether the model may embed in bfloat16; it does so only where the device has it natively."""
+    from models_app.ml import embedding_model
+    from models_app.ml import encoder as E
+
+    texts, _ = intents
+    info = blended.params["base_model"]
+    with_bf16 = info["validation_accuracy_bf16"]
+    assert abs(with_bf16 - info["validation_accuracy_with"]) < 0.05
+    allowed = with_bf16 >= info["validation_accuracy_with"] - embedding_model.BF16_TOLERANCE
+    assert info["bf16"] is allowed and blended.embedding.bf16 is allowed
+    artifacts.save_classifier(blended, tmp_path / "m")
+    spec = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert spec["embedding"]["bf16"] is allowed
+    assert artifacts.load_classifier(tmp_path / "m").embedding.bf16 is allowed
+
+    part = blended.embedding
+    calls = []
+    real = part.encoder.embed
+    monkeypatch.setattr(
+        part.encoder, "embed", lambda *a, **k: calls.append(k["bf16"]) or real(*a, **k)
+    )
+    monkeypatch.setattr(part, "bf16", True)
+    for native in (False, True):
+        monkeypatch.setattr(E, "bf16_native", lambda native=native: native)
+        blended.predict_proba(texts[:5])
+    monkeypatch.setattr(part, "bf16", False)
+    blended.predict_proba(texts[:5])
+    assert calls == [False, True, False]

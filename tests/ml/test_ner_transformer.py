@@ -299,12 +299,12 @@ def test_a_final_encoder_predicts_through_a_trace_with_exactly_its_numbers(base_
     with torch.inference_mode():
         traced = [runner(*enc.batch(pieces[i : i + b])) for i, b in shapes]
     assert all(torch.equal(a, b) for a, b in zip(eager, traced, strict=True))
-    # A tagger from its files is final, so what is served runs the trace (or, when int8
-    # weights were kept on validation, the quantized model).
+    # A tagger from its files is final, so what is served runs the trace (or, when validation
+    # kept bfloat16 or int8 weights, a module with those).
     served = T.Tagger.from_files(tagger[0].files())
     assert served.enc.final
-    served.settings["quantized"] = False
-    assert served._model_for_inference() is served.enc.runner()
+    served.settings.update(quantized=False, bf16=False)
+    assert served._model_for_inference() is served.enc.runner(types=served.case_types)
 
 
 def test_an_epoch_plans_exactly_the_batches_it_makes():
@@ -333,3 +333,131 @@ def test_many_documents_get_the_same_entities_with_the_tagger_running_beside_the
     monkeypatch.setattr(R, "OVERLAP_DOCS", 10**9)
     assert recognizer.entities(texts) == beside
     assert any(beside)
+
+
+def test_a_words_case_is_its_pieces_token_type():
+    assert [
+        T.case_type(w) for w in ["bank", "Bank", "BANK", "I", "iPhone", "1996", ",", "U.S."]
+    ] == [1, 2, 3, 2, 4, 0, 0, 3]
+    assert T.case_type("McDonald") == 2 and T.case_type("Zürich") == 2 and T.case_type("é") == 1
+
+
+def test_new_token_types_start_as_the_base_models_one_type(base_model):
+    """The base model has one token type; the grown table starts with it in every row, so
+    before fine-tuning the model computes the same whatever the case of a word."""
+    import torch
+
+    enc = E.Encoder.from_folder(base_model.path)
+    assert enc.lowercases()
+    ids, mask = enc.batch(enc.piece_ids(["the city of london", "john said"]))
+    with torch.inference_mode():
+        before = enc.model(ids, mask)
+        enc.add_token_types(T.CASE_TYPES)
+        types = torch.randint(0, T.CASE_TYPES, ids.shape)
+        assert torch.equal(enc.model(ids, mask, types), before)
+    assert enc.config["type_vocab_size"] == T.CASE_TYPES
+    assert (
+        E.Encoder.from_files(enc.files()).model.embeddings.token_type_embeddings.num_embeddings == 5
+    )
+
+
+def test_the_tagger_of_an_uncased_model_reads_case_and_serves_it_traced(tagger):
+    """Trained with case types, the tagger learns them (the rows move apart), keeps them in its
+    files, and a served tagger runs them through the trace with exactly the model's numbers."""
+    import torch
+
+    tagger, info = tagger
+    assert info["case_types"] and tagger.case_types
+    table = tagger.enc.model.embeddings.token_type_embeddings.weight
+    assert table.shape[0] == T.CASE_TYPES
+    assert not torch.equal(table[T._LOWER], table[T._CAPITALISED])
+    served = T.Tagger.from_files(tagger.files())
+    served.settings.update(quantized=False, bf16=False)
+    runner = served._model_for_inference()
+    assert isinstance(runner, torch.jit.ScriptModule) and runner is served.enc.runner(types=True)
+    words = [["In", "London", ",", "Mary", "said"], ["the", "BANK", "of", "new", "York"]]
+    windows = T._Windows(served.enc, words)
+    ids, mask = served.enc.batch(windows.pieces)
+    types = windows.case_types([0, 1], ids.shape)
+    assert types[0, 1:].tolist()[:5] == [2, 2, 0, 2, 1] and types[1, 0] == 0
+    with torch.inference_mode():
+        assert torch.equal(runner(ids, mask, types), served.enc.model(ids, mask, types))
+    # The case changes the answer: the same letters in lower case are another input.
+    lower = [[w.lower() for w in ws] for ws in words]
+    assert not np.allclose(
+        np.nan_to_num(served.word_probabilities(words)[0]),
+        np.nan_to_num(served.word_probabilities(lower)[0]),
+    )
+
+
+def test_a_cased_tokenizer_gets_no_case_types(base_model, tmp_path):
+    """A tokenizer that keeps case already shows it to the model: no token types are added."""
+    import shutil
+
+    folder = tmp_path / "cased"
+    shutil.copytree(base_model.path, folder)
+    settings_file = folder / "tokenizer_config.json"
+    settings_file.write_text(
+        json.dumps({**json.loads(settings_file.read_text()), "do_lower_case": False})
+    )
+    enc = E.Encoder.from_folder(folder)
+    assert not enc.lowercases()
+    texts, spans = _data(40, seed=2)
+    examples = _make_examples(NLP, texts, spans, TYPES)
+    settings = {**T.DEFAULTS, "learn_rate": 3e-3, "batch_tokens": 128}
+    plan = T.Plan(enc, examples[:30], examples[30:], settings)
+    tagger, info = T.train(enc, plan, examples[:30], examples[30:], TYPES, n_epochs=1, seed=0)
+    assert not info["case_types"] and not tagger.case_types
+    assert enc.config.get("type_vocab_size") == 2
+
+
+def test_bf16_linear_layers_stay_close_to_float32_and_trace_exactly(base_model):
+    import torch
+
+    enc = E.Encoder.from_folder(base_model.path)
+    enc.final = True
+    ids, mask = enc.batch(enc.piece_ids(["the city of london", "john said the game was good", "a"]))
+    runner = enc.runner(bf16=True)
+    assert isinstance(runner, torch.jit.ScriptModule) and enc.runner(bf16=True) is runner
+    assert runner is not enc.runner()
+    with torch.inference_mode():
+        exact = enc.runner()(ids, mask)
+        eager = E.bf16_linears(enc.model)(ids, mask)
+        traced = runner(ids, mask)
+    assert traced.dtype == torch.float32 and torch.equal(traced, eager)
+    assert not torch.equal(traced, exact)
+    assert (traced - exact).abs().max() < 0.05 * exact.abs().max()
+    # The model itself is untouched: its weights stay float32.
+    assert all(p.dtype == torch.float32 for p in enc.model.parameters())
+
+
+def test_bf16_prediction_is_checked_on_validation_and_used_only_where_native(tagger, monkeypatch):
+    tagger, info = tagger
+    assert abs(info["dev_f1_bf16"] - info["dev_f1"]) < 0.05
+    assert info["bf16"] == (info["dev_f1_bf16"] >= info["dev_f1"] - T.BF16_TOLERANCE)
+    served = T.Tagger.from_files(tagger.files())
+    assert served.settings["bf16"] == info["bf16"]
+    served.settings.update(bf16=True, quantized=False)
+    types = served.case_types
+    # Where the device lacks native bfloat16, or the operator turned it off: float32.
+    monkeypatch.setattr(E, "bf16_native", lambda: False)
+    served.predict_anywhere(False)
+    assert served._model_for_inference() is served.enc.runner(types=types)
+    # In training the validated precision is used on any machine.
+    served.predict_anywhere(True)
+    assert served._model_for_inference() is served.enc.runner(types=types, bf16=True)
+    monkeypatch.setattr(E, "bf16_native", lambda: True)
+    served.predict_anywhere(False)
+    assert served._model_for_inference() is served.enc.runner(types=types, bf16=True)
+    # A model whose validation refused it never uses it.
+    served.settings["bf16"] = False
+    served.predict_anywhere(False)
+    assert served._model_for_inference() is served.enc.runner(types=types)
+
+
+def test_the_operator_can_turn_bf16_off():
+    E.allow_bf16(False)
+    try:
+        assert not E.bf16_native()
+    finally:
+        E.allow_bf16(True)
