@@ -361,6 +361,7 @@ def test_bf16_embeddings_are_checked_on_validation_and_used_only_where_native(
     assert abs(with_bf16 - info["validation_accuracy_with"]) < 0.05
     allowed = with_bf16 >= info["validation_accuracy_with"] - embedding_model.BF16_TOLERANCE
     assert info["bf16"] is allowed and blended.embedding.bf16 is allowed
+    assert ("bfloat16" in info["reason"]) is allowed
     artifacts.save_classifier(blended, tmp_path / "m")
     spec = json.loads((tmp_path / "m" / "model.json").read_text())
     assert spec["embedding"]["bf16"] is allowed

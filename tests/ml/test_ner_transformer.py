@@ -143,6 +143,10 @@ def test_fit_with_a_base_model_trains_it_and_says_why(trained):
     assert "on validation" in info["reason"] and f"{info['dev_f1_without']:.3f}" in info["reason"]
     assert info["used"] == (info["weight"] > 0) == (trained.transformer is not None)
     assert info["reason"].startswith("Used" if info["used"] else "Not used")
+    # Whether it predicts in bfloat16, with the validation figures that allowed it.
+    assert ("bfloat16" in info["reason"]) == (info["used"] and info["bf16"])
+    if info["used"] and info["bf16"]:
+        assert f"F1 {info['dev_f1_bf16']:.3f}, in float32 {info['dev_f1']:.3f}" in info["reason"]
 
 
 def test_offsets_are_exact_character_offsets_of_the_tokens(trained):
