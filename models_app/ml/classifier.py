@@ -33,7 +33,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.svm import LinearSVC
 
 from . import embedding_model, embedding_tuning
-from .encoder import load_base_encoder, seed_everything
+from .encoder import BF16_TOLERANCE, load_base_encoder, seed_everything
 from .errors import TrainingStopped
 
 MULTI_CLASS = "MULTI_CLASS"
@@ -1553,7 +1553,7 @@ class _BaseModelPlan:
         )
         score_bf16 = search._score(D)
         search.spent += self.embed_work * len(val_texts) / max(1, len(self.texts))
-        allowed = bool(score_bf16 >= score - embedding_model.BF16_TOLERANCE)
+        allowed = bool(score_bf16 >= score - BF16_TOLERANCE)
         self.figures[f"validation_{metric}_bf16"] = round(float(score_bf16), 5)
         self.figures["bf16"] = allowed
         if allowed:

@@ -38,8 +38,6 @@ CHUNK_DOCS = 4096  # documents embedded between checks of a stop request
 # regression on these embeddings: 0.972 against 0.971 and 0.928), C chosen on validation.
 HEAD_C = (10.0, 100.0)
 HEAD_MAX_ITER = 300
-# How much validation score bfloat16 prediction may lose against float32 and still be used.
-BF16_TOLERANCE = 0.002
 # Shares of the embedding scores tried in the blend (1.0: the embeddings alone).
 SHARES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 # Work of one head fit per document, embedding dimension and label (lbfgs, multinomial for

@@ -59,9 +59,6 @@ DEFAULTS: dict = {
     "case_types": True,
 }
 PREDICT_BATCH_TOKENS = 4096
-# How much validation F1 bfloat16 prediction may lose against float32 and still be used: a fifth
-# of a point, about what a handful of entities of a few thousand move.
-BF16_TOLERANCE = 0.002
 IGNORE = -100
 
 ScoredSpan = tuple[int, int, str, float]
@@ -491,7 +488,7 @@ def train(
         tagger.settings["bf16"] = True
         tagger.predict_anywhere(True)
         bf16_f1 = f1_on(tagger, dev_examples)
-        tagger.settings["bf16"] = bf16_f1 >= best_f1 - BF16_TOLERANCE
+        tagger.settings["bf16"] = bf16_f1 >= best_f1 - E.BF16_TOLERANCE
         tagger.predict_anywhere(True)
         info["dev_f1_bf16"] = round(bf16_f1, 4)
     info["bf16"] = bool(tagger.settings.get("bf16"))

@@ -352,14 +352,13 @@ def test_bf16_embeddings_are_checked_on_validation_and_used_only_where_native(
 ):
     """The chosen blend's validation score with bfloat16 embeddings is recorded and decides
     whether the model may embed in bfloat16; it does so only where the device has it natively."""
-    from models_app.ml import embedding_model
     from models_app.ml import encoder as E
 
     texts, _ = intents
     info = blended.params["base_model"]
     with_bf16 = info["validation_accuracy_bf16"]
     assert abs(with_bf16 - info["validation_accuracy_with"]) < 0.05
-    allowed = with_bf16 >= info["validation_accuracy_with"] - embedding_model.BF16_TOLERANCE
+    allowed = with_bf16 >= info["validation_accuracy_with"] - E.BF16_TOLERANCE
     assert info["bf16"] is allowed and blended.embedding.bf16 is allowed
     assert ("bfloat16" in info["reason"]) is allowed
     artifacts.save_classifier(blended, tmp_path / "m")

@@ -438,7 +438,7 @@ def test_bf16_linear_layers_stay_close_to_float32_and_trace_exactly(base_model):
 def test_bf16_prediction_is_checked_on_validation_and_used_only_where_native(tagger, monkeypatch):
     tagger, info = tagger
     assert abs(info["dev_f1_bf16"] - info["dev_f1"]) < 0.05
-    assert info["bf16"] == (info["dev_f1_bf16"] >= info["dev_f1"] - T.BF16_TOLERANCE)
+    assert info["bf16"] == (info["dev_f1_bf16"] >= info["dev_f1"] - E.BF16_TOLERANCE)
     served = T.Tagger.from_files(tagger.files())
     assert served.settings["bf16"] == info["bf16"]
     served.settings.update(bf16=True, quantized=False)
