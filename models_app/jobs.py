@@ -9,12 +9,13 @@ from models_app.models import ModelVersion
 def _torch_threads() -> None:
     """torch's threads for this job (models with a base model): WORKER_TORCH_THREADS, else every
     core the worker may use. Several workers on one machine each take every core otherwise, and
-    torch's threads then wait on each other. Also whether it may predict in bfloat16
-    (ENCODER_BF16)."""
+    torch's threads then wait on each other. Also whether it may predict in bfloat16 or int8
+    (ENCODER_BF16, ENCODER_INT8)."""
     from models_app.ml import encoder
 
     encoder.limit_threads(settings.WORKER_TORCH_THREADS or None)
     encoder.allow_bf16(settings.ENCODER_BF16)
+    encoder.allow_int8(settings.ENCODER_INT8)
 
 
 def version_train_job(version_id: int) -> None:

@@ -156,6 +156,7 @@ def save_classifier(
                 "scales": list(part.scales),
                 "max_tokens": part.max_tokens,
                 "bf16": part.bf16,
+                "int8": part.int8,
                 "weights": EMBEDDING_WEIGHTS,
                 "bias": EMBEDDING_BIAS,
                 "encoder": dict(ENCODER_FILES),
@@ -396,4 +397,5 @@ def _embedding_part(spec: dict, root, files: list[str]):
         max_tokens=spec["max_tokens"],
         base_model=spec.get("base_model", ""),
         bf16=bool(spec.get("bf16", False)),
+        int8=bool(spec.get("int8", False)),
     )

@@ -33,7 +33,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.svm import LinearSVC
 
 from . import embedding_model, embedding_tuning
-from .encoder import BF16_TOLERANCE, load_base_encoder, seed_everything
+from .encoder import PRECISION_TOLERANCE, load_base_encoder, seed_everything
 from .errors import TrainingStopped
 
 MULTI_CLASS = "MULTI_CLASS"
@@ -1537,29 +1537,46 @@ class _BaseModelPlan:
         for row in search.results:
             row.setdefault("chosen", False)
         blend_row["chosen"] = True
-        bf16 = self._bf16_allowed(search, D_t, share, scales, tuning, W_e, b_e, score, metric)
-        self.chosen = {"C": C, "share": share, "scales": scales, "tuned": tuning, "bf16": bf16}
+        low = {
+            name: self._precision_allowed(
+                name, search, D_t, share, scales, tuning, W_e, b_e, score, metric
+            )
+            for name in ("bf16", "int8")
+        }
+        self.chosen = {"C": C, "share": share, "scales": scales, "tuned": tuning, **low}
         return D, score
 
-    def _bf16_allowed(self, search, D_t, share, scales, tuning, W, b, score, metric) -> bool:
-        """Whether the chosen blend may embed in bfloat16 when served: its validation score
-        with bfloat16 embeddings stays within BF16_TOLERANCE of float32's. Measured the same way
-        on any machine (emulated where it must be), so the model does not depend on it."""
+    def _precision_allowed(
+        self, name, search, D_t, share, scales, tuning, W, b, score, metric
+    ) -> bool:
+        """Whether the chosen blend may embed in `name` ("bf16" or "int8") when served: its
+        validation score with such embeddings stays within PRECISION_TOLERANCE of float32's.
+        Measured the same way on any machine (bfloat16 emulated where it must be), so the model
+        does not depend on it. bfloat16 is used where the device has it natively, else int8 on a
+        CPU."""
         enc, W, b = (tuning["enc"], tuning["W"], tuning["b"]) if tuning else (self.enc, W, b)
+        if name == "int8" and enc.device.type != "cpu":
+            return False
         val_texts = [self.texts[i] for i in self.data.val_idx]
-        E_val = embedding_model.embed(enc, val_texts, bf16=True)
+        E_val = embedding_model.embed(enc, val_texts, **{name: True})
         D = embedding_model.blend_scores(
             D_t, embedding_model.head_scores(E_val, W, b), share, scales
         )
-        score_bf16 = search._score(D)
+        score_low = search._score(D)
         search.spent += self.embed_work * len(val_texts) / max(1, len(self.texts))
-        allowed = bool(score_bf16 >= score - BF16_TOLERANCE)
-        self.figures[f"validation_{metric}_bf16"] = round(float(score_bf16), 5)
-        self.figures["bf16"] = allowed
-        if allowed:
+        allowed = bool(score_low >= score - PRECISION_TOLERANCE)
+        self.figures[f"validation_{metric}_{name}"] = round(float(score_low), 5)
+        self.figures[name] = allowed
+        if allowed and name == "bf16":
             self.reason += (
                 f" It embeds in bfloat16 where the device has it natively (its validation "
-                f"{metric} {score_bf16:.3f}, in float32 {score:.3f})."
+                f"{metric} {score_low:.3f}, in float32 {score:.3f})."
+            )
+        elif allowed:
+            where = "Elsewhere on" if self.figures.get("bf16") else "On"
+            self.reason += (
+                f" {where} a CPU it embeds in int8 (its validation {metric} {score_low:.3f}, "
+                f"in float32 {score:.3f})."
             )
         return allowed
 
@@ -1667,6 +1684,7 @@ class _BaseModelPlan:
                 max_tokens=embedding_model.MAX_TOKENS,
                 base_model=self.name,
                 bf16=self.chosen["bf16"],
+                int8=self.chosen["int8"],
             )
         all_idx = np.arange(len(self.texts))
         W, b = embedding_model.fit_head(
@@ -1688,6 +1706,7 @@ class _BaseModelPlan:
             max_tokens=embedding_model.MAX_TOKENS,
             base_model=self.name,
             bf16=self.chosen["bf16"],
+            int8=self.chosen["int8"],
         )
 
     def summary(self) -> dict:

@@ -67,11 +67,17 @@ def head_work(mode: str, n_docs: int, hidden: int, n_labels: int) -> float:
 
 
 def embed(
-    enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS, bf16: bool = False
+    enc, texts: Sequence[str], max_tokens: int = MAX_TOKENS, bf16: bool = False, int8: bool = False
 ) -> np.ndarray:
-    """Documents x hidden float32 embeddings, in length-sorted batches (`bf16`: its linear
-    layers in bfloat16)."""
-    return enc.embed(clip(texts), max_tokens=max_tokens, batch_tokens=BATCH_TOKENS, bf16=bf16)
+    """Documents x hidden float32 embeddings, in length-sorted batches (`bf16`, `int8`: its
+    linear layers in bfloat16, or in int8 with a scale per output channel)."""
+    return enc.embed(
+        clip(texts),
+        max_tokens=max_tokens,
+        batch_tokens=BATCH_TOKENS,
+        bf16=bf16,
+        int8="channel" if int8 else "",
+    )
 
 
 def fit_head(
@@ -134,10 +140,13 @@ class EmbeddingPart:
     base_model: str = ""
     # Validation allowed bfloat16 linear layers; used where the device has them natively.
     bf16: bool = False
+    # Validation allowed int8 linear layers; used on a CPU where bfloat16 is not.
+    int8: bool = False
 
     def blend(self, D_tfidf: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         bf16 = self.bf16 and encoder_module.bf16_native()
-        E = embed(self.encoder, texts, self.max_tokens, bf16)
+        int8 = self.int8 and not bf16 and encoder_module.int8_usable()
+        E = embed(self.encoder, texts, self.max_tokens, bf16, int8)
         return blend_scores(
             D_tfidf, head_scores(E, self.weights, self.bias), self.share, self.scales
         )

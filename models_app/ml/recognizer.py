@@ -576,6 +576,11 @@ def _transformer_reason(name: str, choice: dict, info: dict) -> str:
             " It predicts in bfloat16 where the device has it natively (its validation F1 "
             f"{info['dev_f1_bf16']:.3f}, in float32 {info['dev_f1']:.3f})."
         )
+    if info.get("quantized"):
+        precision += (
+            f" {'Elsewhere on' if info.get('bf16') else 'On'} a CPU it predicts in int8 (its "
+            f"validation F1 {info['dev_f1_quantized']:.3f}, in float32 {info['dev_f1']:.3f})."
+        )
     if choice["transformer_weight"] == 1.0:
         return (
             f"Used {name} alone: on validation it scored F1 {with_f1:.3f}, the ensemble "

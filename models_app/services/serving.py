@@ -312,6 +312,7 @@ def torch_threads_for_web(workers: int) -> int:
     share = max(1, encoder.threads() // max(1, workers))
     encoder.limit_threads(settings.SERVING_TORCH_THREADS or share)
     encoder.allow_bf16(settings.ENCODER_BF16)
+    encoder.allow_int8(settings.ENCODER_INT8)
     return encoder.threads()
 
 

@@ -358,7 +358,7 @@ def test_bf16_embeddings_are_checked_on_validation_and_used_only_where_native(
     info = blended.params["base_model"]
     with_bf16 = info["validation_accuracy_bf16"]
     assert abs(with_bf16 - info["validation_accuracy_with"]) < 0.05
-    allowed = with_bf16 >= info["validation_accuracy_with"] - E.BF16_TOLERANCE
+    allowed = with_bf16 >= info["validation_accuracy_with"] - E.PRECISION_TOLERANCE
     assert info["bf16"] is allowed and blended.embedding.bf16 is allowed
     assert ("bfloat16" in info["reason"]) is allowed
     artifacts.save_classifier(blended, tmp_path / "m")
@@ -379,3 +379,41 @@ def test_bf16_embeddings_are_checked_on_validation_and_used_only_where_native(
     monkeypatch.setattr(part, "bf16", False)
     blended.predict_proba(texts[:5])
     assert calls == [False, True, False]
+
+
+def test_int8_embeddings_are_checked_on_validation_and_used_where_bf16_is_not(
+    tmp_path, blended, intents, monkeypatch
+):
+    """The chosen blend's validation score with int8 embeddings is recorded and decides whether
+    the model may embed in int8; bfloat16, where native and allowed, comes first."""
+    from models_app.ml import encoder as E
+
+    texts, _ = intents
+    info = blended.params["base_model"]
+    with_int8 = info["validation_accuracy_int8"]
+    assert abs(with_int8 - info["validation_accuracy_with"]) < 0.05
+    allowed = with_int8 >= info["validation_accuracy_with"] - E.PRECISION_TOLERANCE
+    assert info["int8"] is allowed and blended.embedding.int8 is allowed
+    assert ("int8" in info["reason"]) is allowed
+    artifacts.save_classifier(blended, tmp_path / "m")
+    spec = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert spec["embedding"]["int8"] is allowed
+    assert artifacts.load_classifier(tmp_path / "m").embedding.int8 is allowed
+
+    part = blended.embedding
+    calls = []
+    real = part.encoder.embed
+    monkeypatch.setattr(
+        part.encoder,
+        "embed",
+        lambda *a, **k: calls.append((k["bf16"], k["int8"])) or real(*a, **k),
+    )
+    monkeypatch.setattr(part, "int8", True)
+    monkeypatch.setattr(part, "bf16", True)
+    for native in (False, True):
+        monkeypatch.setattr(E, "bf16_native", lambda native=native: native)
+        blended.predict_proba(texts[:5])
+    monkeypatch.setattr(part, "int8", False)
+    monkeypatch.setattr(E, "bf16_native", lambda: False)
+    blended.predict_proba(texts[:5])
+    assert calls == [(False, "channel"), (True, ""), (False, "")]

@@ -147,6 +147,9 @@ def test_fit_with_a_base_model_trains_it_and_says_why(trained):
     assert ("bfloat16" in info["reason"]) == (info["used"] and info["bf16"])
     if info["used"] and info["bf16"]:
         assert f"F1 {info['dev_f1_bf16']:.3f}, in float32 {info['dev_f1']:.3f}" in info["reason"]
+    assert ("int8" in info["reason"]) == (info["used"] and info["quantized"])
+    if info["used"] and info["quantized"]:
+        assert f"F1 {info['dev_f1_quantized']:.3f}, in float32" in info["reason"]
 
 
 def test_offsets_are_exact_character_offsets_of_the_tokens(trained):
@@ -188,9 +191,11 @@ def test_the_transformer_alone_finds_names_with_exact_offsets(tagger):
 
 
 def _with_tagger(trained, tagger) -> TrainedRecognizer:
-    """The trained recognizer with the tagger as a third member, half of every span's score."""
+    """The trained recognizer with the tagger as a third member, half of every span's score.
+    The tagger is the one its files give, which predicts as served here (training's tagger
+    uses its validated precision even where the device would emulate it)."""
     params = {**trained.params, "transformer_weight": 0.5, "cnn_weight": 1.0}
-    return TrainedRecognizer(trained.nlp, TYPES, params, None, tagger)
+    return TrainedRecognizer(trained.nlp, TYPES, params, None, T.Tagger.from_files(tagger.files()))
 
 
 def test_a_model_with_the_transformer_saves_and_loads_it(trained, tagger, tmp_path):
@@ -438,7 +443,7 @@ def test_bf16_linear_layers_stay_close_to_float32_and_trace_exactly(base_model):
 def test_bf16_prediction_is_checked_on_validation_and_used_only_where_native(tagger, monkeypatch):
     tagger, info = tagger
     assert abs(info["dev_f1_bf16"] - info["dev_f1"]) < 0.05
-    assert info["bf16"] == (info["dev_f1_bf16"] >= info["dev_f1"] - E.BF16_TOLERANCE)
+    assert info["bf16"] == (info["dev_f1_bf16"] >= info["dev_f1"] - E.PRECISION_TOLERANCE)
     served = T.Tagger.from_files(tagger.files())
     assert served.settings["bf16"] == info["bf16"]
     served.settings.update(bf16=True, quantized=False)
@@ -459,9 +464,71 @@ def test_bf16_prediction_is_checked_on_validation_and_used_only_where_native(tag
     assert served._model_for_inference() is served.enc.runner(types=types)
 
 
+def test_int8_linear_layers_keep_a_scale_per_channel_and_trace_exactly(base_model):
+    import torch
+
+    enc = E.Encoder.from_folder(base_model.path)
+    enc.final = True
+    ids, mask = enc.batch(enc.piece_ids(["the city of london", "john said the game was good", "a"]))
+    runner = enc.runner(int8="channel")
+    assert isinstance(runner, torch.jit.ScriptModule) and enc.runner(int8="channel") is runner
+    assert runner is not enc.runner(int8="tensor")
+    with torch.inference_mode():
+        exact = enc.runner()(ids, mask)
+        eager = E.int8_linears(enc.model)(ids, mask)
+        traced = runner(ids, mask)
+        per_tensor = enc.runner(int8="tensor")(ids, mask)
+    assert torch.equal(traced, eager) and not torch.equal(traced, exact)
+    assert not torch.equal(traced, per_tensor)  # one scale per output channel, or one a matrix
+    for quantized in (traced, per_tensor):
+        assert (quantized - exact).abs().max() < 0.05 * exact.abs().max()
+    assert all(p.dtype == torch.float32 for p in enc.model.parameters())
+
+
+def test_int8_prediction_is_checked_on_validation_and_serves_where_bf16_does_not(
+    tagger, monkeypatch
+):
+    tagger, info = tagger
+    tolerance = E.PRECISION_TOLERANCE
+    assert info["quantized"] == (info["dev_f1_quantized"] >= info["dev_f1"] - tolerance)
+    served = T.Tagger.from_files(tagger.files())
+    assert served.settings["quantized"] == ("per_channel" if info["quantized"] else False)
+    served.settings.update(bf16=True, quantized="per_channel")
+    types = served.case_types
+    monkeypatch.setattr(E, "bf16_native", lambda: False)
+    served.predict_anywhere(False)
+    assert served._model_for_inference() is served.enc.runner(types=types, int8="channel")
+    # Where bfloat16 is native and validated, it comes first.
+    monkeypatch.setattr(E, "bf16_native", lambda: True)
+    served.predict_anywhere(False)
+    assert served._model_for_inference() is served.enc.runner(types=types, bf16=True)
+    # Models trained before were validated with one scale a matrix, and keep it.
+    served.settings.update(bf16=False, quantized=True)
+    served.predict_anywhere(False)
+    assert served._model_for_inference() is served.enc.runner(types=types, int8="tensor")
+
+
 def test_the_operator_can_turn_bf16_off():
     E.allow_bf16(False)
     try:
         assert not E.bf16_native()
     finally:
         E.allow_bf16(True)
+
+
+def test_the_operator_can_turn_int8_off(tagger):
+    served = T.Tagger.from_files(tagger[0].files())
+    served.settings.update(bf16=False, quantized="per_channel")
+    types = served.case_types
+    assert E.int8_usable()  # the suite runs on a CPU
+    assert served._model_for_inference() is served.enc.runner(types=types, int8="channel")
+    E.allow_int8(False)
+    try:
+        assert not E.int8_usable()
+        served.predict_anywhere(False)
+        assert served._model_for_inference() is served.enc.runner(types=types)
+        # Training still measures and chooses in the validated precision.
+        served.predict_anywhere(True)
+        assert served._model_for_inference() is served.enc.runner(types=types, int8="channel")
+    finally:
+        E.allow_int8(True)
