@@ -543,9 +543,11 @@ def int8_linears(model, per_channel: bool = True):
     """A copy of `model` for prediction on a CPU whose linear layers multiply in int8 (torch's
     dynamic quantization): weights rounded to int8 once, with one scale per output channel
     (`per_channel`) or one for the whole matrix, inputs rounded to int8 per batch, products
-    summed in int32. Per channel keeps each row's own range: on a CoNLL tagger it scored the
-    validation F1 of float32 (0.9249 against 0.9243) where one scale a matrix lost 0.014, and a
-    sentence's encoder pass took less than half of float32's time on a CPU without bfloat16."""
+    summed in int32. Per channel keeps each row's own range: a CoNLL tagger trained 3 epochs
+    scored the validation F1 of float32 with it (0.9249 against 0.9243) where one scale a matrix
+    lost 0.014, and a sentence's encoder pass took less than half of float32's time on a CPU
+    without bfloat16. Whether a model may use it is checked on its validation split: one
+    trained 5 epochs lost 0.007, and was refused."""
     import torch
     from torch import nn
     from torch.ao.quantization import (

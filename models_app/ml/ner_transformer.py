@@ -478,7 +478,8 @@ def train(
         info["dev_f1_quantized"] = round(quantized_f1, 4)
     info["quantized"] = bool(tagger.settings.get("quantized"))
     # bfloat16 linear layers make prediction about three times faster on a device that has
-    # them natively; allowed on the same rule. Measured the same way on any machine (emulated where it must be).
+    # them natively; allowed on the same rule. Measured the same way on any machine (emulated
+    # where it must be).
     if dev_examples:
         tagger.settings["bf16"] = True
         tagger.predict_anywhere(True)
