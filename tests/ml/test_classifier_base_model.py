@@ -347,6 +347,23 @@ def test_fine_tuning_scores_every_label_even_one_missing_from_the_fit_part(inten
     assert D.shape == (20, len(names)) and info["epochs"] == 1
 
 
+def _assert_precision_check(blended, tmp_path, name: str, word: str) -> None:
+    """The chosen blend's validation score with `name` ("bf16", "int8") embeddings is recorded,
+    decides whether the model may embed so (the reason says it with `word`), and is saved."""
+    from models_app.ml import encoder as E
+
+    info = blended.params["base_model"]
+    score = info[f"validation_accuracy_{name}"]
+    assert abs(score - info["validation_accuracy_with"]) < 0.05
+    allowed = score >= info["validation_accuracy_with"] - E.PRECISION_TOLERANCE
+    assert info[name] is allowed and getattr(blended.embedding, name) is allowed
+    assert (word in info["reason"]) is allowed
+    artifacts.save_classifier(blended, tmp_path / "m")
+    spec = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert spec["embedding"][name] is allowed
+    assert getattr(artifacts.load_classifier(tmp_path / "m").embedding, name) is allowed
+
+
 def test_bf16_embeddings_are_checked_on_validation_and_used_only_where_native(
     tmp_path, blended, intents, monkeypatch
 ):
@@ -355,16 +372,7 @@ def test_bf16_embeddings_are_checked_on_validation_and_used_only_where_native(
     from models_app.ml import encoder as E
 
     texts, _ = intents
-    info = blended.params["base_model"]
-    with_bf16 = info["validation_accuracy_bf16"]
-    assert abs(with_bf16 - info["validation_accuracy_with"]) < 0.05
-    allowed = with_bf16 >= info["validation_accuracy_with"] - E.PRECISION_TOLERANCE
-    assert info["bf16"] is allowed and blended.embedding.bf16 is allowed
-    assert ("bfloat16" in info["reason"]) is allowed
-    artifacts.save_classifier(blended, tmp_path / "m")
-    spec = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert spec["embedding"]["bf16"] is allowed
-    assert artifacts.load_classifier(tmp_path / "m").embedding.bf16 is allowed
+    _assert_precision_check(blended, tmp_path, "bf16", "bfloat16")
 
     part = blended.embedding
     calls = []
@@ -389,16 +397,7 @@ def test_int8_embeddings_are_checked_on_validation_and_used_where_bf16_is_not(
     from models_app.ml import encoder as E
 
     texts, _ = intents
-    info = blended.params["base_model"]
-    with_int8 = info["validation_accuracy_int8"]
-    assert abs(with_int8 - info["validation_accuracy_with"]) < 0.05
-    allowed = with_int8 >= info["validation_accuracy_with"] - E.PRECISION_TOLERANCE
-    assert info["int8"] is allowed and blended.embedding.int8 is allowed
-    assert ("int8" in info["reason"]) is allowed
-    artifacts.save_classifier(blended, tmp_path / "m")
-    spec = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert spec["embedding"]["int8"] is allowed
-    assert artifacts.load_classifier(tmp_path / "m").embedding.int8 is allowed
+    _assert_precision_check(blended, tmp_path, "int8", "int8")
 
     part = blended.embedding
     calls = []
